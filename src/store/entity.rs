@@ -1,0 +1,215 @@
+//! How each entity type is stored and indexed.
+
+use crate::domain::*;
+use serde::{de::DeserializeOwned, Serialize};
+
+/// The ways one entity refers to another; each is an index the API reads backwards
+/// ("agreements whose party is XK").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    Party,
+    Broker,
+    Signatory,
+    RelationParty,
+    RelationAgreement,
+    MissionSending,
+    MissionHost,
+    EventCountry,
+    EventParticipant,
+    EventAgreement,
+    Speaker,
+    About,
+    StatementEvent,
+    PostCountry,
+    PostOrganization,
+    OrganizationCountry,
+}
+
+impl Role {
+    pub(crate) fn tag(self) -> &'static str {
+        match self {
+            Role::Party => "party",
+            Role::Broker => "broker",
+            Role::Signatory => "signatory",
+            Role::RelationParty => "relation-party",
+            Role::RelationAgreement => "relation-agreement",
+            Role::MissionSending => "mission-sending",
+            Role::MissionHost => "mission-host",
+            Role::EventCountry => "event-country",
+            Role::EventParticipant => "event-participant",
+            Role::EventAgreement => "event-agreement",
+            Role::Speaker => "speaker",
+            Role::About => "about",
+            Role::StatementEvent => "statement-event",
+            Role::PostCountry => "post-country",
+            Role::PostOrganization => "post-organization",
+            Role::OrganizationCountry => "organization-country",
+        }
+    }
+}
+
+pub trait Entity: Serialize + DeserializeOwned + Send + Sync + 'static {
+    const KIND: NodeKind;
+    fn key(&self) -> &str;
+    /// Names and aliases, for the folded name index.
+    fn names(&self) -> Vec<&str> {
+        Vec::new()
+    }
+    /// Outgoing references, for the reverse indexes.
+    fn references(&self) -> Vec<(Role, NodeRef)> {
+        Vec::new()
+    }
+}
+
+fn country(code: &str) -> NodeRef {
+    NodeRef::new(NodeKind::Country, code)
+}
+
+impl Entity for Country {
+    const KIND: NodeKind = NodeKind::Country;
+    fn key(&self) -> &str {
+        &self.code
+    }
+    fn names(&self) -> Vec<&str> {
+        let mut names = vec![self.name.as_str()];
+        names.extend(self.official_name.as_deref());
+        names.extend(self.aliases.iter().map(String::as_str));
+        names
+    }
+}
+
+impl Entity for Source {
+    const KIND: NodeKind = NodeKind::Source;
+    fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+impl Entity for Person {
+    const KIND: NodeKind = NodeKind::Person;
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn names(&self) -> Vec<&str> {
+        std::iter::once(self.name.as_str())
+            .chain(self.aliases.iter().map(String::as_str))
+            .collect()
+    }
+    fn references(&self) -> Vec<(Role, NodeRef)> {
+        let mut refs = Vec::new();
+        for post in &self.posts {
+            refs.extend(post.country.as_deref().map(|c| (Role::PostCountry, country(c))));
+            refs.extend(post.organization.as_deref().map(|o| {
+                (Role::PostOrganization, NodeRef::new(NodeKind::Organization, o))
+            }));
+        }
+        refs
+    }
+}
+
+impl Entity for Organization {
+    const KIND: NodeKind = NodeKind::Organization;
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn names(&self) -> Vec<&str> {
+        std::iter::once(self.name.as_str())
+            .chain(self.aliases.iter().map(String::as_str))
+            .collect()
+    }
+    fn references(&self) -> Vec<(Role, NodeRef)> {
+        self.country
+            .as_deref()
+            .map(|c| (Role::OrganizationCountry, country(c)))
+            .into_iter()
+            .collect()
+    }
+}
+
+impl Entity for Agreement {
+    const KIND: NodeKind = NodeKind::Agreement;
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn names(&self) -> Vec<&str> {
+        std::iter::once(self.title.as_str())
+            .chain(self.aliases.iter().map(String::as_str))
+            .collect()
+    }
+    fn references(&self) -> Vec<(Role, NodeRef)> {
+        let parties = self.parties.iter().map(|c| (Role::Party, country(c)));
+        let brokers = self.brokers.iter().map(|c| (Role::Broker, country(c)));
+        let signatories = self
+            .signatories
+            .iter()
+            .map(|s| (Role::Signatory, NodeRef::new(NodeKind::Person, &s.person)));
+        parties.chain(brokers).chain(signatories).collect()
+    }
+}
+
+impl Entity for Relation {
+    const KIND: NodeKind = NodeKind::Relation;
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn references(&self) -> Vec<(Role, NodeRef)> {
+        let mut refs = vec![
+            (Role::RelationParty, country(&self.subject)),
+            (Role::RelationParty, country(&self.object)),
+        ];
+        refs.extend(
+            self.agreement
+                .as_deref()
+                .map(|a| (Role::RelationAgreement, NodeRef::new(NodeKind::Agreement, a))),
+        );
+        refs
+    }
+}
+
+impl Entity for Mission {
+    const KIND: NodeKind = NodeKind::Mission;
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn references(&self) -> Vec<(Role, NodeRef)> {
+        vec![
+            (Role::MissionSending, country(&self.sending_country)),
+            (Role::MissionHost, country(&self.host_country)),
+        ]
+    }
+}
+
+impl Entity for Event {
+    const KIND: NodeKind = NodeKind::Event;
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn references(&self) -> Vec<(Role, NodeRef)> {
+        let countries = self.countries.iter().map(|c| (Role::EventCountry, country(c)));
+        let people = self
+            .participants
+            .iter()
+            .map(|p| (Role::EventParticipant, NodeRef::new(NodeKind::Person, p)));
+        let agreement = self
+            .agreement
+            .as_deref()
+            .map(|a| (Role::EventAgreement, NodeRef::new(NodeKind::Agreement, a)));
+        countries.chain(people).chain(agreement).collect()
+    }
+}
+
+impl Entity for Statement {
+    const KIND: NodeKind = NodeKind::Statement;
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn references(&self) -> Vec<(Role, NodeRef)> {
+        let speaker = self.speaker.clone().map(|s| (Role::Speaker, s));
+        let event = self
+            .event
+            .as_deref()
+            .map(|e| (Role::StatementEvent, NodeRef::new(NodeKind::Event, e)));
+        let about = self.about.iter().cloned().map(|a| (Role::About, a));
+        speaker.into_iter().chain(event).chain(about).collect()
+    }
+}

@@ -1,0 +1,385 @@
+//! Typed repositories over sled. Nothing outside this module sees trees, keys or bytes.
+//!
+//! Layout: one tree per entity kind (key = the entity's key, value = versioned postcard), plus
+//! index trees: `refs` (target \0 role \0 referrer key), `names` (kind \0 folded token \0 key)
+//! and `codes` (alpha-2 or alpha-3 → alpha-2). `meta` holds the format version, per-kind counts
+//! and the seeded marker. Every multi-tree write is one sled transaction.
+
+mod codec;
+mod entity;
+
+pub use entity::{Entity, Role};
+
+use crate::domain::{text, Graph, NodeKind, NodeRef};
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::Transactional;
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage error: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("corrupt value: {0}")]
+    Codec(String),
+    #[error("the data dir was written in storage format {found}; this build reads format {expected}")]
+    UnsupportedFormat { found: u8, expected: u8 },
+    #[error("the data dir is in use by another process or cannot be opened: {0}")]
+    Locked(String),
+}
+
+const META: &str = "meta";
+const REFS: &str = "refs";
+const NAMES: &str = "names";
+const CODES: &str = "codes";
+const META_FORMAT: &[u8] = b"format";
+const META_SEEDED: &[u8] = b"seeded";
+
+fn tree_name(kind: NodeKind) -> &'static str {
+    match kind {
+        NodeKind::Country => "countries",
+        NodeKind::Person => "people",
+        NodeKind::Organization => "organizations",
+        NodeKind::Agreement => "agreements",
+        // Provisions live inside their agreement.
+        NodeKind::Provision => "agreements",
+        NodeKind::Relation => "relations",
+        NodeKind::Mission => "missions",
+        NodeKind::Event => "events",
+        NodeKind::Statement => "statements",
+        NodeKind::Source => "sources",
+    }
+}
+
+fn count_key(kind: NodeKind) -> Vec<u8> {
+    format!("count:{}", tree_name(kind)).into_bytes()
+}
+
+fn refs_prefix(target: &NodeRef, role: Role) -> Vec<u8> {
+    format!("{target}\0{}\0", role.tag()).into_bytes()
+}
+
+fn names_prefix(kind: NodeKind, token: &str) -> Vec<u8> {
+    format!("{kind}\0{token}").into_bytes()
+}
+
+fn utf8(bytes: &[u8]) -> Result<String, StoreError> {
+    String::from_utf8(bytes.to_vec()).map_err(|e| StoreError::Codec(e.to_string()))
+}
+
+pub struct Store {
+    db: sled::Db,
+}
+
+/// Writes computed before a transaction starts, because sled may run the closure more than once.
+#[derive(Default)]
+struct Batch {
+    ops: Vec<(&'static str, Vec<u8>, Vec<u8>)>,
+}
+
+impl Batch {
+    fn put(&mut self, tree: &'static str, key: impl Into<Vec<u8>>, value: Vec<u8>) {
+        self.ops.push((tree, key.into(), value));
+    }
+
+    fn entities<E: Entity>(&mut self, items: &[E]) -> Result<(), StoreError> {
+        for item in items {
+            let key = item.key();
+            self.put(tree_name(E::KIND), key.as_bytes(), codec::encode(item)?);
+            for (role, target) in item.references() {
+                let mut k = refs_prefix(&target, role);
+                k.extend_from_slice(key.as_bytes());
+                self.put(REFS, k, Vec::new());
+            }
+            let mut tokens = BTreeSet::new();
+            for name in item.names() {
+                tokens.extend(text::fold(name).split(' ').map(str::to_string));
+            }
+            for token in tokens.into_iter().filter(|t| !t.is_empty()) {
+                let mut k = names_prefix(E::KIND, &token);
+                k.push(0);
+                k.extend_from_slice(key.as_bytes());
+                self.put(NAMES, k, Vec::new());
+            }
+        }
+        self.put(META, count_key(E::KIND), (items.len() as u64).to_be_bytes().to_vec());
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`. One `Store` per process: sled locks the dir.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let db = sled::Config::new().path(dir).open().map_err(|e| match e {
+            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                StoreError::Locked(io.to_string())
+            }
+            sled::Error::Io(io) if io.to_string().contains("lock") => {
+                StoreError::Locked(io.to_string())
+            }
+            other => StoreError::Sled(other),
+        })?;
+        let store = Store { db };
+        let meta = store.db.open_tree(META)?;
+        match meta.get(META_FORMAT)? {
+            Some(v) if v.as_ref() != [codec::FORMAT_VERSION] => {
+                return Err(StoreError::UnsupportedFormat {
+                    found: v.first().copied().unwrap_or(0),
+                    expected: codec::FORMAT_VERSION,
+                })
+            }
+            Some(_) => {}
+            None => {
+                meta.insert(META_FORMAT, &[codec::FORMAT_VERSION])?;
+            }
+        }
+        Ok(store)
+    }
+
+    fn tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
+        Ok(self.db.open_tree(name)?)
+    }
+
+    pub fn is_seeded(&self) -> Result<bool, StoreError> {
+        Ok(self.tree(META)?.contains_key(META_SEEDED)?)
+    }
+
+    /// Writes a whole graph and its indexes in one transaction: all of it lands, or none.
+    pub fn seed(&self, graph: &Graph) -> Result<(), StoreError> {
+        let mut batch = Batch::default();
+        batch.entities(&graph.countries)?;
+        for c in &graph.countries {
+            batch.put(CODES, c.code.as_bytes(), c.code.as_bytes().to_vec());
+            batch.put(CODES, c.alpha3.as_bytes(), c.code.as_bytes().to_vec());
+        }
+        batch.entities(&graph.sources)?;
+        batch.entities(&graph.people)?;
+        batch.entities(&graph.organizations)?;
+        batch.entities(&graph.agreements)?;
+        batch.entities(&graph.relations)?;
+        batch.entities(&graph.missions)?;
+        batch.entities(&graph.events)?;
+        batch.entities(&graph.statements)?;
+        batch.put(META, META_SEEDED, b"builtin".to_vec());
+
+        let mut names: Vec<&'static str> = batch.ops.iter().map(|(t, _, _)| *t).collect();
+        names.sort_unstable();
+        names.dedup();
+        let trees = names
+            .iter()
+            .map(|n| self.tree(n))
+            .collect::<Result<Vec<_>, _>>()?;
+        let position: HashMap<&str, usize> =
+            names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+        let refs: Vec<&sled::Tree> = trees.iter().collect();
+        refs.as_slice()
+            .transaction(|tx| {
+                for (tree, key, value) in &batch.ops {
+                    tx[position[tree]].insert(key.as_slice(), value.as_slice())?;
+                }
+                Ok::<_, ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| match e {
+                TransactionError::Storage(e) => StoreError::Sled(e),
+                TransactionError::Abort(()) => StoreError::Codec("transaction aborted".into()),
+            })?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    pub fn get<E: Entity>(&self, key: &str) -> Result<Option<E>, StoreError> {
+        self.tree(tree_name(E::KIND))?
+            .get(key.as_bytes())?
+            .map(|v| codec::decode(&v))
+            .transpose()
+    }
+
+    /// Entities for the keys that exist; missing keys are left out.
+    pub fn get_many<'k, E: Entity>(
+        &self,
+        keys: impl IntoIterator<Item = &'k str>,
+    ) -> Result<HashMap<String, E>, StoreError> {
+        let tree = self.tree(tree_name(E::KIND))?;
+        let mut out = HashMap::new();
+        for key in keys {
+            if let Some(v) = tree.get(key.as_bytes())? {
+                out.insert(key.to_string(), codec::decode(&v)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Keys of one kind in key order, strictly after `after`, at most `limit`.
+    pub fn keys<E: Entity>(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError> {
+        let tree = self.tree(tree_name(E::KIND))?;
+        let iter = match after {
+            Some(a) => {
+                let mut start = a.as_bytes().to_vec();
+                start.push(0);
+                tree.range(start..)
+            }
+            None => tree.iter(),
+        };
+        iter.keys()
+            .take(limit)
+            .map(|k| utf8(&k?))
+            .collect()
+    }
+
+    /// Every entity of one kind, in key order.
+    pub fn all<E: Entity>(&self) -> Result<Vec<E>, StoreError> {
+        self.tree(tree_name(E::KIND))?
+            .iter()
+            .values()
+            .map(|v| codec::decode(&v?))
+            .collect()
+    }
+
+    pub fn count<E: Entity>(&self) -> Result<usize, StoreError> {
+        Ok(self
+            .tree(META)?
+            .get(count_key(E::KIND))?
+            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+            .map(|b| u64::from_be_bytes(b) as usize)
+            .unwrap_or(0))
+    }
+
+    /// Keys of the entities that refer to `target` in `role`, in key order.
+    pub fn referrers(&self, target: &NodeRef, role: Role) -> Result<Vec<String>, StoreError> {
+        let prefix = refs_prefix(target, role);
+        let mut keys: Vec<String> = self
+            .tree(REFS)?
+            .scan_prefix(&prefix)
+            .keys()
+            .map(|k| utf8(&k?[prefix.len()..]))
+            .collect::<Result<_, _>>()?;
+        keys.dedup();
+        Ok(keys)
+    }
+
+    /// Keys of entities of `kind` whose name or an alias contains `query` at a word start,
+    /// ignoring case and diacritics.
+    pub fn find_by_name<E: Entity>(&self, query: &str) -> Result<Vec<String>, StoreError> {
+        let folded = text::fold(query);
+        let Some(first) = folded.split(' ').next().filter(|t| !t.is_empty()) else {
+            return Ok(Vec::new());
+        };
+        let prefix = names_prefix(E::KIND, first);
+        let mut candidates = BTreeSet::new();
+        for key in self.tree(NAMES)?.scan_prefix(&prefix).keys() {
+            let key = key?;
+            // Layout: kind \0 token \0 entity key; the token itself may extend the prefix.
+            if let Some(pos) = key[prefix.len()..].iter().position(|b| *b == 0) {
+                candidates.insert(utf8(&key[prefix.len() + pos + 1..])?);
+            }
+        }
+        let entities = self.get_many::<E>(candidates.iter().map(String::as_str))?;
+        let mut keys: Vec<String> = entities
+            .into_iter()
+            .filter(|(_, e)| {
+                e.names()
+                    .iter()
+                    .any(|n| text::folded_matches(&text::fold(n), &folded))
+            })
+            .map(|(k, _)| k)
+            .collect();
+        keys.sort();
+        Ok(keys)
+    }
+
+    /// Resolves an alpha-2 or alpha-3 code, any letter case, to the country key.
+    pub fn country_code(&self, code: &str) -> Result<Option<String>, StoreError> {
+        let upper = code.trim().to_ascii_uppercase();
+        if upper.is_empty() {
+            return Ok(None);
+        }
+        self.tree(CODES)?
+            .get(upper.as_bytes())?
+            .map(|v| utf8(&v))
+            .transpose()
+    }
+
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::*;
+
+    fn country(code: &str, alpha3: &str, name: &str) -> Country {
+        Country {
+            code: code.into(),
+            alpha3: alpha3.into(),
+            name: name.into(),
+            official_name: None,
+            aliases: vec![],
+            demonyms: vec![],
+            capital: None,
+            region: None,
+            subregion: None,
+            un_member: true,
+        }
+    }
+
+    fn graph() -> Graph {
+        Graph {
+            countries: vec![country("RS", "SRB", "Serbia"), country("XK", "XKX", "Kosovo")],
+            people: vec![Person {
+                key: "aleksandar-vucic".into(),
+                name: "Aleksandar Vučić".into(),
+                aliases: vec![],
+                posts: vec![Post {
+                    title: "President".into(),
+                    country: Some("RS".into()),
+                    organization: None,
+                    start: None,
+                    end: None,
+                    sources: vec![],
+                }],
+            }],
+            ..Graph::default()
+        }
+    }
+
+    #[test]
+    fn seeds_reads_and_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert!(!store.is_seeded().unwrap());
+        store.seed(&graph()).unwrap();
+        assert!(store.is_seeded().unwrap());
+        assert_eq!(store.count::<Country>().unwrap(), 2);
+        assert_eq!(store.get::<Country>("XK").unwrap().unwrap().name, "Kosovo");
+        assert_eq!(store.country_code("xkx").unwrap().as_deref(), Some("XK"));
+        assert_eq!(store.country_code("zz").unwrap(), None);
+        assert_eq!(store.find_by_name::<Person>("vucic").unwrap(), ["aleksandar-vucic"]);
+        assert_eq!(store.find_by_name::<Person>("ALEKS").unwrap(), ["aleksandar-vucic"]);
+        assert!(store.find_by_name::<Person>("cic").unwrap().is_empty());
+        let rs = NodeRef::new(NodeKind::Country, "RS");
+        assert_eq!(store.referrers(&rs, Role::PostCountry).unwrap(), ["aleksandar-vucic"]);
+        assert_eq!(store.keys::<Country>(Some("RS"), 10).unwrap(), ["XK"]);
+    }
+
+    #[test]
+    fn reopening_keeps_data_and_seeding_twice_duplicates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.seed(&graph()).unwrap();
+            store.seed(&graph()).unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert!(store.is_seeded().unwrap());
+        assert_eq!(store.all::<Country>().unwrap().len(), 2);
+        let rs = NodeRef::new(NodeKind::Country, "RS");
+        assert_eq!(store.referrers(&rs, Role::PostCountry).unwrap().len(), 1);
+    }
+}
