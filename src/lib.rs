@@ -1,5 +1,15 @@
 //! diplograph: a GraphQL API over a sourced knowledge graph of diplomatic relations.
+//!
+//! Layers, each knowing only the one below: `http` wires requests to `graphql`, which reads
+//! through the typed operations of `store` (sled) and the `search` index; `domain` holds the
+//! entities all of them share; `dataset` turns the built-in data files into domain entities.
 
+pub mod app;
+pub mod config;
 pub mod dataset;
 pub mod domain;
+pub mod graphql;
+pub mod http;
+pub mod search;
 pub mod store;
+pub mod telemetry;

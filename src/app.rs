@@ -1,0 +1,117 @@
+//! Start-up and shut-down: open the store once, seed it if new, build the search index and the
+//! schema once, bind, serve, and flush on the way out.
+
+use crate::config::Settings;
+use crate::dataset::{self, DatasetError, DatasetFiles};
+use crate::graphql::connection::PageLimits;
+use crate::graphql::{build_schema, QueryLimits};
+use crate::http::{self, AppState};
+use crate::search::SearchIndex;
+use crate::store::{Store, StoreError};
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{middleware, web, App, HttpServer};
+use std::net::TcpListener;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("cannot open the store in {dir}: {source}")]
+    Store { dir: String, source: StoreError },
+    #[error("the built-in dataset is invalid: {0}")]
+    Dataset(#[from] DatasetError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub struct Application {
+    server: Server,
+    port: u16,
+    store: Arc<Store>,
+}
+
+/// Opens the store and seeds it with the built-in dataset when it has none yet.
+pub fn open_store(settings: &Settings) -> Result<Arc<Store>, AppError> {
+    let store_error = |source| AppError::Store {
+        dir: settings.data_dir.display().to_string(),
+        source,
+    };
+    let store = Store::open(&settings.data_dir).map_err(store_error)?;
+    if !store.is_seeded().map_err(store_error)? {
+        let graph = dataset::load(&DatasetFiles::builtin())?;
+        store.seed(&graph).map_err(store_error)?;
+        tracing::info!(
+            statements = graph.statements.len(),
+            countries = graph.countries.len(),
+            "seeded the store with the built-in dataset"
+        );
+    }
+    Ok(Arc::new(store))
+}
+
+impl Application {
+    /// Everything but serving; must run inside an actix system (the server is spawned there).
+    pub fn build(settings: &Settings) -> Result<Application, AppError> {
+        let store = open_store(settings)?;
+        let search = SearchIndex::build(&store).map_err(|source| AppError::Store {
+            dir: settings.data_dir.display().to_string(),
+            source,
+        })?;
+        let limits = &settings.limits;
+        let schema = build_schema(
+            Arc::new(search),
+            QueryLimits {
+                max_depth: limits.max_depth,
+                max_complexity: limits.max_complexity,
+                pages: PageLimits {
+                    default_size: limits.default_page_size,
+                    max_size: limits.max_page_size,
+                },
+            },
+        );
+        let state = web::Data::new(AppState {
+            schema,
+            store: store.clone(),
+            max_body_bytes: limits.max_body_bytes,
+            expose_query_stats: settings.expose_query_stats,
+        });
+        let listener = TcpListener::bind(&settings.listen).map_err(|source| AppError::Bind {
+            addr: settings.listen.clone(),
+            source,
+        })?;
+        let port = listener.local_addr()?.port();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(middleware::from_fn(http::request_log))
+                .configure(http::routes)
+        });
+        if settings.workers > 0 {
+            server = server.workers(settings.workers);
+        }
+        let server = server.listen(listener)?.run();
+        tracing::info!(port, "serving GraphQL at /graphql, the playground at /");
+        Ok(Application { server, port, store })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops the server from another task or thread (tests; SIGINT/SIGTERM do it by themselves).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped, then flushes the store.
+    pub async fn run_until_stopped(self) -> Result<(), AppError> {
+        self.server.await?;
+        self.store.flush().map_err(|source| AppError::Store {
+            dir: "(flush on exit)".into(),
+            source,
+        })?;
+        tracing::info!("stopped; store flushed");
+        Ok(())
+    }
+}

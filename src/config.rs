@@ -1,0 +1,170 @@
+//! Settings: built-in defaults < config file < DIPLOGRAPH_* environment < command-line flags.
+//! Unknown keys are refused, so a typo is an error, not a silent default.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::net::ToSocketAddrs;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub workers: usize,
+    pub log: String,
+    pub expose_query_stats: bool,
+    pub limits: Limits,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_body_bytes: usize,
+    pub default_page_size: usize,
+    pub max_page_size: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: "diplograph-data".into(),
+            workers: 0,
+            log: "info".into(),
+            expose_query_stats: false,
+            limits: Limits {
+                max_depth: 16,
+                max_complexity: 50_000,
+                max_body_bytes: 64 * 1024,
+                default_page_size: 20,
+                max_page_size: 100,
+            },
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("{0}")]
+    Load(String),
+    #[error("bad value for `{key}`: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+/// Values given on the command line; each one set overrides every other source.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// The default config file, used when present and no other is named.
+pub const DEFAULT_CONFIG: &str = "config/default.toml";
+
+impl Settings {
+    /// `config`: a file named by the user must exist; the default one may be absent.
+    pub fn load(config: Option<&Path>, overrides: &Overrides) -> Result<Settings, ConfigError> {
+        let file = match config {
+            Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path.to_path_buf())),
+            Some(path) => Some(path.to_path_buf()),
+            None => Some(PathBuf::from(DEFAULT_CONFIG)).filter(|p| p.exists()),
+        };
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file(file));
+        }
+        let settings: Settings = figment
+            .merge(Env::prefixed("DIPLOGRAPH_").split("__").ignore(&["config"]))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|e| ConfigError::Load(one_line(&e)))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, message: &str| ConfigError::Invalid { key, message: message.to_string() };
+        let resolves = self.listen.to_socket_addrs().is_ok_and(|mut a| a.next().is_some());
+        if !resolves {
+            return Err(invalid("listen", &format!("'{}' is not a host:port address", self.listen)));
+        }
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(invalid("data_dir", "must not be empty"));
+        }
+        let l = &self.limits;
+        if l.max_depth == 0 {
+            return Err(invalid("limits.max_depth", "must be at least 1"));
+        }
+        if l.max_complexity == 0 {
+            return Err(invalid("limits.max_complexity", "must be at least 1"));
+        }
+        if l.max_body_bytes < 1024 {
+            return Err(invalid("limits.max_body_bytes", "must be at least 1024"));
+        }
+        if l.max_page_size == 0 {
+            return Err(invalid("limits.max_page_size", "must be at least 1"));
+        }
+        if l.default_page_size == 0 || l.default_page_size > l.max_page_size {
+            return Err(invalid("limits.default_page_size", "must be between 1 and limits.max_page_size"));
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {
+            return Err(invalid("log", &format!("'{}' is not a log filter", self.log)));
+        }
+        Ok(())
+    }
+}
+
+/// Figment's message names the key and where its value came from; keep it on one line.
+fn one_line(e: &figment::Error) -> String {
+    e.to_string().lines().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_file_equals_the_built_in_defaults() {
+        let shipped: Settings = Figment::from(Toml::file(concat!(env!("CARGO_MANIFEST_DIR"), "/config/default.toml")))
+            .extract()
+            .unwrap();
+        assert_eq!(shipped, Settings::default());
+    }
+
+    #[test]
+    fn layers_override_in_order_and_bad_values_name_their_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("c.toml", "listen = \"127.0.0.1:9000\"\n[limits]\nmax_depth = 5\n")?;
+            jail.set_env("DIPLOGRAPH_LIMITS__MAX_DEPTH", "7");
+            let overrides = Overrides { data_dir: Some("x".into()), ..Overrides::default() };
+            let s = Settings::load(Some(Path::new("c.toml")), &overrides).unwrap();
+            assert_eq!(s.listen, "127.0.0.1:9000");
+            assert_eq!(s.limits.max_depth, 7);
+            assert_eq!(s.data_dir, PathBuf::from("x"));
+
+            jail.set_env("DIPLOGRAPH_LIMITS__MAX_DEPTH", "deep");
+            let err = Settings::load(Some(Path::new("c.toml")), &Overrides::default()).unwrap_err().to_string();
+            assert!(err.contains("max_depth"), "{err}");
+            assert!(!err.contains('\n'));
+
+            jail.set_env("DIPLOGRAPH_LIMITS__MAX_DEPTH", "3");
+            jail.set_env("DIPLOGRAPH_LISTEN", "nowhere");
+            let err = Settings::load(None, &Overrides::default()).unwrap_err().to_string();
+            assert!(err.contains("`listen`"), "{err}");
+
+            jail.set_env("DIPLOGRAPH_LISTEN", "127.0.0.1:0");
+            jail.set_env("DIPLOGRAPH_COLOUR", "blue");
+            let err = Settings::load(None, &Overrides::default()).unwrap_err().to_string();
+            assert!(err.contains("colour"), "{err}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,109 @@
+//! Per-request batched reads. Sibling fields ask for keys; each DataLoader batch is one store
+//! round trip, so a query costs round trips in proportion to its depth, not its rows.
+
+use crate::domain::NodeRef;
+use crate::store::{Entity, Role, Store, StoreError};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The store as one request sees it: every call is counted as one round trip.
+#[derive(Clone)]
+pub struct Reader {
+    store: Arc<Store>,
+    round_trips: Arc<AtomicU64>,
+}
+
+impl Reader {
+    pub fn new(store: Arc<Store>) -> Self {
+        Reader {
+            store,
+            round_trips: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Runs one store call, counted.
+    pub fn call<T>(&self, f: impl FnOnce(&Store) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        f(&self.store)
+    }
+
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.load(Ordering::Relaxed)
+    }
+}
+
+/// A key of entity type `E`.
+pub struct Key<E>(pub String, PhantomData<fn() -> E>);
+
+impl<E> Key<E> {
+    pub fn new(key: impl Into<String>) -> Self {
+        Key(key.into(), PhantomData)
+    }
+}
+
+impl<E> Clone for Key<E> {
+    fn clone(&self) -> Self {
+        Key(self.0.clone(), PhantomData)
+    }
+}
+impl<E> PartialEq for Key<E> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+impl<E> Eq for Key<E> {}
+impl<E> Hash for Key<E> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state)
+    }
+}
+
+/// The entities that refer to `target` in `role`.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Referrers(pub NodeRef, pub Role);
+
+pub struct StoreLoader {
+    reader: Reader,
+}
+
+impl<E: Entity> Loader<Key<E>> for StoreLoader {
+    type Value = Arc<E>;
+    type Error = Arc<StoreError>;
+
+    async fn load(&self, keys: &[Key<E>]) -> Result<HashMap<Key<E>, Arc<E>>, Self::Error> {
+        let found = self
+            .reader
+            .call(|s| s.get_many::<E>(keys.iter().map(|k| k.0.as_str())))
+            .map_err(Arc::new)?;
+        Ok(found
+            .into_iter()
+            .map(|(k, v)| (Key::new(k), Arc::new(v)))
+            .collect())
+    }
+}
+
+impl Loader<Referrers> for StoreLoader {
+    type Value = Arc<Vec<String>>;
+    type Error = Arc<StoreError>;
+
+    async fn load(&self, keys: &[Referrers]) -> Result<HashMap<Referrers, Self::Value>, Self::Error> {
+        self.reader
+            .call(|s| {
+                keys.iter()
+                    .map(|k| Ok((k.clone(), Arc::new(s.referrers(&k.0, k.1)?))))
+                    .collect()
+            })
+            .map_err(Arc::new)
+    }
+}
+
+pub type Loaders = DataLoader<StoreLoader, HashMapCache>;
+
+pub fn loaders(reader: Reader, delay: Duration) -> Loaders {
+    DataLoader::with_cache(StoreLoader { reader }, tokio::spawn, HashMapCache::default()).delay(delay)
+}

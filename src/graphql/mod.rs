@@ -1,0 +1,56 @@
+//! The GraphQL layer: schema, types and batched loading. Knows the store only through its typed
+//! operations.
+
+pub mod connection;
+pub mod error;
+pub mod id;
+pub mod loader;
+pub mod query;
+pub mod types;
+
+use crate::search::SearchIndex;
+use crate::store::Store;
+use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use connection::PageLimits;
+use loader::Reader;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub type DiplographSchema = Schema<query::Query, EmptyMutation, EmptySubscription>;
+
+/// Limits that keep one query from taking the server down.
+#[derive(Clone, Copy, Debug)]
+pub struct QueryLimits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub pages: PageLimits,
+}
+
+/// What a connection field costs: its children, once per row it may return.
+pub fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
+    let rows = first.unwrap_or(20).clamp(1, 1000) as usize;
+    rows.saturating_mul(child_complexity.max(1))
+}
+
+pub fn build_schema(search: Arc<SearchIndex>, limits: QueryLimits) -> DiplographSchema {
+    Schema::build(query::Query, EmptyMutation, EmptySubscription)
+        .data(search)
+        .data(limits.pages)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .finish()
+}
+
+/// The SDL clients see, printed from the code.
+pub fn sdl() -> String {
+    Schema::build(query::Query, EmptyMutation, EmptySubscription)
+        .finish()
+        .sdl()
+}
+
+/// Adds the per-request store view and loaders to a request.
+pub fn prepare(request: async_graphql::Request, store: Arc<Store>) -> (async_graphql::Request, Reader) {
+    let reader = Reader::new(store);
+    let loaders = loader::loaders(reader.clone(), Duration::from_millis(1));
+    (request.data(reader.clone()).data(loaders), reader)
+}

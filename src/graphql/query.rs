@@ -1,0 +1,463 @@
+//! The read API's root.
+
+use super::connection::*;
+use super::error::{ApiError, OrGqlError};
+use super::id;
+use super::loader::Reader;
+use super::types::*;
+use crate::domain::{self, text, NodeKind, NodeRef};
+use crate::search::SearchIndex;
+use crate::store::{Entity, Role};
+use async_graphql::{Context, InputObject, Object, Result, ID};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+pub struct Query;
+
+/// Name filters match the name or any alias, ignoring letter case and diacritics (Vucic finds
+/// Vučić); a name matches from the start of any of its words.
+#[derive(InputObject, Default)]
+pub struct CountryFilter {
+    pub name: Option<String>,
+    /// Exact region, any letter case: Africa, Americas, Asia, Europe, Oceania, Antarctic.
+    pub region: Option<String>,
+}
+
+#[derive(InputObject, Default)]
+pub struct PersonFilter {
+    pub name: Option<String>,
+    /// People who held a post for this country (a code as in Query.country).
+    pub country: Option<String>,
+}
+
+#[derive(InputObject, Default)]
+pub struct OrganizationFilter {
+    pub name: Option<String>,
+    pub kind: Option<OrganizationKind>,
+}
+
+/// Country arguments take the same codes as Query.country.
+#[derive(InputObject, Default)]
+pub struct AgreementFilter {
+    pub party: Option<String>,
+    pub signed_from: Option<DateScalar>,
+    pub signed_to: Option<DateScalar>,
+}
+
+#[derive(InputObject, Default)]
+pub struct RelationFilter {
+    pub country: Option<String>,
+    pub counterpart: Option<String>,
+    pub kind: Option<RelationKind>,
+    pub status: Option<RelationStatus>,
+}
+
+#[derive(InputObject, Default)]
+pub struct MissionFilter {
+    pub sending_country: Option<String>,
+    pub host_country: Option<String>,
+    /// City name, ignoring letter case and diacritics.
+    pub city: Option<String>,
+    pub kind: Option<MissionKind>,
+    pub status: Option<MissionStatus>,
+}
+
+/// `about` takes a country code or any node ID; `text` is a full-text match.
+#[derive(InputObject, Default)]
+pub struct StatementFilter {
+    pub speaker: Option<ID>,
+    pub speaker_name: Option<String>,
+    pub about: Option<String>,
+    pub text: Option<String>,
+    pub from: Option<DateScalar>,
+    pub to: Option<DateScalar>,
+}
+
+#[derive(InputObject, Default)]
+pub struct EventFilter {
+    pub country: Option<String>,
+    pub kind: Option<EventKind>,
+    pub from: Option<DateScalar>,
+    pub to: Option<DateScalar>,
+}
+
+fn reader<'a>(ctx: &Context<'a>) -> &'a Reader {
+    ctx.data_unchecked::<Reader>()
+}
+
+/// Resolves a country argument; an unknown code is the caller's mistake.
+fn country_arg(ctx: &Context<'_>, code: &str, argument: &str) -> Result<String> {
+    reader(ctx)
+        .call(|s| s.country_code(code))
+        .gql()?
+        .ok_or_else(|| ApiError::bad_input(format!("`{argument}`: unknown country code '{code}'; use ISO 3166-1 alpha-2 or alpha-3")))
+        .gql()
+}
+
+fn name_arg(name: &str, argument: &str) -> Result<String> {
+    if text::fold(name).is_empty() {
+        return Err(ApiError::bad_input(format!("`{argument}` must contain a letter or digit"))).gql();
+    }
+    Ok(name.to_string())
+}
+
+/// Narrows an optional candidate set by another.
+fn narrow(candidates: Option<Vec<String>>, more: impl IntoIterator<Item = String>) -> Option<Vec<String>> {
+    let more: BTreeSet<String> = more.into_iter().collect();
+    Some(match candidates {
+        None => more.into_iter().collect(),
+        Some(c) => c.into_iter().filter(|k| more.contains(k)).collect(),
+    })
+}
+
+/// One page of entities of kind E: from `candidates` when a filter chose them, else from the
+/// whole tree; `keep` applies the filters no index answers.
+async fn list<E: Entity, T, C: From<Page<T>>>(
+    ctx: &Context<'_>,
+    candidates: Option<Vec<String>>,
+    filtered: bool,
+    page: PageRequest,
+    keep: impl Fn(&E) -> bool,
+    wrap: impl Fn(Arc<E>) -> T,
+) -> Result<C> {
+    let reader = reader(ctx);
+    if candidates.is_none() && !filtered {
+        // Unfiltered: a range scan after the cursor, and the stored count.
+        let mut keys = reader.call(|s| s.keys::<E>(page.after.as_deref(), page.size + 1)).gql()?;
+        let total = reader.call(|s| s.count::<E>()).gql()?;
+        let has_next = keys.len() > page.size;
+        keys.truncate(page.size);
+        let entities = load_many::<E>(ctx, &keys).await?;
+        let info = PageInfo {
+            has_next_page: has_next,
+            has_previous_page: page.after.is_some(),
+            start_cursor: keys.first().map(|k| id::encode_cursor(k)),
+            end_cursor: keys.last().map(|k| id::encode_cursor(k)),
+        };
+        let rows = entities.into_iter().map(|e| (e.key().to_string(), wrap(e))).collect();
+        return Ok(Page { rows, info, total }.into());
+    }
+    let keys = match candidates {
+        Some(c) => c,
+        None => reader.call(|s| s.keys::<E>(None, usize::MAX)).gql()?,
+    };
+    filtered_connection(ctx, &keys, page, keep, wrap).await
+}
+
+fn page(ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<PageRequest> {
+    PageRequest::new(page_limits(ctx), first, after).gql()
+}
+
+fn in_range(d: Option<domain::PartialDate>, from: Option<DateScalar>, to: Option<DateScalar>) -> bool {
+    if from.is_none() && to.is_none() {
+        return true;
+    }
+    d.is_some_and(|d| d.overlaps(from.as_ref().map(|f| &f.0), to.as_ref().map(|t| &t.0)))
+}
+
+#[Object]
+impl Query {
+    /// Any node by its global id; null when there is none.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+        match id::decode(&id) {
+            Some(node) => resolve_node(ctx, &node).await,
+            None => Ok(None),
+        }
+    }
+
+    /// ISO 3166-1 alpha-2 or alpha-3, any letter case. Kosovo is XK / XKX. Unknown code: null.
+    async fn country(&self, ctx: &Context<'_>, code: String) -> Result<Option<CountryObj>> {
+        match reader(ctx).call(|s| s.country_code(&code)).gql()? {
+            Some(key) => Ok(load_one(ctx, &key).await?.map(CountryObj)),
+            None => Ok(None),
+        }
+    }
+
+    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
+    async fn countries(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<CountryFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<CountryConnection> {
+        let page = page(ctx, first, after)?;
+        let filter = filter.unwrap_or_default();
+        let mut candidates = None;
+        if let Some(name) = &filter.name {
+            let name = name_arg(name, "filter.name")?;
+            candidates = narrow(candidates, reader(ctx).call(|s| s.find_by_name::<domain::Country>(&name)).gql()?);
+        }
+        let region = filter.region.map(|r| r.to_lowercase());
+        let filtered = region.is_some();
+        list(
+            ctx,
+            candidates,
+            filtered,
+            page,
+            |c: &domain::Country| region.as_ref().is_none_or(|r| c.region.as_ref().is_some_and(|cr| cr.to_lowercase() == *r)),
+            CountryObj,
+        )
+        .await
+    }
+
+    /// A person by global id; null when there is none.
+    async fn person(&self, ctx: &Context<'_>, id: ID) -> Result<Option<PersonObj>> {
+        match id::decode(&id) {
+            Some(NodeRef { kind: NodeKind::Person, key }) => Ok(load_one(ctx, &key).await?.map(PersonObj)),
+            _ => Ok(None),
+        }
+    }
+
+    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
+    async fn people(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<PersonFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<PersonConnection> {
+        let page = page(ctx, first, after)?;
+        let filter = filter.unwrap_or_default();
+        let mut candidates = None;
+        if let Some(name) = &filter.name {
+            let name = name_arg(name, "filter.name")?;
+            candidates = narrow(candidates, reader(ctx).call(|s| s.find_by_name::<domain::Person>(&name)).gql()?);
+        }
+        if let Some(code) = &filter.country {
+            let code = country_arg(ctx, code, "filter.country")?;
+            let keys = referrers(ctx, NodeRef::new(NodeKind::Country, code), Role::PostCountry).await?;
+            candidates = narrow(candidates, keys.iter().cloned());
+        }
+        list(ctx, candidates, false, page, |_: &domain::Person| true, PersonObj).await
+    }
+
+    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
+    async fn organizations(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<OrganizationFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<OrganizationConnection> {
+        let page = page(ctx, first, after)?;
+        let filter = filter.unwrap_or_default();
+        let mut candidates = None;
+        if let Some(name) = &filter.name {
+            let name = name_arg(name, "filter.name")?;
+            candidates = narrow(candidates, reader(ctx).call(|s| s.find_by_name::<domain::Organization>(&name)).gql()?);
+        }
+        let kind = filter.kind.map(domain::OrganizationKind::from);
+        list(ctx, candidates, kind.is_some(), page, |o: &domain::Organization| kind.is_none_or(|k| o.kind == k), OrganizationObj).await
+    }
+
+    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
+    async fn agreements(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AgreementFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<AgreementConnection> {
+        let page = page(ctx, first, after)?;
+        let filter = filter.unwrap_or_default();
+        let mut candidates = None;
+        if let Some(code) = &filter.party {
+            let code = country_arg(ctx, code, "filter.party")?;
+            let keys = referrers(ctx, NodeRef::new(NodeKind::Country, code), Role::Party).await?;
+            candidates = narrow(candidates, keys.iter().cloned());
+        }
+        let (from, to) = (filter.signed_from, filter.signed_to);
+        let filtered = from.is_some() || to.is_some();
+        list(ctx, candidates, filtered, page, |a: &domain::Agreement| in_range(a.signed_on, from, to), AgreementObj).await
+    }
+
+    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
+    async fn relations(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<RelationFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<RelationConnection> {
+        let page = page(ctx, first, after)?;
+        let filter = filter.unwrap_or_default();
+        let mut candidates = None;
+        let mut sides = Vec::new();
+        for (code, argument) in [(&filter.country, "filter.country"), (&filter.counterpart, "filter.counterpart")] {
+            if let Some(code) = code {
+                let code = country_arg(ctx, code, argument)?;
+                let keys = referrers(ctx, NodeRef::new(NodeKind::Country, code.clone()), Role::RelationParty).await?;
+                candidates = narrow(candidates, keys.iter().cloned());
+                sides.push(code);
+            }
+        }
+        let kind = filter.kind.map(domain::RelationKind::from);
+        let status = filter.status.map(domain::RelationStatus::from);
+        let filtered = kind.is_some() || status.is_some();
+        list(
+            ctx,
+            candidates,
+            filtered,
+            page,
+            // country = counterpart would otherwise match every relation of that country.
+            |r: &domain::Relation| {
+                kind.is_none_or(|k| r.kind == k)
+                    && status.is_none_or(|s| r.status() == s)
+                    && (sides.len() < 2 || (sides[0] != sides[1] && sides.iter().all(|c| r.involves(c))))
+            },
+            RelationObj,
+        )
+        .await
+    }
+
+    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
+    async fn missions(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<MissionFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<MissionConnection> {
+        let page = page(ctx, first, after)?;
+        let filter = filter.unwrap_or_default();
+        let mut candidates = None;
+        if let Some(code) = &filter.sending_country {
+            let code = country_arg(ctx, code, "filter.sendingCountry")?;
+            let keys = referrers(ctx, NodeRef::new(NodeKind::Country, code), Role::MissionSending).await?;
+            candidates = narrow(candidates, keys.iter().cloned());
+        }
+        if let Some(code) = &filter.host_country {
+            let code = country_arg(ctx, code, "filter.hostCountry")?;
+            let keys = referrers(ctx, NodeRef::new(NodeKind::Country, code), Role::MissionHost).await?;
+            candidates = narrow(candidates, keys.iter().cloned());
+        }
+        let city = filter.city.as_deref().map(text::fold);
+        let kind = filter.kind.map(domain::MissionKind::from);
+        let status = filter.status.map(domain::MissionStatus::from);
+        let filtered = city.is_some() || kind.is_some() || status.is_some();
+        list(
+            ctx,
+            candidates,
+            filtered,
+            page,
+            |m: &domain::Mission| {
+                city.as_ref().is_none_or(|c| m.city.as_deref().is_some_and(|mc| text::fold(mc) == *c))
+                    && kind.is_none_or(|k| m.kind == k)
+                    && status.is_none_or(|s| m.status == s)
+            },
+            MissionObj,
+        )
+        .await
+    }
+
+    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
+    async fn statements(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<StatementFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<StatementConnection> {
+        let page = page(ctx, first, after)?;
+        let filter = filter.unwrap_or_default();
+        let mut candidates = None;
+        if let Some(speaker) = &filter.speaker {
+            let node = id::decode(speaker)
+                .filter(|n| matches!(n.kind, NodeKind::Person | NodeKind::Organization))
+                .ok_or_else(|| ApiError::bad_input(format!("`filter.speaker`: '{}' is not the id of a person or organization", speaker.as_str())))
+                .gql()?;
+            candidates = narrow(candidates, referrers(ctx, node, Role::Speaker).await?.iter().cloned());
+        }
+        if let Some(name) = &filter.speaker_name {
+            let name = name_arg(name, "filter.speakerName")?;
+            let (people, orgs) = reader(ctx)
+                .call(|s| Ok((s.find_by_name::<domain::Person>(&name)?, s.find_by_name::<domain::Organization>(&name)?)))
+                .gql()?;
+            let speakers = people
+                .into_iter()
+                .map(|k| NodeRef::new(NodeKind::Person, k))
+                .chain(orgs.into_iter().map(|k| NodeRef::new(NodeKind::Organization, k)));
+            let mut keys = Vec::new();
+            for speaker in speakers {
+                keys.extend(referrers(ctx, speaker, Role::Speaker).await?.iter().cloned());
+            }
+            candidates = narrow(candidates, keys);
+        }
+        if let Some(about) = &filter.about {
+            let node = match reader(ctx).call(|s| s.country_code(about)).gql()? {
+                Some(code) => NodeRef::new(NodeKind::Country, code),
+                None => id::decode(about)
+                    .ok_or_else(|| ApiError::bad_input(format!("`filter.about`: '{about}' is neither a country code nor a node id")))
+                    .gql()?,
+            };
+            candidates = narrow(candidates, referrers(ctx, node, Role::About).await?.iter().cloned());
+        }
+        if let Some(query) = &filter.text {
+            let query = name_arg(query, "filter.text")?;
+            let search = ctx.data_unchecked::<Arc<SearchIndex>>();
+            let hits = search.search(&query, usize::MAX, Some(&[NodeKind::Statement]));
+            candidates = narrow(candidates, hits.into_iter().map(|h| h.node.key));
+        }
+        let (from, to) = (filter.from, filter.to);
+        let filtered = from.is_some() || to.is_some();
+        list(ctx, candidates, filtered, page, |s: &domain::Statement| in_range(s.date, from, to), StatementObj).await
+    }
+
+    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<EventFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<EventConnection> {
+        let page = page(ctx, first, after)?;
+        let filter = filter.unwrap_or_default();
+        let mut candidates = None;
+        if let Some(code) = &filter.country {
+            let code = country_arg(ctx, code, "filter.country")?;
+            let keys = referrers(ctx, NodeRef::new(NodeKind::Country, code), Role::EventCountry).await?;
+            candidates = narrow(candidates, keys.iter().cloned());
+        }
+        let kind = filter.kind.map(domain::EventKind::from);
+        let (from, to) = (filter.from, filter.to);
+        let filtered = kind.is_some() || from.is_some() || to.is_some();
+        list(
+            ctx,
+            candidates,
+            filtered,
+            page,
+            |e: &domain::Event| kind.is_none_or(|k| e.kind == k) && in_range(e.date, from, to),
+            EventObj,
+        )
+        .await
+    }
+
+    /// The source articles.
+    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
+    async fn sources(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<SourceConnection> {
+        let page = page(ctx, first, after)?;
+        list(ctx, None, false, page, |_: &domain::Source| true, SourceObj).await
+    }
+
+    /// Ranked full-text search over statements, agreements, provisions, events and source articles.
+    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
+    async fn search(&self, ctx: &Context<'_>, query: String, first: Option<i32>) -> Result<Vec<SearchHitObj>> {
+        let limit = page_limits(ctx).size(first).gql()?;
+        let query = name_arg(&query, "query")?;
+        let search = ctx.data_unchecked::<Arc<SearchIndex>>();
+        let hits = search.search(&query, limit, None);
+        let mut out = Vec::with_capacity(hits.len());
+        for hit in hits {
+            if let Some(node) = resolve_node(ctx, &hit.node).await? {
+                out.push(SearchHitObj {
+                    node,
+                    score: hit.score as f64,
+                    snippet: hit.snippet,
+                });
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,167 @@
+//! GraphQL over HTTP: POST with a JSON body (one request or a batch), GET with the query in
+//! the URL. Malformed requests get a 4xx with a JSON `errors` body; GraphQL errors carry
+//! `extensions.code`.
+
+use super::AppState;
+use crate::graphql::error::code;
+use actix_web::http::header::{self, ContentType};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use async_graphql::futures_util::StreamExt;
+use async_graphql::{BatchRequest, BatchResponse, Response, Value};
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+
+fn error_body(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    HttpResponse::build(status).content_type(ContentType::json()).json(serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code } }]
+    }))
+}
+
+pub async fn method_not_allowed() -> HttpResponse {
+    let mut res = error_body(StatusCode::METHOD_NOT_ALLOWED, code::BAD_REQUEST, "use GET or POST on /graphql");
+    res.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("GET, POST"));
+    res
+}
+
+/// Whether the client asked for the GraphQL-over-HTTP media type rather than plain JSON.
+fn wants_graphql_response(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| {
+            let json_first = accept.find("application/json");
+            match accept.find(GRAPHQL_RESPONSE) {
+                Some(i) => json_first.is_none_or(|j| i < j),
+                None => false,
+            }
+        })
+}
+
+pub async fn post(state: web::Data<AppState>, req: HttpRequest, mut payload: web::Payload) -> HttpResponse {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if essence != "application/json" && essence != GRAPHQL_RESPONSE {
+        return error_body(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code::BAD_REQUEST,
+            "POST /graphql needs Content-Type: application/json",
+        );
+    }
+    let limit = state.max_body_bytes;
+    let too_large = || {
+        error_body(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            code::PAYLOAD_TOO_LARGE,
+            &format!("request body over the limit of {limit} bytes"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return too_large();
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        match chunk {
+            Ok(chunk) if body.len() + chunk.len() > limit => return too_large(),
+            Ok(chunk) => body.extend_from_slice(&chunk),
+            Err(e) => return error_body(StatusCode::BAD_REQUEST, code::BAD_REQUEST, &format!("could not read the body: {e}")),
+        }
+    }
+    let batch: BatchRequest = match serde_json::from_slice(&body) {
+        Ok(batch) => batch,
+        Err(e) => {
+            return error_body(
+                StatusCode::BAD_REQUEST,
+                code::BAD_REQUEST,
+                &format!("the body is not a GraphQL request (JSON with a `query` string): {e}"),
+            )
+        }
+    };
+    execute(&state, &req, batch).await
+}
+
+pub async fn get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let request = match async_graphql::http::parse_query_string(req.query_string()) {
+        Ok(request) => request,
+        Err(e) => {
+            return error_body(
+                StatusCode::BAD_REQUEST,
+                code::BAD_REQUEST,
+                &format!("GET /graphql needs ?query=... (and optional variables, operationName): {e}"),
+            )
+        }
+    };
+    execute(&state, &req, BatchRequest::Single(request)).await
+}
+
+async fn execute(state: &AppState, req: &HttpRequest, batch: BatchRequest) -> HttpResponse {
+    let graphql_response = wants_graphql_response(req);
+    let run = |request: async_graphql::Request| async {
+        let (request, reader) = crate::graphql::prepare(request, state.store.clone());
+        let mut response = state.schema.execute(request).await;
+        assign_codes(&mut response);
+        if state.expose_query_stats {
+            response
+                .extensions
+                .insert("storeRoundTrips".into(), Value::from(reader.round_trips()));
+        }
+        response
+    };
+    let response = match batch {
+        BatchRequest::Single(request) => BatchResponse::Single(run(request).await),
+        BatchRequest::Batch(requests) => {
+            let mut responses = Vec::with_capacity(requests.len());
+            for request in requests {
+                responses.push(run(request).await);
+            }
+            BatchResponse::Batch(responses)
+        }
+    };
+    // Under the GraphQL-over-HTTP media type, a request that never executed is a 400.
+    let rejected = match &response {
+        BatchResponse::Single(r) => !r.errors.is_empty() && r.data == Value::Null,
+        BatchResponse::Batch(_) => false,
+    };
+    let status = if graphql_response && rejected { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let content_type = if graphql_response { GRAPHQL_RESPONSE } else { "application/json" };
+    match serde_json::to_vec(&response) {
+        Ok(body) => HttpResponse::build(status).content_type(content_type).body(body),
+        Err(e) => {
+            tracing::error!(error = %e, "could not encode a response");
+            error_body(StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL, "could not encode the response")
+        }
+    }
+}
+
+/// async-graphql reports parse and validation failures, and bad argument values, without a
+/// code; give each one, so clients can always switch on `extensions.code`.
+fn assign_codes(response: &mut Response) {
+    let executed = response.data != Value::Null;
+    for error in &mut response.errors {
+        let has_code = error.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
+        if has_code {
+            continue;
+        }
+        // async-graphql's parser errors are pest diagnostics, which start with a location arrow.
+        let code = if !executed && error.message.trim_start().starts_with("-->") {
+            code::PARSE_FAILED
+        } else if !executed {
+            code::VALIDATION_FAILED
+        } else {
+            code::BAD_USER_INPUT
+        };
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", code);
+    }
+}

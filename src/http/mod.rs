@@ -1,0 +1,62 @@
+//! HTTP wiring: routes, request parsing and response encoding. No business logic.
+
+mod graphql;
+mod playground;
+
+use crate::graphql::DiplographSchema;
+use crate::store::Store;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpResponse};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What every handler shares; built once, before the workers start.
+pub struct AppState {
+    pub schema: DiplographSchema,
+    pub store: Arc<Store>,
+    pub max_body_bytes: usize,
+    pub expose_query_stats: bool,
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/graphql", web::post().to(graphql::post))
+        .route("/graphql", web::get().to(graphql::get))
+        .route("/graphql", web::to(graphql::method_not_allowed))
+        .route("/healthz", web::get().to(healthz))
+        .route("/", web::get().to(playground::page))
+        .route("/assets/graphiql/{file}", web::get().to(playground::asset));
+}
+
+async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    match state.store.is_seeded() {
+        Ok(true) => HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })),
+        Ok(false) => HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "seeding" })),
+        Err(e) => {
+            tracing::error!(error = %e, "health check could not read the store");
+            HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "store unavailable" }))
+        }
+    }
+}
+
+static NEXT_REQUEST_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Gives each request an id (echoed in `x-request-id`) and one log line with its outcome.
+pub async fn request_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed);
+    let span = tracing::info_span!("request", id, method = %req.method(), path = %req.path());
+    let started = Instant::now();
+    let _guard = span.enter();
+    let mut res = next.call(req).await?;
+    tracing::info!(status = res.status().as_u16(), micros = started.elapsed().as_micros() as u64, "served");
+    if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
+        res.headers_mut().insert(HeaderName::from_static("x-request-id"), value);
+    }
+    Ok(res)
+}
