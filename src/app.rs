@@ -20,7 +20,10 @@ pub enum AppError {
     #[error("the built-in dataset is invalid: {0}")]
     Dataset(#[from] DatasetError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: String, source: std::io::Error },
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -92,7 +95,11 @@ impl Application {
         }
         let server = server.listen(listener)?.run();
         tracing::info!(port, "serving GraphQL at /graphql, the playground at /");
-        Ok(Application { server, port, store })
+        Ok(Application {
+            server,
+            port,
+            store,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -104,9 +111,18 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped, then flushes the store.
+    /// Serves until stopped, then flushes the store and closes it.
     pub async fn run_until_stopped(self) -> Result<(), AppError> {
         self.server.await?;
+        // Workers drop their handles on the store a moment after the server future ends; wait,
+        // so that the store is closed (and sled's lock released) when this returns.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while Arc::strong_count(&self.store) > 1 && std::time::Instant::now() < deadline {
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        if Arc::strong_count(&self.store) > 1 {
+            tracing::warn!("workers still hold the store after shutdown");
+        }
         self.store.flush().map_err(|source| AppError::Store {
             dir: "(flush on exit)".into(),
             source,

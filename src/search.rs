@@ -47,7 +47,10 @@ impl SearchIndex {
             docs.push((NodeRef::new(NodeKind::Event, &e.key), e.title));
         }
         for s in store.all::<Source>()? {
-            docs.push((NodeRef::new(NodeKind::Source, &s.key), format!("{}\n\n{}", s.title, s.text)));
+            docs.push((
+                NodeRef::new(NodeKind::Source, &s.key),
+                format!("{}\n\n{}", s.title, s.text),
+            ));
         }
         Ok(Self::from_documents(docs))
     }
@@ -56,7 +59,8 @@ impl SearchIndex {
         let documents = docs
             .into_iter()
             .map(|(id, contents)| bm25::Document::new(id, contents));
-        let engine = SearchEngineBuilder::<NodeRef>::with_documents(Language::English, documents).build();
+        let engine =
+            SearchEngineBuilder::<NodeRef>::with_documents(Language::English, documents).build();
         SearchIndex {
             engine,
             tokenizer: DefaultTokenizer::new(Language::English),
@@ -104,7 +108,12 @@ impl SearchIndex {
             }
             let end_byte = chars.get(i).map_or(text.len(), |c| c.0);
             let word = &text[chars[start].0..end_byte];
-            if self.tokenizer.tokenize(word).iter().any(|t| terms.contains(t)) {
+            if self
+                .tokenizer
+                .tokenize(word)
+                .iter()
+                .any(|t| terms.contains(t))
+            {
                 found = Some(start);
                 break;
             }
@@ -118,7 +127,13 @@ impl SearchIndex {
         if from > 0 {
             out.push('…');
         }
-        out.push_str(text[from_byte..to_byte].split_whitespace().collect::<Vec<_>>().join(" ").as_str());
+        out.push_str(
+            text[from_byte..to_byte]
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .as_str(),
+        );
         if to < chars.len() {
             out.push('…');
         }
@@ -132,9 +147,18 @@ mod tests {
 
     fn index() -> SearchIndex {
         SearchIndex::from_documents(vec![
-            (NodeRef::new(NodeKind::Statement, "a"), "Serbian President Aleksandar Vučić signed an economic agreement".into()),
-            (NodeRef::new(NodeKind::Event, "b"), "Kosovo declares independence from Serbia".into()),
-            (NodeRef::new(NodeKind::Statement, "c"), "Deeper international ties contribute to peace".into()),
+            (
+                NodeRef::new(NodeKind::Statement, "a"),
+                "Serbian President Aleksandar Vučić signed an economic agreement".into(),
+            ),
+            (
+                NodeRef::new(NodeKind::Event, "b"),
+                "Kosovo declares independence from Serbia".into(),
+            ),
+            (
+                NodeRef::new(NodeKind::Statement, "c"),
+                "Deeper international ties contribute to peace".into(),
+            ),
         ])
     }
 

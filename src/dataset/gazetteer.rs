@@ -58,7 +58,13 @@ pub fn parse(table: &str, overlay: &str) -> Result<Vec<Country>, DatasetError> {
         let country = countries
             .iter_mut()
             .find(|c| c.code == o.code)
-            .ok_or_else(|| DatasetError::fact("gazetteer/overlay.json", &o.code, "no such country in the table"))?;
+            .ok_or_else(|| {
+                DatasetError::fact(
+                    "gazetteer/overlay.json",
+                    &o.code,
+                    "no such country in the table",
+                )
+            })?;
         if let Some(alpha3) = o.alpha3 {
             country.alpha3 = alpha3;
         }

@@ -66,10 +66,22 @@ impl DatasetFiles {
             "seed/statements.json",
         );
         let articles = HashMap::from([
-            ("000_1e9b93c12349144a.txt", include_str!("../../data/seed/articles/000_1e9b93c12349144a.txt")),
-            ("001_d4d1b8372fa2d0d2.txt", include_str!("../../data/seed/articles/001_d4d1b8372fa2d0d2.txt")),
-            ("002_d9d71f1519c112bb.txt", include_str!("../../data/seed/articles/002_d9d71f1519c112bb.txt")),
-            ("003_656634e99e592b8b.txt", include_str!("../../data/seed/articles/003_656634e99e592b8b.txt")),
+            (
+                "000_1e9b93c12349144a.txt",
+                include_str!("../../data/seed/articles/000_1e9b93c12349144a.txt"),
+            ),
+            (
+                "001_d4d1b8372fa2d0d2.txt",
+                include_str!("../../data/seed/articles/001_d4d1b8372fa2d0d2.txt"),
+            ),
+            (
+                "002_d9d71f1519c112bb.txt",
+                include_str!("../../data/seed/articles/002_d9d71f1519c112bb.txt"),
+            ),
+            (
+                "003_656634e99e592b8b.txt",
+                include_str!("../../data/seed/articles/003_656634e99e592b8b.txt"),
+            ),
         ])
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -284,7 +296,10 @@ impl<'a> Resolver<'a> {
             DatasetError::fact(
                 file,
                 fact,
-                format!("excerpt not found in source '{}': \"{}\"", raw.source, raw.excerpt),
+                format!(
+                    "excerpt not found in source '{}': \"{}\"",
+                    raw.source, raw.excerpt
+                ),
             )
         })?;
         Ok(Citation {
@@ -294,9 +309,18 @@ impl<'a> Resolver<'a> {
         })
     }
 
-    fn cite_all(&self, file: &str, fact: &str, raw: &[RawCitation]) -> Result<Vec<Citation>, DatasetError> {
+    fn cite_all(
+        &self,
+        file: &str,
+        fact: &str,
+        raw: &[RawCitation],
+    ) -> Result<Vec<Citation>, DatasetError> {
         if raw.is_empty() {
-            return Err(DatasetError::fact(file, fact, "a fact needs at least one citation"));
+            return Err(DatasetError::fact(
+                file,
+                fact,
+                "a fact needs at least one citation",
+            ));
         }
         raw.iter().map(|c| self.cite(file, fact, c)).collect()
     }
@@ -305,28 +329,56 @@ impl<'a> Resolver<'a> {
         if self.countries.contains(code) {
             Ok(code.to_string())
         } else {
-            Err(DatasetError::fact(file, fact, format!("unknown country code '{code}'")))
+            Err(DatasetError::fact(
+                file,
+                fact,
+                format!("unknown country code '{code}'"),
+            ))
         }
     }
 
-    fn countries(&self, file: &str, fact: &str, codes: &[String]) -> Result<Vec<String>, DatasetError> {
+    fn countries(
+        &self,
+        file: &str,
+        fact: &str,
+        codes: &[String],
+    ) -> Result<Vec<String>, DatasetError> {
         codes.iter().map(|c| self.country(file, fact, c)).collect()
     }
 
-    fn key(&self, file: &str, fact: &str, kind: NodeKind, key: &str) -> Result<String, DatasetError> {
+    fn key(
+        &self,
+        file: &str,
+        fact: &str,
+        kind: NodeKind,
+        key: &str,
+    ) -> Result<String, DatasetError> {
         if self.keys.get(&kind).is_some_and(|k| k.contains(key)) {
             Ok(key.to_string())
         } else {
-            Err(DatasetError::fact(file, fact, format!("unknown {kind} '{key}'")))
+            Err(DatasetError::fact(
+                file,
+                fact,
+                format!("unknown {kind} '{key}'"),
+            ))
         }
     }
 
     fn node(&self, file: &str, fact: &str, reference: &str) -> Result<NodeRef, DatasetError> {
         let (kind, key) = reference.split_once(':').ok_or_else(|| {
-            DatasetError::fact(file, fact, format!("'{reference}' is not of the form kind:key"))
+            DatasetError::fact(
+                file,
+                fact,
+                format!("'{reference}' is not of the form kind:key"),
+            )
         })?;
         let kind = match kind {
-            "country" => return Ok(NodeRef::new(NodeKind::Country, self.country(file, fact, key)?)),
+            "country" => {
+                return Ok(NodeRef::new(
+                    NodeKind::Country,
+                    self.country(file, fact, key)?,
+                ))
+            }
             "person" => NodeKind::Person,
             "organization" => NodeKind::Organization,
             "agreement" => NodeKind::Agreement,
@@ -335,7 +387,13 @@ impl<'a> Resolver<'a> {
             "event" => NodeKind::Event,
             "statement" => NodeKind::Statement,
             "source" => NodeKind::Source,
-            other => return Err(DatasetError::fact(file, fact, format!("unknown node kind '{other}'"))),
+            other => {
+                return Err(DatasetError::fact(
+                    file,
+                    fact,
+                    format!("unknown node kind '{other}'"),
+                ))
+            }
         };
         Ok(NodeRef::new(kind, self.key(file, fact, kind, key)?))
     }
@@ -343,23 +401,41 @@ impl<'a> Resolver<'a> {
 
 fn date(file: &str, fact: &str, raw: &Option<String>) -> Result<Option<PartialDate>, DatasetError> {
     raw.as_deref()
-        .map(|s| s.parse().map_err(|e: DateError| DatasetError::fact(file, fact, e.to_string())))
+        .map(|s| {
+            s.parse()
+                .map_err(|e: DateError| DatasetError::fact(file, fact, e.to_string()))
+        })
         .transpose()
 }
 
-fn named<T: std::str::FromStr<Err = UnknownName>>(file: &str, fact: &str, raw: &str) -> Result<T, DatasetError> {
-    raw.parse().map_err(|e: UnknownName| DatasetError::fact(file, fact, e.to_string()))
+fn named<T: std::str::FromStr<Err = UnknownName>>(
+    file: &str,
+    fact: &str,
+    raw: &str,
+) -> Result<T, DatasetError> {
+    raw.parse()
+        .map_err(|e: UnknownName| DatasetError::fact(file, fact, e.to_string()))
 }
 
-fn read<T: serde::de::DeserializeOwned>(files: &DatasetFiles, name: &str) -> Result<T, DatasetError> {
+fn read<T: serde::de::DeserializeOwned>(
+    files: &DatasetFiles,
+    name: &str,
+) -> Result<T, DatasetError> {
     serde_json::from_str(files.file(name)?).map_err(|e| DatasetError::parse(name, e))
 }
 
-fn unique_keys<'k>(file: &str, keys: impl Iterator<Item = &'k String>) -> Result<HashSet<String>, DatasetError> {
+fn unique_keys<'k>(
+    file: &str,
+    keys: impl Iterator<Item = &'k String>,
+) -> Result<HashSet<String>, DatasetError> {
     let mut seen = HashSet::new();
     for key in keys {
         if key.is_empty() || key.contains(['/', ':', '\0']) {
-            return Err(DatasetError::fact(file, key, "keys must be non-empty, without '/', ':' or NUL"));
+            return Err(DatasetError::fact(
+                file,
+                key,
+                "keys must be non-empty, without '/', ':' or NUL",
+            ));
         }
         if !seen.insert(key.clone()) {
             return Err(DatasetError::fact(file, key, "duplicate key"));
@@ -370,7 +446,10 @@ fn unique_keys<'k>(file: &str, keys: impl Iterator<Item = &'k String>) -> Result
 
 /// Parses and checks a dataset into a graph ready to store.
 pub fn load(files: &DatasetFiles) -> Result<Graph, DatasetError> {
-    let countries = gazetteer::parse(files.file("gazetteer/countries.json")?, files.file("gazetteer/overlay.json")?)?;
+    let countries = gazetteer::parse(
+        files.file("gazetteer/countries.json")?,
+        files.file("gazetteer/overlay.json")?,
+    )?;
     let raw_sources: Vec<RawSource> = read(files, "seed/sources.json")?;
     let raw_people: Vec<RawPerson> = read(files, "seed/people.json")?;
     let raw_orgs: Vec<RawOrganization> = read(files, "seed/organizations.json")?;
@@ -381,22 +460,51 @@ pub fn load(files: &DatasetFiles) -> Result<Graph, DatasetError> {
     let raw_statements: Vec<RawStatement> = read(files, "seed/statements.json")?;
 
     let mut keys = HashMap::new();
-    keys.insert(NodeKind::Source, unique_keys("seed/sources.json", raw_sources.iter().map(|r| &r.key))?);
-    keys.insert(NodeKind::Person, unique_keys("seed/people.json", raw_people.iter().map(|r| &r.key))?);
-    keys.insert(NodeKind::Organization, unique_keys("seed/organizations.json", raw_orgs.iter().map(|r| &r.key))?);
-    keys.insert(NodeKind::Agreement, unique_keys("seed/agreements.json", raw_agreements.iter().map(|r| &r.key))?);
-    keys.insert(NodeKind::Relation, unique_keys("seed/relations.json", raw_relations.iter().map(|r| &r.key))?);
-    keys.insert(NodeKind::Mission, unique_keys("seed/missions.json", raw_missions.iter().map(|r| &r.key))?);
-    keys.insert(NodeKind::Event, unique_keys("seed/events.json", raw_events.iter().map(|r| &r.key))?);
-    keys.insert(NodeKind::Statement, unique_keys("seed/statements.json", raw_statements.iter().map(|r| &r.key))?);
+    keys.insert(
+        NodeKind::Source,
+        unique_keys("seed/sources.json", raw_sources.iter().map(|r| &r.key))?,
+    );
+    keys.insert(
+        NodeKind::Person,
+        unique_keys("seed/people.json", raw_people.iter().map(|r| &r.key))?,
+    );
+    keys.insert(
+        NodeKind::Organization,
+        unique_keys("seed/organizations.json", raw_orgs.iter().map(|r| &r.key))?,
+    );
+    keys.insert(
+        NodeKind::Agreement,
+        unique_keys(
+            "seed/agreements.json",
+            raw_agreements.iter().map(|r| &r.key),
+        )?,
+    );
+    keys.insert(
+        NodeKind::Relation,
+        unique_keys("seed/relations.json", raw_relations.iter().map(|r| &r.key))?,
+    );
+    keys.insert(
+        NodeKind::Mission,
+        unique_keys("seed/missions.json", raw_missions.iter().map(|r| &r.key))?,
+    );
+    keys.insert(
+        NodeKind::Event,
+        unique_keys("seed/events.json", raw_events.iter().map(|r| &r.key))?,
+    );
+    keys.insert(
+        NodeKind::Statement,
+        unique_keys(
+            "seed/statements.json",
+            raw_statements.iter().map(|r| &r.key),
+        )?,
+    );
 
     let mut sources = Vec::new();
     for r in &raw_sources {
         let f = "seed/sources.json";
-        let text = files
-            .articles
-            .get(&r.file)
-            .ok_or_else(|| DatasetError::fact(f, &r.key, format!("article file '{}' missing", r.file)))?;
+        let text = files.articles.get(&r.file).ok_or_else(|| {
+            DatasetError::fact(f, &r.key, format!("article file '{}' missing", r.file))
+        })?;
         sources.push(Source {
             key: r.key.clone(),
             title: r.title.clone(),
@@ -408,7 +516,10 @@ pub fn load(files: &DatasetFiles) -> Result<Graph, DatasetError> {
         });
     }
     let resolver = Resolver {
-        texts: sources.iter().map(|s| (s.key.clone(), s.text.as_str())).collect(),
+        texts: sources
+            .iter()
+            .map(|s| (s.key.clone(), s.text.as_str()))
+            .collect(),
         countries: countries.iter().map(|c| c.code.clone()).collect(),
         keys,
     };
@@ -423,12 +534,20 @@ pub fn load(files: &DatasetFiles) -> Result<Graph, DatasetError> {
             let end = date(f, &p.key, &post.end)?;
             if let (Some(s), Some(e)) = (start, end) {
                 if e.latest() < s.earliest() {
-                    return Err(DatasetError::fact(f, &p.key, "a post ends before it starts"));
+                    return Err(DatasetError::fact(
+                        f,
+                        &p.key,
+                        "a post ends before it starts",
+                    ));
                 }
             }
             posts.push(Post {
                 title: post.title.clone(),
-                country: post.country.as_deref().map(|c| r.country(f, &p.key, c)).transpose()?,
+                country: post
+                    .country
+                    .as_deref()
+                    .map(|c| r.country(f, &p.key, c))
+                    .transpose()?,
                 organization: post
                     .organization
                     .as_deref()
@@ -455,7 +574,11 @@ pub fn load(files: &DatasetFiles) -> Result<Graph, DatasetError> {
             name: o.name.clone(),
             aliases: o.aliases.clone(),
             kind: named(f, &o.key, &o.kind)?,
-            country: o.country.as_deref().map(|c| r.country(f, &o.key, c)).transpose()?,
+            country: o
+                .country
+                .as_deref()
+                .map(|c| r.country(f, &o.key, c))
+                .transpose()?,
             sources: r.cite_all(f, &o.key, &o.sources)?,
         });
     }
@@ -469,7 +592,11 @@ pub fn load(files: &DatasetFiles) -> Result<Graph, DatasetError> {
             provisions.push(Provision {
                 number: i as u32 + 1,
                 text: p.text.clone(),
-                actor: p.actor.as_deref().map(|c| r.country(f, &fact, c)).transpose()?,
+                actor: p
+                    .actor
+                    .as_deref()
+                    .map(|c| r.country(f, &fact, c))
+                    .transpose()?,
                 sources: r.cite_all(f, &fact, &p.sources)?,
             });
         }
@@ -477,7 +604,11 @@ pub fn load(files: &DatasetFiles) -> Result<Graph, DatasetError> {
         for s in &a.signatories {
             signatories.push(Signatory {
                 person: r.key(f, &a.key, NodeKind::Person, &s.person)?,
-                country: s.country.as_deref().map(|c| r.country(f, &a.key, c)).transpose()?,
+                country: s
+                    .country
+                    .as_deref()
+                    .map(|c| r.country(f, &a.key, c))
+                    .transpose()?,
             });
         }
         agreements.push(Agreement {
@@ -498,7 +629,11 @@ pub fn load(files: &DatasetFiles) -> Result<Graph, DatasetError> {
     for rel in &raw_relations {
         let f = "seed/relations.json";
         if rel.history.is_empty() {
-            return Err(DatasetError::fact(f, &rel.key, "a relation needs at least one status"));
+            return Err(DatasetError::fact(
+                f,
+                &rel.key,
+                "a relation needs at least one status",
+            ));
         }
         let mut history = Vec::new();
         for h in &rel.history {
@@ -511,15 +646,27 @@ pub fn load(files: &DatasetFiles) -> Result<Graph, DatasetError> {
         let subject = r.country(f, &rel.key, &rel.subject)?;
         let object = r.country(f, &rel.key, &rel.object)?;
         if subject == object {
-            return Err(DatasetError::fact(f, &rel.key, "a relation needs two different countries"));
+            return Err(DatasetError::fact(
+                f,
+                &rel.key,
+                "a relation needs two different countries",
+            ));
         }
         relations.push(Relation {
             key: rel.key.clone(),
             kind: named(f, &rel.key, &rel.kind)?,
             subject,
             object,
-            agreement: rel.agreement.as_deref().map(|a| r.key(f, &rel.key, NodeKind::Agreement, a)).transpose()?,
-            event: rel.event.as_deref().map(|e| r.key(f, &rel.key, NodeKind::Event, e)).transpose()?,
+            agreement: rel
+                .agreement
+                .as_deref()
+                .map(|a| r.key(f, &rel.key, NodeKind::Agreement, a))
+                .transpose()?,
+            event: rel
+                .event
+                .as_deref()
+                .map(|e| r.key(f, &rel.key, NodeKind::Event, e))
+                .transpose()?,
             history,
         });
     }
@@ -556,7 +703,11 @@ pub fn load(files: &DatasetFiles) -> Result<Graph, DatasetError> {
                 .map(|p| r.key(f, &e.key, NodeKind::Person, p))
                 .collect::<Result<_, _>>()?,
             countries: r.countries(f, &e.key, &e.countries)?,
-            agreement: e.agreement.as_deref().map(|a| r.key(f, &e.key, NodeKind::Agreement, a)).transpose()?,
+            agreement: e
+                .agreement
+                .as_deref()
+                .map(|a| r.key(f, &e.key, NodeKind::Agreement, a))
+                .transpose()?,
             sources: r.cite_all(f, &e.key, &e.sources)?,
         });
     }
@@ -572,19 +723,36 @@ pub fn load(files: &DatasetFiles) -> Result<Graph, DatasetError> {
                 .take((source.end - source.start) as usize)
                 .collect();
             if locate(&excerpt, &s.text).is_none() {
-                return Err(DatasetError::fact(f, &s.key, "a direct quote's text must occur verbatim in its excerpt"));
+                return Err(DatasetError::fact(
+                    f,
+                    &s.key,
+                    "a direct quote's text must occur verbatim in its excerpt",
+                ));
             }
         }
         let speaker = match &s.speaker {
             None => None,
-            Some(RawSpeaker { person: Some(p), organization: None }) => {
-                Some(NodeRef::new(NodeKind::Person, r.key(f, &s.key, NodeKind::Person, p)?))
-            }
-            Some(RawSpeaker { person: None, organization: Some(o) }) => Some(NodeRef::new(
+            Some(RawSpeaker {
+                person: Some(p),
+                organization: None,
+            }) => Some(NodeRef::new(
+                NodeKind::Person,
+                r.key(f, &s.key, NodeKind::Person, p)?,
+            )),
+            Some(RawSpeaker {
+                person: None,
+                organization: Some(o),
+            }) => Some(NodeRef::new(
                 NodeKind::Organization,
                 r.key(f, &s.key, NodeKind::Organization, o)?,
             )),
-            Some(_) => return Err(DatasetError::fact(f, &s.key, "a speaker is one person or one organization")),
+            Some(_) => {
+                return Err(DatasetError::fact(
+                    f,
+                    &s.key,
+                    "a speaker is one person or one organization",
+                ))
+            }
         };
         statements.push(Statement {
             key: s.key.clone(),
@@ -593,8 +761,16 @@ pub fn load(files: &DatasetFiles) -> Result<Graph, DatasetError> {
             speaker,
             date: date(f, &s.key, &s.date)?,
             medium: named(f, &s.key, &s.medium)?,
-            event: s.event.as_deref().map(|e| r.key(f, &s.key, NodeKind::Event, e)).transpose()?,
-            about: s.about.iter().map(|a| r.node(f, &s.key, a)).collect::<Result<_, _>>()?,
+            event: s
+                .event
+                .as_deref()
+                .map(|e| r.key(f, &s.key, NodeKind::Event, e))
+                .transpose()?,
+            about: s
+                .about
+                .iter()
+                .map(|a| r.node(f, &s.key, a))
+                .collect::<Result<_, _>>()?,
             source,
         });
     }
@@ -623,12 +799,19 @@ mod tests {
         assert_eq!(graph.sources.len(), 4);
         assert_eq!(graph.countries.iter().filter(|c| c.un_member).count(), 193);
         for code in ["XK", "PS", "VA", "TW"] {
-            assert!(graph.countries.iter().any(|c| c.code == code), "{code} missing");
+            assert!(
+                graph.countries.iter().any(|c| c.code == code),
+                "{code} missing"
+            );
         }
         let kosovo = graph.countries.iter().find(|c| c.code == "XK").unwrap();
         assert_eq!(kosovo.alpha3, "XKX");
         assert!(kosovo.demonyms.contains(&"Kosovan".to_string()));
-        let text: HashMap<_, _> = graph.sources.iter().map(|s| (s.key.as_str(), s.text.as_str())).collect();
+        let text: HashMap<_, _> = graph
+            .sources
+            .iter()
+            .map(|s| (s.key.as_str(), s.text.as_str()))
+            .collect();
         for s in &graph.statements {
             let excerpt: String = text[s.source.source.as_str()]
                 .chars()
@@ -665,9 +848,13 @@ mod tests {
     #[test]
     fn refuses_unknown_references() {
         let mut files = DatasetFiles::builtin();
-        let missions = files.files["seed/missions.json"].replace("\"sendingCountry\": \"GT\"", "\"sendingCountry\": \"ZZ\"");
+        let missions = files.files["seed/missions.json"]
+            .replace("\"sendingCountry\": \"GT\"", "\"sendingCountry\": \"ZZ\"");
         files.files.insert("seed/missions.json", missions);
         let err = load(&files).unwrap_err().to_string();
-        assert!(err.contains("guatemala-embassy-jerusalem") && err.contains("ZZ"), "{err}");
+        assert!(
+            err.contains("guatemala-embassy-jerusalem") && err.contains("ZZ"),
+            "{err}"
+        );
     }
 }

@@ -126,7 +126,17 @@ mod tests {
 
     #[test]
     fn rejects_malformed_dates() {
-        for s in ["", "20", "2021-2", "2021-13", "2021-02-30", "2023-02-29", "2021-01-01-01", "abcd", "2021-00"] {
+        for s in [
+            "",
+            "20",
+            "2021-2",
+            "2021-13",
+            "2021-02-30",
+            "2023-02-29",
+            "2021-01-01-01",
+            "abcd",
+            "2021-00",
+        ] {
             assert!(s.parse::<PartialDate>().is_err(), "{s} should be rejected");
         }
     }

@@ -49,7 +49,10 @@ mod tests {
     fn matches_at_word_starts_only() {
         assert!(folded_matches("aleksandar vucic", "vucic"));
         assert!(folded_matches("gabi ashkenazi", "ash"));
-        assert!(folded_matches("meliza haradinaj stublla", "haradinaj stublla"));
+        assert!(folded_matches(
+            "meliza haradinaj stublla",
+            "haradinaj stublla"
+        ));
         assert!(!folded_matches("gabi ashkenazi", "nazi"));
     }
 }

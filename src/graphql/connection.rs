@@ -93,10 +93,18 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
-    pub fn new(limits: &PageLimits, first: Option<i32>, after: Option<String>) -> Result<Self, ApiError> {
+    pub fn new(
+        limits: &PageLimits,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Self, ApiError> {
         let size = limits.size(first)?;
         let after = after
-            .map(|c| id::decode_cursor(&c).ok_or_else(|| ApiError::bad_input(format!("`after` is not a cursor from this API: '{c}'"))))
+            .map(|c| {
+                id::decode_cursor(&c).ok_or_else(|| {
+                    ApiError::bad_input(format!("`after` is not a cursor from this API: '{c}'"))
+                })
+            })
             .transpose()?;
         Ok(PageRequest { size, after })
     }
@@ -129,7 +137,10 @@ mod tests {
 
     #[test]
     fn pages_walk_every_key_once() {
-        let limits = PageLimits { default_size: 3, max_size: 5 };
+        let limits = PageLimits {
+            default_size: 3,
+            max_size: 5,
+        };
         let all = keys(7);
         let mut seen = Vec::new();
         let mut after = None;
@@ -147,10 +158,20 @@ mod tests {
 
     #[test]
     fn bad_page_arguments_are_refused() {
-        let limits = PageLimits { default_size: 3, max_size: 5 };
+        let limits = PageLimits {
+            default_size: 3,
+            max_size: 5,
+        };
         assert!(PageRequest::new(&limits, Some(6), None).is_err());
         assert!(PageRequest::new(&limits, Some(-1), None).is_err());
         assert!(PageRequest::new(&limits, None, Some("%%%".into())).is_err());
-        assert_eq!(PageRequest::new(&limits, Some(0), None).unwrap().slice(&keys(2)).0.len(), 0);
+        assert_eq!(
+            PageRequest::new(&limits, Some(0), None)
+                .unwrap()
+                .slice(&keys(2))
+                .0
+                .len(),
+            0
+        );
     }
 }

@@ -27,7 +27,10 @@ impl Reader {
     }
 
     /// Runs one store call, counted.
-    pub fn call<T>(&self, f: impl FnOnce(&Store) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    pub fn call<T>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
         f(&self.store)
     }
@@ -91,7 +94,10 @@ impl Loader<Referrers> for StoreLoader {
     type Value = Arc<Vec<String>>;
     type Error = Arc<StoreError>;
 
-    async fn load(&self, keys: &[Referrers]) -> Result<HashMap<Referrers, Self::Value>, Self::Error> {
+    async fn load(
+        &self,
+        keys: &[Referrers],
+    ) -> Result<HashMap<Referrers, Self::Value>, Self::Error> {
         self.reader
             .call(|s| {
                 keys.iter()
@@ -105,5 +111,10 @@ impl Loader<Referrers> for StoreLoader {
 pub type Loaders = DataLoader<StoreLoader, HashMapCache>;
 
 pub fn loaders(reader: Reader, delay: Duration) -> Loaders {
-    DataLoader::with_cache(StoreLoader { reader }, tokio::spawn, HashMapCache::default()).delay(delay)
+    DataLoader::with_cache(
+        StoreLoader { reader },
+        tokio::spawn,
+        HashMapCache::default(),
+    )
+    .delay(delay)
 }

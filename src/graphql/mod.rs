@@ -49,8 +49,13 @@ pub fn sdl() -> String {
 }
 
 /// Adds the per-request store view and loaders to a request.
-pub fn prepare(request: async_graphql::Request, store: Arc<Store>) -> (async_graphql::Request, Reader) {
+pub fn prepare(
+    request: async_graphql::Request,
+    store: Arc<Store>,
+) -> (async_graphql::Request, Reader) {
     let reader = Reader::new(store);
-    let loaders = loader::loaders(reader.clone(), Duration::from_millis(1));
+    // Zero delay: on the single-threaded workers the batch task runs once the request has
+    // registered every key of the current level, so batches follow depth, not timing.
+    let loaders = loader::loaders(reader.clone(), Duration::ZERO);
     (request.data(reader.clone()).data(loaders), reader)
 }

@@ -90,19 +90,29 @@ fn country_arg(ctx: &Context<'_>, code: &str, argument: &str) -> Result<String> 
     reader(ctx)
         .call(|s| s.country_code(code))
         .gql()?
-        .ok_or_else(|| ApiError::bad_input(format!("`{argument}`: unknown country code '{code}'; use ISO 3166-1 alpha-2 or alpha-3")))
+        .ok_or_else(|| {
+            ApiError::bad_input(format!(
+                "`{argument}`: unknown country code '{code}'; use ISO 3166-1 alpha-2 or alpha-3"
+            ))
+        })
         .gql()
 }
 
 fn name_arg(name: &str, argument: &str) -> Result<String> {
     if text::fold(name).is_empty() {
-        return Err(ApiError::bad_input(format!("`{argument}` must contain a letter or digit"))).gql();
+        return Err(ApiError::bad_input(format!(
+            "`{argument}` must contain a letter or digit"
+        )))
+        .gql();
     }
     Ok(name.to_string())
 }
 
 /// Narrows an optional candidate set by another.
-fn narrow(candidates: Option<Vec<String>>, more: impl IntoIterator<Item = String>) -> Option<Vec<String>> {
+fn narrow(
+    candidates: Option<Vec<String>>,
+    more: impl IntoIterator<Item = String>,
+) -> Option<Vec<String>> {
     let more: BTreeSet<String> = more.into_iter().collect();
     Some(match candidates {
         None => more.into_iter().collect(),
@@ -123,7 +133,9 @@ async fn list<E: Entity, T, C: From<Page<T>>>(
     let reader = reader(ctx);
     if candidates.is_none() && !filtered {
         // Unfiltered: a range scan after the cursor, and the stored count.
-        let mut keys = reader.call(|s| s.keys::<E>(page.after.as_deref(), page.size + 1)).gql()?;
+        let mut keys = reader
+            .call(|s| s.keys::<E>(page.after.as_deref(), page.size + 1))
+            .gql()?;
         let total = reader.call(|s| s.count::<E>()).gql()?;
         let has_next = keys.len() > page.size;
         keys.truncate(page.size);
@@ -134,7 +146,10 @@ async fn list<E: Entity, T, C: From<Page<T>>>(
             start_cursor: keys.first().map(|k| id::encode_cursor(k)),
             end_cursor: keys.last().map(|k| id::encode_cursor(k)),
         };
-        let rows = entities.into_iter().map(|e| (e.key().to_string(), wrap(e))).collect();
+        let rows = entities
+            .into_iter()
+            .map(|e| (e.key().to_string(), wrap(e)))
+            .collect();
         return Ok(Page { rows, info, total }.into());
     }
     let keys = match candidates {
@@ -148,7 +163,11 @@ fn page(ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<
     PageRequest::new(page_limits(ctx), first, after).gql()
 }
 
-fn in_range(d: Option<domain::PartialDate>, from: Option<DateScalar>, to: Option<DateScalar>) -> bool {
+fn in_range(
+    d: Option<domain::PartialDate>,
+    from: Option<DateScalar>,
+    to: Option<DateScalar>,
+) -> bool {
     if from.is_none() && to.is_none() {
         return true;
     }
@@ -186,7 +205,12 @@ impl Query {
         let mut candidates = None;
         if let Some(name) = &filter.name {
             let name = name_arg(name, "filter.name")?;
-            candidates = narrow(candidates, reader(ctx).call(|s| s.find_by_name::<domain::Country>(&name)).gql()?);
+            candidates = narrow(
+                candidates,
+                reader(ctx)
+                    .call(|s| s.find_by_name::<domain::Country>(&name))
+                    .gql()?,
+            );
         }
         let region = filter.region.map(|r| r.to_lowercase());
         let filtered = region.is_some();
@@ -195,7 +219,11 @@ impl Query {
             candidates,
             filtered,
             page,
-            |c: &domain::Country| region.as_ref().is_none_or(|r| c.region.as_ref().is_some_and(|cr| cr.to_lowercase() == *r)),
+            |c: &domain::Country| {
+                region
+                    .as_ref()
+                    .is_none_or(|r| c.region.as_ref().is_some_and(|cr| cr.to_lowercase() == *r))
+            },
             CountryObj,
         )
         .await
@@ -204,7 +232,10 @@ impl Query {
     /// A person by global id; null when there is none.
     async fn person(&self, ctx: &Context<'_>, id: ID) -> Result<Option<PersonObj>> {
         match id::decode(&id) {
-            Some(NodeRef { kind: NodeKind::Person, key }) => Ok(load_one(ctx, &key).await?.map(PersonObj)),
+            Some(NodeRef {
+                kind: NodeKind::Person,
+                key,
+            }) => Ok(load_one(ctx, &key).await?.map(PersonObj)),
             _ => Ok(None),
         }
     }
@@ -222,14 +253,32 @@ impl Query {
         let mut candidates = None;
         if let Some(name) = &filter.name {
             let name = name_arg(name, "filter.name")?;
-            candidates = narrow(candidates, reader(ctx).call(|s| s.find_by_name::<domain::Person>(&name)).gql()?);
+            candidates = narrow(
+                candidates,
+                reader(ctx)
+                    .call(|s| s.find_by_name::<domain::Person>(&name))
+                    .gql()?,
+            );
         }
         if let Some(code) = &filter.country {
             let code = country_arg(ctx, code, "filter.country")?;
-            let keys = referrers(ctx, NodeRef::new(NodeKind::Country, code), Role::PostCountry).await?;
+            let keys = referrers(
+                ctx,
+                NodeRef::new(NodeKind::Country, code),
+                Role::PostCountry,
+            )
+            .await?;
             candidates = narrow(candidates, keys.iter().cloned());
         }
-        list(ctx, candidates, false, page, |_: &domain::Person| true, PersonObj).await
+        list(
+            ctx,
+            candidates,
+            false,
+            page,
+            |_: &domain::Person| true,
+            PersonObj,
+        )
+        .await
     }
 
     #[graphql(complexity = "super::page_cost(first, child_complexity)")]
@@ -245,10 +294,23 @@ impl Query {
         let mut candidates = None;
         if let Some(name) = &filter.name {
             let name = name_arg(name, "filter.name")?;
-            candidates = narrow(candidates, reader(ctx).call(|s| s.find_by_name::<domain::Organization>(&name)).gql()?);
+            candidates = narrow(
+                candidates,
+                reader(ctx)
+                    .call(|s| s.find_by_name::<domain::Organization>(&name))
+                    .gql()?,
+            );
         }
         let kind = filter.kind.map(domain::OrganizationKind::from);
-        list(ctx, candidates, kind.is_some(), page, |o: &domain::Organization| kind.is_none_or(|k| o.kind == k), OrganizationObj).await
+        list(
+            ctx,
+            candidates,
+            kind.is_some(),
+            page,
+            |o: &domain::Organization| kind.is_none_or(|k| o.kind == k),
+            OrganizationObj,
+        )
+        .await
     }
 
     #[graphql(complexity = "super::page_cost(first, child_complexity)")]
@@ -269,7 +331,15 @@ impl Query {
         }
         let (from, to) = (filter.signed_from, filter.signed_to);
         let filtered = from.is_some() || to.is_some();
-        list(ctx, candidates, filtered, page, |a: &domain::Agreement| in_range(a.signed_on, from, to), AgreementObj).await
+        list(
+            ctx,
+            candidates,
+            filtered,
+            page,
+            |a: &domain::Agreement| in_range(a.signed_on, from, to),
+            AgreementObj,
+        )
+        .await
     }
 
     #[graphql(complexity = "super::page_cost(first, child_complexity)")]
@@ -284,10 +354,18 @@ impl Query {
         let filter = filter.unwrap_or_default();
         let mut candidates = None;
         let mut sides = Vec::new();
-        for (code, argument) in [(&filter.country, "filter.country"), (&filter.counterpart, "filter.counterpart")] {
+        for (code, argument) in [
+            (&filter.country, "filter.country"),
+            (&filter.counterpart, "filter.counterpart"),
+        ] {
             if let Some(code) = code {
                 let code = country_arg(ctx, code, argument)?;
-                let keys = referrers(ctx, NodeRef::new(NodeKind::Country, code.clone()), Role::RelationParty).await?;
+                let keys = referrers(
+                    ctx,
+                    NodeRef::new(NodeKind::Country, code.clone()),
+                    Role::RelationParty,
+                )
+                .await?;
                 candidates = narrow(candidates, keys.iter().cloned());
                 sides.push(code);
             }
@@ -304,7 +382,8 @@ impl Query {
             |r: &domain::Relation| {
                 kind.is_none_or(|k| r.kind == k)
                     && status.is_none_or(|s| r.status() == s)
-                    && (sides.len() < 2 || (sides[0] != sides[1] && sides.iter().all(|c| r.involves(c))))
+                    && (sides.len() < 2
+                        || (sides[0] != sides[1] && sides.iter().all(|c| r.involves(c))))
             },
             RelationObj,
         )
@@ -324,12 +403,22 @@ impl Query {
         let mut candidates = None;
         if let Some(code) = &filter.sending_country {
             let code = country_arg(ctx, code, "filter.sendingCountry")?;
-            let keys = referrers(ctx, NodeRef::new(NodeKind::Country, code), Role::MissionSending).await?;
+            let keys = referrers(
+                ctx,
+                NodeRef::new(NodeKind::Country, code),
+                Role::MissionSending,
+            )
+            .await?;
             candidates = narrow(candidates, keys.iter().cloned());
         }
         if let Some(code) = &filter.host_country {
             let code = country_arg(ctx, code, "filter.hostCountry")?;
-            let keys = referrers(ctx, NodeRef::new(NodeKind::Country, code), Role::MissionHost).await?;
+            let keys = referrers(
+                ctx,
+                NodeRef::new(NodeKind::Country, code),
+                Role::MissionHost,
+            )
+            .await?;
             candidates = narrow(candidates, keys.iter().cloned());
         }
         let city = filter.city.as_deref().map(text::fold);
@@ -342,7 +431,8 @@ impl Query {
             filtered,
             page,
             |m: &domain::Mission| {
-                city.as_ref().is_none_or(|c| m.city.as_deref().is_some_and(|mc| text::fold(mc) == *c))
+                city.as_ref()
+                    .is_none_or(|c| m.city.as_deref().is_some_and(|mc| text::fold(mc) == *c))
                     && kind.is_none_or(|k| m.kind == k)
                     && status.is_none_or(|s| m.status == s)
             },
@@ -365,22 +455,43 @@ impl Query {
         if let Some(speaker) = &filter.speaker {
             let node = id::decode(speaker)
                 .filter(|n| matches!(n.kind, NodeKind::Person | NodeKind::Organization))
-                .ok_or_else(|| ApiError::bad_input(format!("`filter.speaker`: '{}' is not the id of a person or organization", speaker.as_str())))
+                .ok_or_else(|| {
+                    ApiError::bad_input(format!(
+                        "`filter.speaker`: '{}' is not the id of a person or organization",
+                        speaker.as_str()
+                    ))
+                })
                 .gql()?;
-            candidates = narrow(candidates, referrers(ctx, node, Role::Speaker).await?.iter().cloned());
+            candidates = narrow(
+                candidates,
+                referrers(ctx, node, Role::Speaker).await?.iter().cloned(),
+            );
         }
         if let Some(name) = &filter.speaker_name {
             let name = name_arg(name, "filter.speakerName")?;
             let (people, orgs) = reader(ctx)
-                .call(|s| Ok((s.find_by_name::<domain::Person>(&name)?, s.find_by_name::<domain::Organization>(&name)?)))
+                .call(|s| {
+                    Ok((
+                        s.find_by_name::<domain::Person>(&name)?,
+                        s.find_by_name::<domain::Organization>(&name)?,
+                    ))
+                })
                 .gql()?;
             let speakers = people
                 .into_iter()
                 .map(|k| NodeRef::new(NodeKind::Person, k))
-                .chain(orgs.into_iter().map(|k| NodeRef::new(NodeKind::Organization, k)));
+                .chain(
+                    orgs.into_iter()
+                        .map(|k| NodeRef::new(NodeKind::Organization, k)),
+                );
             let mut keys = Vec::new();
             for speaker in speakers {
-                keys.extend(referrers(ctx, speaker, Role::Speaker).await?.iter().cloned());
+                keys.extend(
+                    referrers(ctx, speaker, Role::Speaker)
+                        .await?
+                        .iter()
+                        .cloned(),
+                );
             }
             candidates = narrow(candidates, keys);
         }
@@ -388,10 +499,17 @@ impl Query {
             let node = match reader(ctx).call(|s| s.country_code(about)).gql()? {
                 Some(code) => NodeRef::new(NodeKind::Country, code),
                 None => id::decode(about)
-                    .ok_or_else(|| ApiError::bad_input(format!("`filter.about`: '{about}' is neither a country code nor a node id")))
+                    .ok_or_else(|| {
+                        ApiError::bad_input(format!(
+                            "`filter.about`: '{about}' is neither a country code nor a node id"
+                        ))
+                    })
                     .gql()?,
             };
-            candidates = narrow(candidates, referrers(ctx, node, Role::About).await?.iter().cloned());
+            candidates = narrow(
+                candidates,
+                referrers(ctx, node, Role::About).await?.iter().cloned(),
+            );
         }
         if let Some(query) = &filter.text {
             let query = name_arg(query, "filter.text")?;
@@ -401,7 +519,15 @@ impl Query {
         }
         let (from, to) = (filter.from, filter.to);
         let filtered = from.is_some() || to.is_some();
-        list(ctx, candidates, filtered, page, |s: &domain::Statement| in_range(s.date, from, to), StatementObj).await
+        list(
+            ctx,
+            candidates,
+            filtered,
+            page,
+            |s: &domain::Statement| in_range(s.date, from, to),
+            StatementObj,
+        )
+        .await
     }
 
     #[graphql(complexity = "super::page_cost(first, child_complexity)")]
@@ -417,7 +543,12 @@ impl Query {
         let mut candidates = None;
         if let Some(code) = &filter.country {
             let code = country_arg(ctx, code, "filter.country")?;
-            let keys = referrers(ctx, NodeRef::new(NodeKind::Country, code), Role::EventCountry).await?;
+            let keys = referrers(
+                ctx,
+                NodeRef::new(NodeKind::Country, code),
+                Role::EventCountry,
+            )
+            .await?;
             candidates = narrow(candidates, keys.iter().cloned());
         }
         let kind = filter.kind.map(domain::EventKind::from);
@@ -436,14 +567,24 @@ impl Query {
 
     /// The source articles.
     #[graphql(complexity = "super::page_cost(first, child_complexity)")]
-    async fn sources(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<SourceConnection> {
+    async fn sources(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<SourceConnection> {
         let page = page(ctx, first, after)?;
         list(ctx, None, false, page, |_: &domain::Source| true, SourceObj).await
     }
 
     /// Ranked full-text search over statements, agreements, provisions, events and source articles.
     #[graphql(complexity = "super::page_cost(first, child_complexity)")]
-    async fn search(&self, ctx: &Context<'_>, query: String, first: Option<i32>) -> Result<Vec<SearchHitObj>> {
+    async fn search(
+        &self,
+        ctx: &Context<'_>,
+        query: String,
+        first: Option<i32>,
+    ) -> Result<Vec<SearchHitObj>> {
         let limit = page_limits(ctx).size(first).gql()?;
         let query = name_arg(&query, "query")?;
         let search = ctx.data_unchecked::<Arc<SearchIndex>>();

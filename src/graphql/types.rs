@@ -9,8 +9,8 @@ use crate::domain::{self, NodeKind, NodeRef, PartialDate};
 use crate::store::{Entity, Role};
 use async_graphql::futures_util::future::join_all;
 use async_graphql::{
-    Context, Enum, ErrorExtensions, InputValueError, InputValueResult, Interface, Object, Result, Scalar, ScalarType,
-    Union, Value, ID,
+    Context, Enum, ErrorExtensions, InputValueError, InputValueResult, Interface, Object, Result,
+    Scalar, ScalarType, Union, Value, ID,
 };
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -65,14 +65,23 @@ pub async fn filtered_connection<E: Entity, T, C: From<Page<T>>>(
     let kept: Vec<Arc<E>> = entities.into_iter().filter(|e| keep(e)).collect();
     let kept_keys: Vec<String> = kept.iter().map(|e| e.key().to_string()).collect();
     let (page_keys, info) = page.slice(&kept_keys);
-    let start = kept_keys.len() - kept_keys.iter().skip_while(|k| Some(*k) != page_keys.first()).count();
+    let start = kept_keys.len()
+        - kept_keys
+            .iter()
+            .skip_while(|k| Some(*k) != page_keys.first())
+            .count();
     let rows = kept
         .into_iter()
         .skip(start)
         .take(page_keys.len())
         .map(|e| (e.key().to_string(), wrap(e)))
         .collect();
-    Ok(Page { rows, info, total: kept_keys.len() }.into())
+    Ok(Page {
+        rows,
+        info,
+        total: kept_keys.len(),
+    }
+    .into())
 }
 
 async fn connection_of<E: Entity, T, C: From<Page<T>>>(
@@ -87,7 +96,11 @@ async fn connection_of<E: Entity, T, C: From<Page<T>>>(
 }
 
 async fn countries(ctx: &Context<'_>, codes: &[String]) -> Result<Vec<CountryObj>> {
-    Ok(load_many(ctx, codes).await?.into_iter().map(CountryObj).collect())
+    Ok(load_many(ctx, codes)
+        .await?
+        .into_iter()
+        .map(CountryObj)
+        .collect())
 }
 
 async fn country(ctx: &Context<'_>, code: Option<&String>) -> Result<Option<CountryObj>> {
@@ -198,7 +211,11 @@ pub enum StatementMedium {
 }
 
 #[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID", desc = "Opaque, stable across restarts, resolvable by Query.node."))]
+#[graphql(field(
+    name = "id",
+    ty = "ID",
+    desc = "Opaque, stable across restarts, resolvable by Query.node."
+))]
 pub enum Node {
     Country(CountryObj),
     Person(PersonObj),
@@ -216,10 +233,18 @@ pub enum Node {
 pub async fn resolve_node(ctx: &Context<'_>, node: &NodeRef) -> Result<Option<Node>> {
     let key = node.key.as_str();
     Ok(match node.kind {
-        NodeKind::Country => load_one(ctx, key).await?.map(|e| Node::Country(CountryObj(e))),
-        NodeKind::Person => load_one(ctx, key).await?.map(|e| Node::Person(PersonObj(e))),
-        NodeKind::Organization => load_one(ctx, key).await?.map(|e| Node::Organization(OrganizationObj(e))),
-        NodeKind::Agreement => load_one(ctx, key).await?.map(|e| Node::Agreement(AgreementObj(e))),
+        NodeKind::Country => load_one(ctx, key)
+            .await?
+            .map(|e| Node::Country(CountryObj(e))),
+        NodeKind::Person => load_one(ctx, key)
+            .await?
+            .map(|e| Node::Person(PersonObj(e))),
+        NodeKind::Organization => load_one(ctx, key)
+            .await?
+            .map(|e| Node::Organization(OrganizationObj(e))),
+        NodeKind::Agreement => load_one(ctx, key)
+            .await?
+            .map(|e| Node::Agreement(AgreementObj(e))),
         NodeKind::Provision => match domain::Provision::split_key(key) {
             Some((agreement, number)) => load_one::<domain::Agreement>(ctx, agreement)
                 .await?
@@ -227,11 +252,19 @@ pub async fn resolve_node(ctx: &Context<'_>, node: &NodeRef) -> Result<Option<No
                 .map(Node::Provision),
             None => None,
         },
-        NodeKind::Relation => load_one(ctx, key).await?.map(|e| Node::Relation(RelationObj(e))),
-        NodeKind::Mission => load_one(ctx, key).await?.map(|e| Node::Mission(MissionObj(e))),
+        NodeKind::Relation => load_one(ctx, key)
+            .await?
+            .map(|e| Node::Relation(RelationObj(e))),
+        NodeKind::Mission => load_one(ctx, key)
+            .await?
+            .map(|e| Node::Mission(MissionObj(e))),
         NodeKind::Event => load_one(ctx, key).await?.map(|e| Node::Event(EventObj(e))),
-        NodeKind::Statement => load_one(ctx, key).await?.map(|e| Node::Statement(StatementObj(e))),
-        NodeKind::Source => load_one(ctx, key).await?.map(|e| Node::Source(SourceObj(e))),
+        NodeKind::Statement => load_one(ctx, key)
+            .await?
+            .map(|e| Node::Statement(StatementObj(e))),
+        NodeKind::Source => load_one(ctx, key)
+            .await?
+            .map(|e| Node::Source(SourceObj(e))),
     })
 }
 
@@ -300,41 +333,70 @@ impl CountryObj {
             ctx,
             &keys,
             page,
-            |r: &domain::Relation| kind.is_none_or(|k| r.kind == k) && status.is_none_or(|s| r.status() == s),
+            |r: &domain::Relation| {
+                kind.is_none_or(|k| r.kind == k) && status.is_none_or(|s| r.status() == s)
+            },
             RelationObj,
         )
         .await
     }
     /// Agreements this country is a party to.
     #[graphql(complexity = "super::page_cost(first, child_complexity)")]
-    async fn agreements(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<AgreementConnection> {
+    async fn agreements(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<AgreementConnection> {
         let keys = referrers(ctx, country_ref(&self.0.code), Role::Party).await?;
         connection_of(ctx, &keys, first, after, AgreementObj).await
     }
     /// Missions this country sends abroad.
     async fn missions_abroad(&self, ctx: &Context<'_>) -> Result<Vec<MissionObj>> {
         let keys = referrers(ctx, country_ref(&self.0.code), Role::MissionSending).await?;
-        Ok(load_many(ctx, &keys).await?.into_iter().map(MissionObj).collect())
+        Ok(load_many(ctx, &keys)
+            .await?
+            .into_iter()
+            .map(MissionObj)
+            .collect())
     }
     /// Missions other countries keep, or plan, in this country.
     async fn missions_hosted(&self, ctx: &Context<'_>) -> Result<Vec<MissionObj>> {
         let keys = referrers(ctx, country_ref(&self.0.code), Role::MissionHost).await?;
-        Ok(load_many(ctx, &keys).await?.into_iter().map(MissionObj).collect())
+        Ok(load_many(ctx, &keys)
+            .await?
+            .into_iter()
+            .map(MissionObj)
+            .collect())
     }
     /// Statements about this country.
     #[graphql(complexity = "super::page_cost(first, child_complexity)")]
-    async fn statements(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<StatementConnection> {
+    async fn statements(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<StatementConnection> {
         let keys = referrers(ctx, country_ref(&self.0.code), Role::About).await?;
         connection_of(ctx, &keys, first, after, StatementObj).await
     }
     /// People who hold or held a post for this country.
     async fn people(&self, ctx: &Context<'_>) -> Result<Vec<PersonObj>> {
         let keys = referrers(ctx, country_ref(&self.0.code), Role::PostCountry).await?;
-        Ok(load_many(ctx, &keys).await?.into_iter().map(PersonObj).collect())
+        Ok(load_many(ctx, &keys)
+            .await?
+            .into_iter()
+            .map(PersonObj)
+            .collect())
     }
     /// Events this country took part in.
     #[graphql(complexity = "super::page_cost(first, child_complexity)")]
-    async fn events(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<EventConnection> {
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<EventConnection> {
         let keys = referrers(ctx, country_ref(&self.0.code), Role::EventCountry).await?;
         connection_of(ctx, &keys, first, after, EventObj).await
     }
@@ -360,19 +422,47 @@ impl PersonObj {
     }
     /// What this person said, directly or as reported.
     #[graphql(complexity = "super::page_cost(first, child_complexity)")]
-    async fn statements(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<StatementConnection> {
-        let keys = referrers(ctx, NodeRef::new(NodeKind::Person, &self.0.key), Role::Speaker).await?;
+    async fn statements(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<StatementConnection> {
+        let keys = referrers(
+            ctx,
+            NodeRef::new(NodeKind::Person, &self.0.key),
+            Role::Speaker,
+        )
+        .await?;
         connection_of(ctx, &keys, first, after, StatementObj).await
     }
     /// Agreements this person signed.
     async fn signed(&self, ctx: &Context<'_>) -> Result<Vec<AgreementObj>> {
-        let keys = referrers(ctx, NodeRef::new(NodeKind::Person, &self.0.key), Role::Signatory).await?;
-        Ok(load_many(ctx, &keys).await?.into_iter().map(AgreementObj).collect())
+        let keys = referrers(
+            ctx,
+            NodeRef::new(NodeKind::Person, &self.0.key),
+            Role::Signatory,
+        )
+        .await?;
+        Ok(load_many(ctx, &keys)
+            .await?
+            .into_iter()
+            .map(AgreementObj)
+            .collect())
     }
     /// Events this person took part in.
     async fn events(&self, ctx: &Context<'_>) -> Result<Vec<EventObj>> {
-        let keys = referrers(ctx, NodeRef::new(NodeKind::Person, &self.0.key), Role::EventParticipant).await?;
-        Ok(load_many(ctx, &keys).await?.into_iter().map(EventObj).collect())
+        let keys = referrers(
+            ctx,
+            NodeRef::new(NodeKind::Person, &self.0.key),
+            Role::EventParticipant,
+        )
+        .await?;
+        Ok(load_many(ctx, &keys)
+            .await?
+            .into_iter()
+            .map(EventObj)
+            .collect())
     }
 }
 
@@ -424,14 +514,33 @@ impl OrganizationObj {
         country(ctx, self.0.country.as_ref()).await
     }
     #[graphql(complexity = "super::page_cost(first, child_complexity)")]
-    async fn statements(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<StatementConnection> {
-        let keys = referrers(ctx, NodeRef::new(NodeKind::Organization, &self.0.key), Role::Speaker).await?;
+    async fn statements(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<StatementConnection> {
+        let keys = referrers(
+            ctx,
+            NodeRef::new(NodeKind::Organization, &self.0.key),
+            Role::Speaker,
+        )
+        .await?;
         connection_of(ctx, &keys, first, after, StatementObj).await
     }
     /// People who hold or held a post in this organization.
     async fn people(&self, ctx: &Context<'_>) -> Result<Vec<PersonObj>> {
-        let keys = referrers(ctx, NodeRef::new(NodeKind::Organization, &self.0.key), Role::PostOrganization).await?;
-        Ok(load_many(ctx, &keys).await?.into_iter().map(PersonObj).collect())
+        let keys = referrers(
+            ctx,
+            NodeRef::new(NodeKind::Organization, &self.0.key),
+            Role::PostOrganization,
+        )
+        .await?;
+        Ok(load_many(ctx, &keys)
+            .await?
+            .into_iter()
+            .map(PersonObj)
+            .collect())
     }
     async fn sources(&self) -> Vec<CitationObj> {
         citations(&self.0.sources)
@@ -463,7 +572,12 @@ impl AgreementObj {
         countries(ctx, &self.0.parties).await
     }
     async fn signatories(&self) -> Vec<SignatoryObj> {
-        self.0.signatories.iter().cloned().map(SignatoryObj).collect()
+        self.0
+            .signatories
+            .iter()
+            .cloned()
+            .map(SignatoryObj)
+            .collect()
     }
     /// Countries that brokered the agreement.
     async fn brokers(&self, ctx: &Context<'_>) -> Result<Vec<CountryObj>> {
@@ -471,22 +585,53 @@ impl AgreementObj {
     }
     async fn provisions(&self) -> Vec<ProvisionObj> {
         (0..self.0.provisions.len())
-            .map(|index| ProvisionObj { agreement: self.0.clone(), index })
+            .map(|index| ProvisionObj {
+                agreement: self.0.clone(),
+                index,
+            })
             .collect()
     }
     async fn events(&self, ctx: &Context<'_>) -> Result<Vec<EventObj>> {
-        let keys = referrers(ctx, NodeRef::new(NodeKind::Agreement, &self.0.key), Role::EventAgreement).await?;
-        Ok(load_many(ctx, &keys).await?.into_iter().map(EventObj).collect())
+        let keys = referrers(
+            ctx,
+            NodeRef::new(NodeKind::Agreement, &self.0.key),
+            Role::EventAgreement,
+        )
+        .await?;
+        Ok(load_many(ctx, &keys)
+            .await?
+            .into_iter()
+            .map(EventObj)
+            .collect())
     }
     /// Relations this agreement set up or changed.
     async fn relations(&self, ctx: &Context<'_>) -> Result<Vec<RelationObj>> {
-        let keys = referrers(ctx, NodeRef::new(NodeKind::Agreement, &self.0.key), Role::RelationAgreement).await?;
-        Ok(load_many(ctx, &keys).await?.into_iter().map(RelationObj).collect())
+        let keys = referrers(
+            ctx,
+            NodeRef::new(NodeKind::Agreement, &self.0.key),
+            Role::RelationAgreement,
+        )
+        .await?;
+        Ok(load_many(ctx, &keys)
+            .await?
+            .into_iter()
+            .map(RelationObj)
+            .collect())
     }
     /// Statements about this agreement.
     #[graphql(complexity = "super::page_cost(first, child_complexity)")]
-    async fn statements(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<StatementConnection> {
-        let keys = referrers(ctx, NodeRef::new(NodeKind::Agreement, &self.0.key), Role::About).await?;
+    async fn statements(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<StatementConnection> {
+        let keys = referrers(
+            ctx,
+            NodeRef::new(NodeKind::Agreement, &self.0.key),
+            Role::About,
+        )
+        .await?;
         connection_of(ctx, &keys, first, after, StatementObj).await
     }
     async fn sources(&self) -> Vec<CitationObj> {
@@ -525,7 +670,10 @@ pub struct ProvisionObj {
 
 impl ProvisionObj {
     pub fn new(agreement: Arc<domain::Agreement>, number: u32) -> Option<Self> {
-        let index = agreement.provisions.iter().position(|p| p.number == number)?;
+        let index = agreement
+            .provisions
+            .iter()
+            .position(|p| p.number == number)?;
         Some(ProvisionObj { agreement, index })
     }
 
@@ -574,10 +722,14 @@ impl RelationObj {
         self.0.kind.into()
     }
     async fn subject(&self, ctx: &Context<'_>) -> Result<CountryObj> {
-        country(ctx, Some(&self.0.subject)).await?.ok_or_else(|| missing("country", &self.0.subject))
+        country(ctx, Some(&self.0.subject))
+            .await?
+            .ok_or_else(|| missing("country", &self.0.subject))
     }
     async fn object(&self, ctx: &Context<'_>) -> Result<CountryObj> {
-        country(ctx, Some(&self.0.object)).await?.ok_or_else(|| missing("country", &self.0.object))
+        country(ctx, Some(&self.0.object))
+            .await?
+            .ok_or_else(|| missing("country", &self.0.object))
     }
     /// The current status: the last entry of `history`.
     async fn status(&self) -> RelationStatus {
@@ -605,7 +757,12 @@ impl RelationObj {
     }
     /// The statuses the relation went through, oldest first, each with its sources.
     async fn history(&self) -> Vec<StatusChangeObj> {
-        self.0.history.iter().cloned().map(StatusChangeObj).collect()
+        self.0
+            .history
+            .iter()
+            .cloned()
+            .map(StatusChangeObj)
+            .collect()
     }
     /// The side that is not `country` (a code as in Query.country); null if neither side is.
     async fn counterpart(&self, ctx: &Context<'_>, country: String) -> Result<Option<CountryObj>> {
@@ -707,7 +864,11 @@ impl EventObj {
         self.0.place.as_deref()
     }
     async fn participants(&self, ctx: &Context<'_>) -> Result<Vec<PersonObj>> {
-        Ok(load_many(ctx, &self.0.participants).await?.into_iter().map(PersonObj).collect())
+        Ok(load_many(ctx, &self.0.participants)
+            .await?
+            .into_iter()
+            .map(PersonObj)
+            .collect())
     }
     async fn countries(&self, ctx: &Context<'_>) -> Result<Vec<CountryObj>> {
         countries(ctx, &self.0.countries).await
@@ -720,8 +881,17 @@ impl EventObj {
     }
     /// Statements made at this event.
     async fn statements(&self, ctx: &Context<'_>) -> Result<Vec<StatementObj>> {
-        let keys = referrers(ctx, NodeRef::new(NodeKind::Event, &self.0.key), Role::StatementEvent).await?;
-        Ok(load_many(ctx, &keys).await?.into_iter().map(StatementObj).collect())
+        let keys = referrers(
+            ctx,
+            NodeRef::new(NodeKind::Event, &self.0.key),
+            Role::StatementEvent,
+        )
+        .await?;
+        Ok(load_many(ctx, &keys)
+            .await?
+            .into_iter()
+            .map(StatementObj)
+            .collect())
     }
     async fn sources(&self) -> Vec<CitationObj> {
         citations(&self.0.sources)

@@ -13,14 +13,21 @@ use async_graphql::{BatchRequest, BatchResponse, Response, Value};
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
 fn error_body(status: StatusCode, code: &str, message: &str) -> HttpResponse {
-    HttpResponse::build(status).content_type(ContentType::json()).json(serde_json::json!({
-        "errors": [{ "message": message, "extensions": { "code": code } }]
-    }))
+    HttpResponse::build(status)
+        .content_type(ContentType::json())
+        .json(serde_json::json!({
+            "errors": [{ "message": message, "extensions": { "code": code } }]
+        }))
 }
 
 pub async fn method_not_allowed() -> HttpResponse {
-    let mut res = error_body(StatusCode::METHOD_NOT_ALLOWED, code::BAD_REQUEST, "use GET or POST on /graphql");
-    res.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("GET, POST"));
+    let mut res = error_body(
+        StatusCode::METHOD_NOT_ALLOWED,
+        code::BAD_REQUEST,
+        "use GET or POST on /graphql",
+    );
+    res.headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static("GET, POST"));
     res
 }
 
@@ -38,13 +45,22 @@ fn wants_graphql_response(req: &HttpRequest) -> bool {
         })
 }
 
-pub async fn post(state: web::Data<AppState>, req: HttpRequest, mut payload: web::Payload) -> HttpResponse {
+pub async fn post(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    mut payload: web::Payload,
+) -> HttpResponse {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if essence != "application/json" && essence != GRAPHQL_RESPONSE {
         return error_body(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -73,33 +89,59 @@ pub async fn post(state: web::Data<AppState>, req: HttpRequest, mut payload: web
         match chunk {
             Ok(chunk) if body.len() + chunk.len() > limit => return too_large(),
             Ok(chunk) => body.extend_from_slice(&chunk),
-            Err(e) => return error_body(StatusCode::BAD_REQUEST, code::BAD_REQUEST, &format!("could not read the body: {e}")),
+            Err(e) => {
+                return error_body(
+                    StatusCode::BAD_REQUEST,
+                    code::BAD_REQUEST,
+                    &format!("could not read the body: {e}"),
+                )
+            }
         }
     }
-    let batch: BatchRequest = match serde_json::from_slice(&body) {
+    let batch = match parse_body(&body) {
         Ok(batch) => batch,
-        Err(e) => {
-            return error_body(
-                StatusCode::BAD_REQUEST,
-                code::BAD_REQUEST,
-                &format!("the body is not a GraphQL request (JSON with a `query` string): {e}"),
-            )
-        }
+        Err(message) => return error_body(StatusCode::BAD_REQUEST, code::BAD_REQUEST, &message),
     };
     execute(&state, &req, batch).await
 }
 
+/// A JSON request, or a list of them; each must have a `query` string (async-graphql would
+/// default a missing one to "" and report a parse error, which hides the client's mistake).
+fn parse_body(body: &[u8]) -> Result<BatchRequest, String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("the body is not valid JSON: {e}"))?;
+    let requests = match &value {
+        serde_json::Value::Array(items) if items.is_empty() => return Err("an empty batch".into()),
+        serde_json::Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    for request in requests {
+        if !request.get("query").is_some_and(|q| q.is_string()) {
+            return Err("a GraphQL request is a JSON object with a `query` string".into());
+        }
+    }
+    serde_json::from_value(value).map_err(|e| format!("the body is not a GraphQL request: {e}"))
+}
+
 pub async fn get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let request = match async_graphql::http::parse_query_string(req.query_string()) {
-        Ok(request) => request,
-        Err(e) => {
-            return error_body(
+    let request =
+        match async_graphql::http::parse_query_string(req.query_string()) {
+            Ok(request) if !request.query.trim().is_empty() => request,
+            Ok(_) => {
+                return error_body(
+                    StatusCode::BAD_REQUEST,
+                    code::BAD_REQUEST,
+                    "GET /graphql needs a non-empty ?query= parameter",
+                )
+            }
+            Err(e) => return error_body(
                 StatusCode::BAD_REQUEST,
                 code::BAD_REQUEST,
-                &format!("GET /graphql needs ?query=... (and optional variables, operationName): {e}"),
-            )
-        }
-    };
+                &format!(
+                    "GET /graphql needs ?query=... (and optional variables, operationName): {e}"
+                ),
+            ),
+        };
     execute(&state, &req, BatchRequest::Single(request)).await
 }
 
@@ -131,13 +173,27 @@ async fn execute(state: &AppState, req: &HttpRequest, batch: BatchRequest) -> Ht
         BatchResponse::Single(r) => !r.errors.is_empty() && r.data == Value::Null,
         BatchResponse::Batch(_) => false,
     };
-    let status = if graphql_response && rejected { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    let content_type = if graphql_response { GRAPHQL_RESPONSE } else { "application/json" };
+    let status = if graphql_response && rejected {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let content_type = if graphql_response {
+        GRAPHQL_RESPONSE
+    } else {
+        "application/json"
+    };
     match serde_json::to_vec(&response) {
-        Ok(body) => HttpResponse::build(status).content_type(content_type).body(body),
+        Ok(body) => HttpResponse::build(status)
+            .content_type(content_type)
+            .body(body),
         Err(e) => {
             tracing::error!(error = %e, "could not encode a response");
-            error_body(StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL, "could not encode the response")
+            error_body(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                code::INTERNAL,
+                "could not encode the response",
+            )
         }
     }
 }
@@ -147,7 +203,10 @@ async fn execute(state: &AppState, req: &HttpRequest, batch: BatchRequest) -> Ht
 fn assign_codes(response: &mut Response) {
     let executed = response.data != Value::Null;
     for error in &mut response.errors {
-        let has_code = error.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
+        let has_code = error
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.get("code").is_some());
         if has_code {
             continue;
         }

@@ -34,10 +34,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     match state.store.is_seeded() {
         Ok(true) => HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })),
-        Ok(false) => HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "seeding" })),
+        Ok(false) => {
+            HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "seeding" }))
+        }
         Err(e) => {
             tracing::error!(error = %e, "health check could not read the store");
-            HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "store unavailable" }))
+            HttpResponse::ServiceUnavailable()
+                .json(serde_json::json!({ "status": "store unavailable" }))
         }
     }
 }
@@ -54,9 +57,14 @@ pub async fn request_log(
     let started = Instant::now();
     let _guard = span.enter();
     let mut res = next.call(req).await?;
-    tracing::info!(status = res.status().as_u16(), micros = started.elapsed().as_micros() as u64, "served");
+    tracing::info!(
+        status = res.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "served"
+    );
     if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
-        res.headers_mut().insert(HeaderName::from_static("x-request-id"), value);
+        res.headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), value);
     }
     Ok(res)
 }

@@ -98,9 +98,16 @@ impl Entity for Person {
     fn references(&self) -> Vec<(Role, NodeRef)> {
         let mut refs = Vec::new();
         for post in &self.posts {
-            refs.extend(post.country.as_deref().map(|c| (Role::PostCountry, country(c))));
+            refs.extend(
+                post.country
+                    .as_deref()
+                    .map(|c| (Role::PostCountry, country(c))),
+            );
             refs.extend(post.organization.as_deref().map(|o| {
-                (Role::PostOrganization, NodeRef::new(NodeKind::Organization, o))
+                (
+                    Role::PostOrganization,
+                    NodeRef::new(NodeKind::Organization, o),
+                )
             }));
         }
         refs
@@ -157,11 +164,12 @@ impl Entity for Relation {
             (Role::RelationParty, country(&self.subject)),
             (Role::RelationParty, country(&self.object)),
         ];
-        refs.extend(
-            self.agreement
-                .as_deref()
-                .map(|a| (Role::RelationAgreement, NodeRef::new(NodeKind::Agreement, a))),
-        );
+        refs.extend(self.agreement.as_deref().map(|a| {
+            (
+                Role::RelationAgreement,
+                NodeRef::new(NodeKind::Agreement, a),
+            )
+        }));
         refs
     }
 }
@@ -185,7 +193,10 @@ impl Entity for Event {
         &self.key
     }
     fn references(&self) -> Vec<(Role, NodeRef)> {
-        let countries = self.countries.iter().map(|c| (Role::EventCountry, country(c)));
+        let countries = self
+            .countries
+            .iter()
+            .map(|c| (Role::EventCountry, country(c)));
         let people = self
             .participants
             .iter()

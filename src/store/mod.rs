@@ -22,7 +22,9 @@ pub enum StoreError {
     Sled(#[from] sled::Error),
     #[error("corrupt value: {0}")]
     Codec(String),
-    #[error("the data dir was written in storage format {found}; this build reads format {expected}")]
+    #[error(
+        "the data dir was written in storage format {found}; this build reads format {expected}"
+    )]
     UnsupportedFormat { found: u8, expected: u8 },
     #[error("the data dir is in use by another process or cannot be opened: {0}")]
     Locked(String),
@@ -102,7 +104,11 @@ impl Batch {
                 self.put(NAMES, k, Vec::new());
             }
         }
-        self.put(META, count_key(E::KIND), (items.len() as u64).to_be_bytes().to_vec());
+        self.put(
+            META,
+            count_key(E::KIND),
+            (items.len() as u64).to_be_bytes().to_vec(),
+        );
         Ok(())
     }
 }
@@ -210,7 +216,11 @@ impl Store {
     }
 
     /// Keys of one kind in key order, strictly after `after`, at most `limit`.
-    pub fn keys<E: Entity>(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError> {
+    pub fn keys<E: Entity>(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
         let tree = self.tree(tree_name(E::KIND))?;
         let iter = match after {
             Some(a) => {
@@ -220,10 +230,7 @@ impl Store {
             }
             None => tree.iter(),
         };
-        iter.keys()
-            .take(limit)
-            .map(|k| utf8(&k?))
-            .collect()
+        iter.keys().take(limit).map(|k| utf8(&k?)).collect()
     }
 
     /// Every entity of one kind, in key order.
@@ -331,7 +338,10 @@ mod tests {
 
     fn graph() -> Graph {
         Graph {
-            countries: vec![country("RS", "SRB", "Serbia"), country("XK", "XKX", "Kosovo")],
+            countries: vec![
+                country("RS", "SRB", "Serbia"),
+                country("XK", "XKX", "Kosovo"),
+            ],
             people: vec![Person {
                 key: "aleksandar-vucic".into(),
                 name: "Aleksandar Vučić".into(),
@@ -360,11 +370,20 @@ mod tests {
         assert_eq!(store.get::<Country>("XK").unwrap().unwrap().name, "Kosovo");
         assert_eq!(store.country_code("xkx").unwrap().as_deref(), Some("XK"));
         assert_eq!(store.country_code("zz").unwrap(), None);
-        assert_eq!(store.find_by_name::<Person>("vucic").unwrap(), ["aleksandar-vucic"]);
-        assert_eq!(store.find_by_name::<Person>("ALEKS").unwrap(), ["aleksandar-vucic"]);
+        assert_eq!(
+            store.find_by_name::<Person>("vucic").unwrap(),
+            ["aleksandar-vucic"]
+        );
+        assert_eq!(
+            store.find_by_name::<Person>("ALEKS").unwrap(),
+            ["aleksandar-vucic"]
+        );
         assert!(store.find_by_name::<Person>("cic").unwrap().is_empty());
         let rs = NodeRef::new(NodeKind::Country, "RS");
-        assert_eq!(store.referrers(&rs, Role::PostCountry).unwrap(), ["aleksandar-vucic"]);
+        assert_eq!(
+            store.referrers(&rs, Role::PostCountry).unwrap(),
+            ["aleksandar-vucic"]
+        );
         assert_eq!(store.keys::<Country>(Some("RS"), 10).unwrap(), ["XK"]);
     }
 

@@ -1,0 +1,214 @@
+//! Starts the real server (port 0, a fresh data dir) and talks HTTP to it as a client would.
+
+use actix_web::dev::ServerHandle;
+use diplograph::app::Application;
+use diplograph::config::Settings;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use tempfile::TempDir;
+
+pub struct TestApp {
+    pub base: String,
+    pub data_dir: PathBuf,
+    handle: Option<ServerHandle>,
+    thread: Option<JoinHandle<()>>,
+    _dir: Option<TempDir>,
+}
+
+pub fn test_settings(data_dir: &Path) -> Settings {
+    let mut settings = Settings::default();
+    settings.listen = "127.0.0.1:0".into();
+    settings.data_dir = data_dir.to_path_buf();
+    settings.workers = 1;
+    settings.expose_query_stats = true;
+    settings.log = "warn".into();
+    settings
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+fn reply(result: Result<ureq::Response, ureq::Error>) -> Reply {
+    let response = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("request failed: {e}"),
+    };
+    Reply {
+        status: response.status(),
+        content_type: response.content_type().to_string(),
+        body: response.into_string().expect("a text body"),
+    }
+}
+
+impl TestApp {
+    pub fn spawn() -> TestApp {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let mut app = TestApp::spawn_with(test_settings(dir.path()));
+        app._dir = Some(dir);
+        app
+    }
+
+    pub fn spawn_with(settings: Settings) -> TestApp {
+        let (tx, rx) = mpsc::channel();
+        let data_dir = settings.data_dir.clone();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                match Application::build(&settings) {
+                    Ok(app) => {
+                        tx.send(Ok((app.port(), app.handle()))).unwrap();
+                        app.run_until_stopped().await.expect("clean stop");
+                    }
+                    Err(e) => tx.send(Err(e.to_string())).unwrap(),
+                }
+            })
+        });
+        let (port, handle) = rx
+            .recv()
+            .unwrap()
+            .unwrap_or_else(|e| panic!("server failed to start: {e}"));
+        TestApp {
+            base: format!("http://127.0.0.1:{port}"),
+            data_dir,
+            handle: Some(handle),
+            thread: Some(thread),
+            _dir: None,
+        }
+    }
+
+    /// Stops the server and waits until the store is closed, keeping the data dir.
+    pub fn stop(mut self) -> Option<TempDir> {
+        self.shutdown();
+        self._dir.take()
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            actix_web::rt::System::new().block_on(handle.stop(true));
+        }
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("server thread");
+        }
+    }
+
+    pub fn post(&self, content_type: &str, body: &str) -> Reply {
+        reply(
+            ureq::post(&format!("{}/graphql", self.base))
+                .set("Content-Type", content_type)
+                .send_string(body),
+        )
+    }
+
+    pub fn post_with_accept(&self, accept: &str, body: &Value) -> Reply {
+        reply(
+            ureq::post(&format!("{}/graphql", self.base))
+                .set("Content-Type", "application/json")
+                .set("Accept", accept)
+                .send_string(&body.to_string()),
+        )
+    }
+
+    pub fn get(&self, path_and_query: &str) -> Reply {
+        reply(ureq::get(&format!("{}{}", self.base, path_and_query)).call())
+    }
+
+    pub fn request(&self, method: &str, path: &str) -> Reply {
+        reply(ureq::request(method, &format!("{}{}", self.base, path)).call())
+    }
+
+    /// The whole GraphQL response of a query with variables.
+    pub fn graphql(&self, query: &str, variables: Value) -> Value {
+        let reply = self.post(
+            "application/json",
+            &json!({ "query": query, "variables": variables }).to_string(),
+        );
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.json()
+    }
+
+    /// `data` of a query that must succeed.
+    pub fn data(&self, query: &str) -> Value {
+        self.data_with(query, json!({}))
+    }
+
+    pub fn data_with(&self, query: &str, variables: Value) -> Value {
+        let response = self.graphql(query, variables);
+        assert!(
+            response.get("errors").is_none(),
+            "unexpected errors: {response:#}"
+        );
+        response["data"].clone()
+    }
+
+    /// The errors of a query that must fail; each must carry a code.
+    pub fn errors(&self, query: &str) -> Vec<Value> {
+        let response = self.graphql(query, json!({}));
+        let errors = response["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("expected errors: {response:#}"))
+            .clone();
+        for e in &errors {
+            assert!(
+                e["extensions"]["code"].is_string(),
+                "error without a code: {e:#}"
+            );
+        }
+        errors
+    }
+
+    /// The code of the first error of a query that must fail.
+    pub fn error_code(&self, query: &str) -> String {
+        self.errors(query)[0]["extensions"]["code"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// The names in a list of `{ name }` objects, sorted.
+pub fn names(list: &Value) -> Vec<String> {
+    let mut out: Vec<String> = list
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|v| v["name"].as_str().expect("a name").to_string())
+        .collect();
+    out.sort();
+    out
+}
+
+/// The nodes of a connection.
+pub fn nodes(connection: &Value) -> Vec<Value> {
+    connection["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect()
+}
+
+/// Whether any citation in `citations` has an excerpt containing `needle`.
+pub fn cites(citations: &Value, needle: &str) -> bool {
+    citations
+        .as_array()
+        .expect("citations")
+        .iter()
+        .any(|c| c["excerpt"].as_str().is_some_and(|e| e.contains(needle)))
+}

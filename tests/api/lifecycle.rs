@@ -1,0 +1,152 @@
+//! Start-up, restart, shut-down, health, the playground, configuration errors.
+
+use crate::helpers::*;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TOTALS: &str = "{ countries { totalCount } people { totalCount } organizations { totalCount } agreements { totalCount }
+    relations { totalCount } missions { totalCount } statements { totalCount } events { totalCount } sources { totalCount }
+    statementIds: statements(first: 100) { edges { node { id } } } }";
+
+#[test]
+fn restarting_on_a_seeded_dir_keeps_everything_and_duplicates_nothing() {
+    let app = TestApp::spawn();
+    let before = app.data(TOTALS);
+    assert_eq!(before["sources"]["totalCount"], 4);
+    let data_dir = app.data_dir.clone();
+    let dir = app.stop();
+    for _ in 0..2 {
+        let again = TestApp::spawn_with(test_settings(&data_dir));
+        assert_eq!(again.data(TOTALS), before);
+        let search = again.data(r#"{ search(query: "Hezbollah") { node { id } } }"#);
+        assert!(!search["search"].as_array().unwrap().is_empty());
+        again.stop();
+    }
+    drop(dir);
+}
+
+#[test]
+fn health_and_offline_playground() {
+    let app = TestApp::spawn();
+    let health = app.get("/healthz");
+    assert_eq!(health.status, 200);
+    assert_eq!(health.json()["status"], "ok");
+
+    let page = app.get("/");
+    assert_eq!(page.status, 200);
+    assert!(page.content_type.starts_with("text/html"));
+    assert!(page.body.contains("GraphiQL"));
+    assert!(
+        !page.body.contains("https://") && !page.body.contains("http://"),
+        "the playground must not load from a CDN"
+    );
+    for asset in [
+        "graphiql.min.js",
+        "graphiql.min.css",
+        "react.production.min.js",
+        "react-dom.production.min.js",
+    ] {
+        assert!(page.body.contains(&format!("/assets/graphiql/{asset}")));
+        let reply = app.get(&format!("/assets/graphiql/{asset}"));
+        assert_eq!(reply.status, 200, "{asset}");
+        assert!(reply.body.len() > 5_000, "{asset}");
+    }
+    assert_eq!(app.get("/assets/graphiql/../../Cargo.toml").status, 404);
+
+    // GET queries, as the playground's history links and caches use them.
+    let reply =
+        app.get("/graphql?query=%7B%20country(code%3A%20%22XK%22)%20%7B%20name%20%7D%20%7D");
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["data"]["country"]["name"], "Kosovo");
+    let reply = app.get("/graphql?query=query(%24c%3AString!)%7Bcountry(code%3A%24c)%7Bname%7D%7D&variables=%7B%22c%22%3A%22KE%22%7D");
+    assert_eq!(reply.json()["data"]["country"]["name"], "Kenya");
+}
+
+#[test]
+fn graphql_response_media_type_is_negotiated() {
+    let app = TestApp::spawn();
+    let ok = serde_json::json!({ "query": "{ country(code: \"XK\") { name } }" });
+    let reply = app.post_with_accept("application/graphql-response+json", &ok);
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.content_type, "application/graphql-response+json");
+    let reply = app.post_with_accept("application/json", &ok);
+    assert_eq!(reply.content_type, "application/json");
+    let invalid = serde_json::json!({ "query": "{ nope }" });
+    assert_eq!(
+        app.post_with_accept("application/graphql-response+json", &invalid)
+            .status,
+        400
+    );
+    assert_eq!(
+        app.post_with_accept("application/json", &invalid).status,
+        200
+    );
+}
+
+fn binary() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_diplograph"));
+    cmd.env_remove("RUST_LOG");
+    cmd
+}
+
+#[test]
+fn a_bad_config_value_is_a_one_line_error_naming_the_key_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("DIPLOGRAPH_LIMITS__MAX_PAGE_SIZE", "lots", "max_page_size"),
+        ("DIPLOGRAPH_LISTEN", "not an address", "listen"),
+        ("DIPLOGRAPH_WORKERS", "-3", "workers"),
+        ("DIPLOGRAPH_NO_SUCH_KEY", "1", "no_such_key"),
+    ];
+    for (var, value, key) in cases {
+        let out = binary()
+            .env(var, value)
+            .env("DIPLOGRAPH_DATA_DIR", dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{var}={value}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.to_lowercase().contains(key), "{var}: {stderr}");
+    }
+    let out = binary()
+        .args(["serve", "--config", "/no/such/file.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn sigterm_stops_the_server_cleanly_and_it_restarts_on_the_same_data() {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let mut child = binary()
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env("DIPLOGRAPH_WORKERS", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        let url = format!("http://127.0.0.1:{port}/healthz");
+        while ureq::get(&url).call().is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "server did not come up"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = child.wait().unwrap();
+        assert!(exit.success(), "{exit:?}");
+    }
+}

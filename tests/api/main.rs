@@ -1,0 +1,8 @@
+//! Black-box tests: the real server, over HTTP, as clients use it. One binary, to link once.
+
+mod errors;
+mod helpers;
+mod lifecycle;
+mod queries;
+mod schema;
+mod seeds;
