@@ -421,6 +421,16 @@ impl Query {
             .await?;
             candidates = narrow(candidates, keys.iter().cloned());
         }
+        if let Some(city) = &filter.city {
+            let city = name_arg(city, "filter.city")?;
+            candidates = narrow(
+                candidates,
+                reader(ctx)
+                    .call(|s| s.find_by_name::<domain::Mission>(&city))
+                    .gql()?,
+            );
+        }
+        // The index matches word starts; the filter wants the whole city name.
         let city = filter.city.as_deref().map(text::fold);
         let kind = filter.kind.map(domain::MissionKind::from);
         let status = filter.status.map(domain::MissionStatus::from);

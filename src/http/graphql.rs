@@ -124,24 +124,25 @@ fn parse_body(body: &[u8]) -> Result<BatchRequest, String> {
 }
 
 pub async fn get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let request =
-        match async_graphql::http::parse_query_string(req.query_string()) {
-            Ok(request) if !request.query.trim().is_empty() => request,
-            Ok(_) => {
-                return error_body(
-                    StatusCode::BAD_REQUEST,
-                    code::BAD_REQUEST,
-                    "GET /graphql needs a non-empty ?query= parameter",
-                )
-            }
-            Err(e) => return error_body(
+    let request = match async_graphql::http::parse_query_string(req.query_string()) {
+        Ok(request) if !request.query.trim().is_empty() => request,
+        Ok(_) => {
+            return error_body(
+                StatusCode::BAD_REQUEST,
+                code::BAD_REQUEST,
+                "GET /graphql needs a non-empty ?query= parameter",
+            )
+        }
+        Err(e) => {
+            return error_body(
                 StatusCode::BAD_REQUEST,
                 code::BAD_REQUEST,
                 &format!(
                     "GET /graphql needs ?query=... (and optional variables, operationName): {e}"
                 ),
-            ),
-        };
+            )
+        }
+    };
     execute(&state, &req, BatchRequest::Single(request)).await
 }
 

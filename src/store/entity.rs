@@ -179,6 +179,10 @@ impl Entity for Mission {
     fn key(&self) -> &str {
         &self.key
     }
+    /// The city, so that missions are found by city through the name index.
+    fn names(&self) -> Vec<&str> {
+        self.city.as_deref().into_iter().collect()
+    }
     fn references(&self) -> Vec<(Role, NodeRef)> {
         vec![
             (Role::MissionSending, country(&self.sending_country)),

@@ -18,13 +18,14 @@ pub struct TestApp {
 }
 
 pub fn test_settings(data_dir: &Path) -> Settings {
-    let mut settings = Settings::default();
-    settings.listen = "127.0.0.1:0".into();
-    settings.data_dir = data_dir.to_path_buf();
-    settings.workers = 1;
-    settings.expose_query_stats = true;
-    settings.log = "warn".into();
-    settings
+    Settings {
+        listen: "127.0.0.1:0".into(),
+        data_dir: data_dir.to_path_buf(),
+        workers: 1,
+        expose_query_stats: true,
+        log: "warn".into(),
+        ..Settings::default()
+    }
 }
 
 pub struct Reply {
