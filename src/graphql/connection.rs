@@ -5,6 +5,7 @@ use super::error::ApiError;
 use super::id;
 use super::types::*;
 use async_graphql::SimpleObject;
+use std::ops::Range;
 
 #[derive(SimpleObject, Clone, Debug, Default)]
 pub struct PageInfo {
@@ -109,21 +110,21 @@ impl PageRequest {
         Ok(PageRequest { size, after })
     }
 
-    /// Cuts one page out of all matching keys, given sorted and unique.
-    pub fn slice(&self, sorted_keys: &[String]) -> (Vec<String>, PageInfo) {
+    /// Where one page lies in all matching keys, given sorted and unique.
+    pub fn slice(&self, sorted_keys: &[String]) -> (Range<usize>, PageInfo) {
         let start = match &self.after {
             Some(after) => sorted_keys.partition_point(|k| k <= after),
             None => 0,
         };
         let end = (start + self.size).min(sorted_keys.len());
-        let keys = sorted_keys[start..end].to_vec();
+        let page = &sorted_keys[start..end];
         let info = PageInfo {
             has_next_page: end < sorted_keys.len(),
             has_previous_page: start > 0,
-            start_cursor: keys.first().map(|k| id::encode_cursor(k)),
-            end_cursor: keys.last().map(|k| id::encode_cursor(k)),
+            start_cursor: page.first().map(|k| id::encode_cursor(k)),
+            end_cursor: page.last().map(|k| id::encode_cursor(k)),
         };
-        (keys, info)
+        (start..end, info)
     }
 }
 
@@ -147,7 +148,7 @@ mod tests {
         loop {
             let req = PageRequest::new(&limits, None, after.clone()).unwrap();
             let (page, info) = req.slice(&all);
-            seen.extend(page);
+            seen.extend_from_slice(&all[page]);
             if !info.has_next_page {
                 break;
             }

@@ -8,6 +8,7 @@ use super::types::*;
 use crate::domain::{self, text, NodeKind, NodeRef};
 use crate::search::SearchIndex;
 use crate::store::{Entity, Role};
+use async_graphql::futures_util::future::join_all;
 use async_graphql::{Context, InputObject, Object, Result, ID};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -494,14 +495,12 @@ impl Query {
                     orgs.into_iter()
                         .map(|k| NodeRef::new(NodeKind::Organization, k)),
                 );
+            // Concurrent, so the lookups share one batch.
+            let found =
+                join_all(speakers.map(|speaker| referrers(ctx, speaker, Role::Speaker))).await;
             let mut keys = Vec::new();
-            for speaker in speakers {
-                keys.extend(
-                    referrers(ctx, speaker, Role::Speaker)
-                        .await?
-                        .iter()
-                        .cloned(),
-                );
+            for speaker_statements in found {
+                keys.extend(speaker_statements?.iter().cloned());
             }
             candidates = narrow(candidates, keys);
         }
@@ -599,9 +598,11 @@ impl Query {
         let query = name_arg(&query, "query")?;
         let search = ctx.data_unchecked::<Arc<SearchIndex>>();
         let hits = search.search(&query, limit, None);
+        // Concurrent, so that hits of one kind load in one batch.
+        let nodes = join_all(hits.iter().map(|hit| resolve_node(ctx, &hit.node))).await;
         let mut out = Vec::with_capacity(hits.len());
-        for hit in hits {
-            if let Some(node) = resolve_node(ctx, &hit.node).await? {
+        for (hit, node) in hits.into_iter().zip(nodes) {
+            if let Some(node) = node? {
                 out.push(SearchHitObj {
                     node,
                     score: hit.score as f64,

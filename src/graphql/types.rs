@@ -64,24 +64,15 @@ pub async fn filtered_connection<E: Entity, T, C: From<Page<T>>>(
     let entities = load_many::<E>(ctx, &sorted).await?;
     let kept: Vec<Arc<E>> = entities.into_iter().filter(|e| keep(e)).collect();
     let kept_keys: Vec<String> = kept.iter().map(|e| e.key().to_string()).collect();
-    let (page_keys, info) = page.slice(&kept_keys);
-    let start = kept_keys.len()
-        - kept_keys
-            .iter()
-            .skip_while(|k| Some(*k) != page_keys.first())
-            .count();
+    let (range, info) = page.slice(&kept_keys);
+    let total = kept.len();
     let rows = kept
         .into_iter()
-        .skip(start)
-        .take(page_keys.len())
+        .skip(range.start)
+        .take(range.len())
         .map(|e| (e.key().to_string(), wrap(e)))
         .collect();
-    Ok(Page {
-        rows,
-        info,
-        total: kept_keys.len(),
-    }
-    .into())
+    Ok(Page { rows, info, total }.into())
 }
 
 async fn connection_of<E: Entity, T, C: From<Page<T>>>(
