@@ -18,21 +18,26 @@ const PAGE: &str = r#"<!doctype html>
   <script src="/assets/graphiql/react-dom.production.min.js"></script>
   <script src="/assets/graphiql/graphiql.min.js"></script>
   <script>
-    const defaultQuery = `# Which countries has Kosovo established relations with, when, under which
-# agreement, and what was said about it — each fact with its source excerpt.
+    const defaultQuery = `# Which countries has Kosovo established relations with,
+# when, who signed, and which article says so?
 {
   country(code: "XK") {
     name
     relations(status: ESTABLISHED) {
-      totalCount
       edges {
         node {
           kind
-          subject { name }
-          object { name }
           since
-          agreement { title signedOn signatories { person { name } } }
-          sources { excerpt source { title publisher published } }
+          counterpart(country: "XK") { name }
+          agreement {
+            title
+            signedOn
+            signatories { person { name } }
+          }
+          sources {
+            excerpt
+            source { title publisher published }
+          }
         }
       }
     }

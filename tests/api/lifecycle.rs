@@ -26,6 +26,18 @@ fn restarting_on_a_seeded_dir_keeps_everything_and_duplicates_nothing() {
 }
 
 #[test]
+fn a_data_dir_in_use_is_refused_clearly() {
+    let app = TestApp::spawn();
+    let settings = test_settings(&app.data_dir);
+    let err = match diplograph::app::open_store(&settings) {
+        Ok(_) => panic!("a second store opened on a locked dir"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("in use"), "{err}");
+    assert_eq!(app.get("/healthz").status, 200);
+}
+
+#[test]
 fn health_and_offline_playground() {
     let app = TestApp::spawn();
     let health = app.get("/healthz");
