@@ -121,6 +121,22 @@ fn narrow(
     })
 }
 
+/// Narrows candidates to the entities that refer to a country (given as a code) in `role`.
+async fn by_country(
+    ctx: &Context<'_>,
+    candidates: Option<Vec<String>>,
+    code: Option<&str>,
+    argument: &str,
+    role: Role,
+) -> Result<Option<Vec<String>>> {
+    let Some(code) = code else {
+        return Ok(candidates);
+    };
+    let code = country_arg(ctx, code, argument)?;
+    let keys = referrers(ctx, NodeRef::new(NodeKind::Country, code), role).await?;
+    Ok(narrow(candidates, keys.iter().cloned()))
+}
+
 /// One page of entities of kind E: from `candidates` when a filter chose them, else from the
 /// whole tree; `keep` applies the filters no index answers.
 async fn list<E: Entity, T, C: From<Page<T>>>(
@@ -261,16 +277,14 @@ impl Query {
                     .gql()?,
             );
         }
-        if let Some(code) = &filter.country {
-            let code = country_arg(ctx, code, "filter.country")?;
-            let keys = referrers(
-                ctx,
-                NodeRef::new(NodeKind::Country, code),
-                Role::PostCountry,
-            )
-            .await?;
-            candidates = narrow(candidates, keys.iter().cloned());
-        }
+        candidates = by_country(
+            ctx,
+            candidates,
+            filter.country.as_deref(),
+            "filter.country",
+            Role::PostCountry,
+        )
+        .await?;
         list(
             ctx,
             candidates,
@@ -325,11 +339,14 @@ impl Query {
         let page = page(ctx, first, after)?;
         let filter = filter.unwrap_or_default();
         let mut candidates = None;
-        if let Some(code) = &filter.party {
-            let code = country_arg(ctx, code, "filter.party")?;
-            let keys = referrers(ctx, NodeRef::new(NodeKind::Country, code), Role::Party).await?;
-            candidates = narrow(candidates, keys.iter().cloned());
-        }
+        candidates = by_country(
+            ctx,
+            candidates,
+            filter.party.as_deref(),
+            "filter.party",
+            Role::Party,
+        )
+        .await?;
         let (from, to) = (filter.signed_from, filter.signed_to);
         let filtered = from.is_some() || to.is_some();
         list(
@@ -402,26 +419,22 @@ impl Query {
         let page = page(ctx, first, after)?;
         let filter = filter.unwrap_or_default();
         let mut candidates = None;
-        if let Some(code) = &filter.sending_country {
-            let code = country_arg(ctx, code, "filter.sendingCountry")?;
-            let keys = referrers(
-                ctx,
-                NodeRef::new(NodeKind::Country, code),
-                Role::MissionSending,
-            )
-            .await?;
-            candidates = narrow(candidates, keys.iter().cloned());
-        }
-        if let Some(code) = &filter.host_country {
-            let code = country_arg(ctx, code, "filter.hostCountry")?;
-            let keys = referrers(
-                ctx,
-                NodeRef::new(NodeKind::Country, code),
-                Role::MissionHost,
-            )
-            .await?;
-            candidates = narrow(candidates, keys.iter().cloned());
-        }
+        candidates = by_country(
+            ctx,
+            candidates,
+            filter.sending_country.as_deref(),
+            "filter.sendingCountry",
+            Role::MissionSending,
+        )
+        .await?;
+        candidates = by_country(
+            ctx,
+            candidates,
+            filter.host_country.as_deref(),
+            "filter.hostCountry",
+            Role::MissionHost,
+        )
+        .await?;
         if let Some(city) = &filter.city {
             let city = name_arg(city, "filter.city")?;
             candidates = narrow(
@@ -550,16 +563,14 @@ impl Query {
         let page = page(ctx, first, after)?;
         let filter = filter.unwrap_or_default();
         let mut candidates = None;
-        if let Some(code) = &filter.country {
-            let code = country_arg(ctx, code, "filter.country")?;
-            let keys = referrers(
-                ctx,
-                NodeRef::new(NodeKind::Country, code),
-                Role::EventCountry,
-            )
-            .await?;
-            candidates = narrow(candidates, keys.iter().cloned());
-        }
+        candidates = by_country(
+            ctx,
+            candidates,
+            filter.country.as_deref(),
+            "filter.country",
+            Role::EventCountry,
+        )
+        .await?;
         let kind = filter.kind.map(domain::EventKind::from);
         let (from, to) = (filter.from, filter.to);
         let filtered = kind.is_some() || from.is_some() || to.is_some();

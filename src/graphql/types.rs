@@ -47,6 +47,29 @@ pub async fn referrers(ctx: &Context<'_>, target: NodeRef, role: Role) -> Result
         .unwrap_or_default())
 }
 
+/// The entities that refer to `target` in `role`, wrapped for output.
+async fn related<E: Entity, T>(
+    ctx: &Context<'_>,
+    target: NodeRef,
+    role: Role,
+    wrap: impl Fn(Arc<E>) -> T,
+) -> Result<Vec<T>> {
+    let keys = referrers(ctx, target, role).await?;
+    Ok(load_many(ctx, &keys).await?.into_iter().map(wrap).collect())
+}
+
+/// The entity an optional reference points to, wrapped for output.
+async fn optional<E: Entity, T>(
+    ctx: &Context<'_>,
+    key: Option<&str>,
+    wrap: impl Fn(Arc<E>) -> T,
+) -> Result<Option<T>> {
+    match key {
+        Some(key) => Ok(load_one(ctx, key).await?.map(wrap)),
+        None => Ok(None),
+    }
+}
+
 fn country_ref(code: &str) -> NodeRef {
     NodeRef::new(NodeKind::Country, code)
 }
@@ -95,10 +118,7 @@ async fn countries(ctx: &Context<'_>, codes: &[String]) -> Result<Vec<CountryObj
 }
 
 async fn country(ctx: &Context<'_>, code: Option<&String>) -> Result<Option<CountryObj>> {
-    match code {
-        Some(c) => Ok(load_one(ctx, c).await?.map(CountryObj)),
-        None => Ok(None),
-    }
+    optional(ctx, code.map(String::as_str), CountryObj).await
 }
 
 fn citations(c: &[domain::Citation]) -> Vec<CitationObj> {
@@ -344,21 +364,23 @@ impl CountryObj {
     }
     /// Missions this country sends abroad.
     async fn missions_abroad(&self, ctx: &Context<'_>) -> Result<Vec<MissionObj>> {
-        let keys = referrers(ctx, country_ref(&self.0.code), Role::MissionSending).await?;
-        Ok(load_many(ctx, &keys)
-            .await?
-            .into_iter()
-            .map(MissionObj)
-            .collect())
+        related(
+            ctx,
+            country_ref(&self.0.code),
+            Role::MissionSending,
+            MissionObj,
+        )
+        .await
     }
     /// Missions other countries keep, or plan, in this country.
     async fn missions_hosted(&self, ctx: &Context<'_>) -> Result<Vec<MissionObj>> {
-        let keys = referrers(ctx, country_ref(&self.0.code), Role::MissionHost).await?;
-        Ok(load_many(ctx, &keys)
-            .await?
-            .into_iter()
-            .map(MissionObj)
-            .collect())
+        related(
+            ctx,
+            country_ref(&self.0.code),
+            Role::MissionHost,
+            MissionObj,
+        )
+        .await
     }
     /// Statements about this country.
     #[graphql(complexity = "super::page_cost(first, child_complexity)")]
@@ -373,12 +395,7 @@ impl CountryObj {
     }
     /// People who hold or held a post for this country.
     async fn people(&self, ctx: &Context<'_>) -> Result<Vec<PersonObj>> {
-        let keys = referrers(ctx, country_ref(&self.0.code), Role::PostCountry).await?;
-        Ok(load_many(ctx, &keys)
-            .await?
-            .into_iter()
-            .map(PersonObj)
-            .collect())
+        related(ctx, country_ref(&self.0.code), Role::PostCountry, PersonObj).await
     }
     /// Events this country took part in.
     #[graphql(complexity = "super::page_cost(first, child_complexity)")]
@@ -429,31 +446,23 @@ impl PersonObj {
     }
     /// Agreements this person signed.
     async fn signed(&self, ctx: &Context<'_>) -> Result<Vec<AgreementObj>> {
-        let keys = referrers(
+        related(
             ctx,
             NodeRef::new(NodeKind::Person, &self.0.key),
             Role::Signatory,
+            AgreementObj,
         )
-        .await?;
-        Ok(load_many(ctx, &keys)
-            .await?
-            .into_iter()
-            .map(AgreementObj)
-            .collect())
+        .await
     }
     /// Events this person took part in.
     async fn events(&self, ctx: &Context<'_>) -> Result<Vec<EventObj>> {
-        let keys = referrers(
+        related(
             ctx,
             NodeRef::new(NodeKind::Person, &self.0.key),
             Role::EventParticipant,
+            EventObj,
         )
-        .await?;
-        Ok(load_many(ctx, &keys)
-            .await?
-            .into_iter()
-            .map(EventObj)
-            .collect())
+        .await
     }
 }
 
@@ -468,10 +477,7 @@ impl PostObj {
         country(ctx, self.0.country.as_ref()).await
     }
     async fn organization(&self, ctx: &Context<'_>) -> Result<Option<OrganizationObj>> {
-        match &self.0.organization {
-            Some(o) => Ok(load_one(ctx, o).await?.map(OrganizationObj)),
-            None => Ok(None),
-        }
+        optional(ctx, self.0.organization.as_deref(), OrganizationObj).await
     }
     async fn start(&self) -> Option<DateScalar> {
         date(self.0.start)
@@ -521,17 +527,13 @@ impl OrganizationObj {
     }
     /// People who hold or held a post in this organization.
     async fn people(&self, ctx: &Context<'_>) -> Result<Vec<PersonObj>> {
-        let keys = referrers(
+        related(
             ctx,
             NodeRef::new(NodeKind::Organization, &self.0.key),
             Role::PostOrganization,
+            PersonObj,
         )
-        .await?;
-        Ok(load_many(ctx, &keys)
-            .await?
-            .into_iter()
-            .map(PersonObj)
-            .collect())
+        .await
     }
     async fn sources(&self) -> Vec<CitationObj> {
         citations(&self.0.sources)
@@ -583,31 +585,23 @@ impl AgreementObj {
             .collect()
     }
     async fn events(&self, ctx: &Context<'_>) -> Result<Vec<EventObj>> {
-        let keys = referrers(
+        related(
             ctx,
             NodeRef::new(NodeKind::Agreement, &self.0.key),
             Role::EventAgreement,
+            EventObj,
         )
-        .await?;
-        Ok(load_many(ctx, &keys)
-            .await?
-            .into_iter()
-            .map(EventObj)
-            .collect())
+        .await
     }
     /// Relations this agreement set up or changed.
     async fn relations(&self, ctx: &Context<'_>) -> Result<Vec<RelationObj>> {
-        let keys = referrers(
+        related(
             ctx,
             NodeRef::new(NodeKind::Agreement, &self.0.key),
             Role::RelationAgreement,
+            RelationObj,
         )
-        .await?;
-        Ok(load_many(ctx, &keys)
-            .await?
-            .into_iter()
-            .map(RelationObj)
-            .collect())
+        .await
     }
     /// Statements about this agreement.
     #[graphql(complexity = "super::page_cost(first, child_complexity)")]
@@ -731,16 +725,10 @@ impl RelationObj {
         date(self.0.since())
     }
     async fn agreement(&self, ctx: &Context<'_>) -> Result<Option<AgreementObj>> {
-        match &self.0.agreement {
-            Some(a) => Ok(load_one(ctx, a).await?.map(AgreementObj)),
-            None => Ok(None),
-        }
+        optional(ctx, self.0.agreement.as_deref(), AgreementObj).await
     }
     async fn event(&self, ctx: &Context<'_>) -> Result<Option<EventObj>> {
-        match &self.0.event {
-            Some(e) => Ok(load_one(ctx, e).await?.map(EventObj)),
-            None => Ok(None),
-        }
+        optional(ctx, self.0.event.as_deref(), EventObj).await
     }
     /// Every citation of every status the relation went through.
     async fn sources(&self) -> Vec<CitationObj> {
@@ -865,24 +853,17 @@ impl EventObj {
         countries(ctx, &self.0.countries).await
     }
     async fn agreement(&self, ctx: &Context<'_>) -> Result<Option<AgreementObj>> {
-        match &self.0.agreement {
-            Some(a) => Ok(load_one(ctx, a).await?.map(AgreementObj)),
-            None => Ok(None),
-        }
+        optional(ctx, self.0.agreement.as_deref(), AgreementObj).await
     }
     /// Statements made at this event.
     async fn statements(&self, ctx: &Context<'_>) -> Result<Vec<StatementObj>> {
-        let keys = referrers(
+        related(
             ctx,
             NodeRef::new(NodeKind::Event, &self.0.key),
             Role::StatementEvent,
+            StatementObj,
         )
-        .await?;
-        Ok(load_many(ctx, &keys)
-            .await?
-            .into_iter()
-            .map(StatementObj)
-            .collect())
+        .await
     }
     async fn sources(&self) -> Vec<CitationObj> {
         citations(&self.0.sources)
@@ -922,10 +903,7 @@ impl StatementObj {
         self.0.medium.into()
     }
     async fn event(&self, ctx: &Context<'_>) -> Result<Option<EventObj>> {
-        match &self.0.event {
-            Some(e) => Ok(load_one(ctx, e).await?.map(EventObj)),
-            None => Ok(None),
-        }
+        optional(ctx, self.0.event.as_deref(), EventObj).await
     }
     /// What the statement is about: countries, people, agreements, relations, missions...
     async fn about(&self, ctx: &Context<'_>) -> Result<Vec<Node>> {
