@@ -69,8 +69,26 @@ fn utf8(bytes: &[u8]) -> Result<String, StoreError> {
     String::from_utf8(bytes.to_vec()).map_err(|e| StoreError::Codec(e.to_string()))
 }
 
+/// Every tree the store uses; opened once, since `open_tree` takes a lock on each call.
+const TREES: &[&str] = &[
+    META,
+    REFS,
+    NAMES,
+    CODES,
+    "countries",
+    "people",
+    "organizations",
+    "agreements",
+    "relations",
+    "missions",
+    "events",
+    "statements",
+    "sources",
+];
+
 pub struct Store {
     db: sled::Db,
+    trees: HashMap<&'static str, sled::Tree>,
 }
 
 /// Writes computed before a transaction starts, because sled may run the closure more than once.
@@ -125,8 +143,12 @@ impl Store {
             }
             other => StoreError::Sled(other),
         })?;
-        let store = Store { db };
-        let meta = store.db.open_tree(META)?;
+        let trees = TREES
+            .iter()
+            .map(|name| Ok((*name, db.open_tree(name)?)))
+            .collect::<Result<HashMap<_, _>, sled::Error>>()?;
+        let store = Store { db, trees };
+        let meta = store.tree(META)?;
         match meta.get(META_FORMAT)? {
             Some(v) if v.as_ref() != [codec::FORMAT_VERSION] => {
                 return Err(StoreError::UnsupportedFormat {
@@ -142,8 +164,10 @@ impl Store {
         Ok(store)
     }
 
-    fn tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
-        Ok(self.db.open_tree(name)?)
+    fn tree(&self, name: &str) -> Result<&sled::Tree, StoreError> {
+        self.trees
+            .get(name)
+            .ok_or_else(|| StoreError::Codec(format!("no tree named {name}")))
     }
 
     pub fn is_seeded(&self) -> Result<bool, StoreError> {
@@ -177,8 +201,8 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         let position: HashMap<&str, usize> =
             names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-        let refs: Vec<&sled::Tree> = trees.iter().collect();
-        refs.as_slice()
+        trees
+            .as_slice()
             .transaction(|tx| {
                 for (tree, key, value) in &batch.ops {
                     tx[position[tree]].insert(key.as_slice(), value.as_slice())?;
