@@ -8,6 +8,7 @@ pub mod app;
 pub mod config;
 pub mod dataset;
 pub mod domain;
+pub mod facts;
 pub mod graphql;
 pub mod http;
 pub mod search;

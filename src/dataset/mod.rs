@@ -1,13 +1,15 @@
 //! The built-in dataset: the seed articles and the facts they state, kept as readable JSON in
-//! `data/` and compiled into the binary. Loading checks every reference and every citation:
-//! each excerpt must occur in its source text (the loader computes the offsets), each direct
-//! quote must be verbatim, and a dataset that fails is refused with the file and fact named.
+//! `data/` (one file per kind, in the record format of `facts`) and compiled into the binary.
+//! Loading checks every reference and every citation: each excerpt must occur in its source
+//! text (the loader computes the offsets), each direct quote must be verbatim, and a dataset
+//! that fails is refused with the file and fact named.
 
 mod gazetteer;
 
 use crate::domain::*;
-use serde::Deserialize;
+use crate::facts::*;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
@@ -97,351 +99,46 @@ impl DatasetFiles {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCitation {
-    source: String,
-    excerpt: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RawSource {
-    key: String,
-    file: String,
-    title: String,
-    #[allow(dead_code)]
-    title_note: Option<String>,
-    publisher: Option<String>,
-    author: Option<String>,
-    url: Option<String>,
-    published: Option<String>,
-    #[allow(dead_code)]
-    published_note: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RawPerson {
-    key: String,
-    name: String,
-    aliases: Vec<String>,
-    posts: Vec<RawPost>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RawPost {
-    title: String,
-    country: Option<String>,
-    organization: Option<String>,
-    start: Option<String>,
-    end: Option<String>,
-    sources: Vec<RawCitation>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RawOrganization {
-    key: String,
-    name: String,
-    aliases: Vec<String>,
-    kind: String,
-    country: Option<String>,
-    sources: Vec<RawCitation>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RawAgreement {
-    key: String,
-    title: String,
-    aliases: Vec<String>,
-    signed_on: Option<String>,
-    place: Option<String>,
-    parties: Vec<String>,
-    signatories: Vec<RawSignatory>,
-    #[allow(dead_code)]
-    signatories_note: Option<String>,
-    brokers: Vec<String>,
-    sources: Vec<RawCitation>,
-    provisions: Vec<RawProvision>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSignatory {
-    person: String,
-    country: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawProvision {
-    text: String,
-    actor: Option<String>,
-    sources: Vec<RawCitation>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RawRelation {
-    key: String,
-    kind: String,
-    subject: String,
-    object: String,
-    agreement: Option<String>,
-    event: Option<String>,
-    history: Vec<RawStatusChange>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawStatusChange {
-    status: String,
-    date: Option<String>,
-    sources: Vec<RawCitation>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RawMission {
-    key: String,
-    kind: String,
-    sending_country: String,
-    host_country: String,
-    city: Option<String>,
-    #[allow(dead_code)]
-    city_note: Option<String>,
-    status: String,
-    opened: Option<String>,
-    expected_opening: Option<String>,
-    closed: Option<String>,
-    sources: Vec<RawCitation>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RawEvent {
-    key: String,
-    kind: String,
-    title: String,
-    date: Option<String>,
-    place: Option<String>,
-    participants: Vec<String>,
-    countries: Vec<String>,
-    agreement: Option<String>,
-    sources: Vec<RawCitation>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RawStatement {
-    key: String,
-    text: String,
-    direct: bool,
-    speaker: Option<RawSpeaker>,
-    date: Option<String>,
-    medium: String,
-    event: Option<String>,
-    about: Vec<String>,
-    source: RawCitation,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSpeaker {
-    person: Option<String>,
-    organization: Option<String>,
-}
-
-/// Finds `excerpt` in `text`, any run of white space in the excerpt matching any run in the
-/// text (articles wrap lines and use non-breaking spaces). Returns char offsets, end exclusive.
-pub fn locate(text: &str, excerpt: &str) -> Option<(usize, usize)> {
-    let words: Vec<&str> = excerpt.split_whitespace().collect();
-    let first = *words.first()?;
-    for (start, _) in text.match_indices(first) {
-        let mut pos = start + first.len();
-        let mut matched = true;
-        for word in &words[1..] {
-            let rest = &text[pos..];
-            let gap = rest.len() - rest.trim_start().len();
-            if gap == 0 || !rest[gap..].starts_with(word) {
-                matched = false;
-                break;
-            }
-            pos += gap + word.len();
-        }
-        if matched {
-            let char_start = text[..start].chars().count();
-            let char_end = char_start + text[start..pos].chars().count();
-            return Some((char_start, char_end));
-        }
-    }
-    None
-}
-
-struct Resolver<'a> {
-    texts: HashMap<String, &'a str>,
-    countries: HashSet<String>,
+/// The dataset as a lookup: what its own files define.
+struct MemoryLookup {
+    codes: HashMap<String, String>,
     keys: HashMap<NodeKind, HashSet<String>>,
+    texts: HashMap<String, Arc<str>>,
 }
 
-impl<'a> Resolver<'a> {
-    fn cite(&self, file: &str, fact: &str, raw: &RawCitation) -> Result<Citation, DatasetError> {
-        let text = self.texts.get(&raw.source).ok_or_else(|| {
-            DatasetError::fact(file, fact, format!("cites unknown source '{}'", raw.source))
-        })?;
-        let (start, end) = locate(text, &raw.excerpt).ok_or_else(|| {
-            DatasetError::fact(
-                file,
-                fact,
-                format!(
-                    "excerpt not found in source '{}': \"{}\"",
-                    raw.source, raw.excerpt
-                ),
-            )
-        })?;
-        Ok(Citation {
-            source: raw.source.clone(),
-            start: start as u32,
-            end: end as u32,
-        })
+impl Lookup for MemoryLookup {
+    fn country(&self, code: &str) -> Option<String> {
+        self.codes.get(&code.trim().to_ascii_uppercase()).cloned()
     }
 
-    fn cite_all(
-        &self,
-        file: &str,
-        fact: &str,
-        raw: &[RawCitation],
-    ) -> Result<Vec<Citation>, DatasetError> {
-        if raw.is_empty() {
-            return Err(DatasetError::fact(
-                file,
-                fact,
-                "a fact needs at least one citation",
-            ));
-        }
-        raw.iter().map(|c| self.cite(file, fact, c)).collect()
+    fn exists(&self, kind: NodeKind, key: &str) -> bool {
+        self.keys.get(&kind).is_some_and(|k| k.contains(key))
     }
 
-    fn country(&self, file: &str, fact: &str, code: &str) -> Result<String, DatasetError> {
-        if self.countries.contains(code) {
-            Ok(code.to_string())
-        } else {
-            Err(DatasetError::fact(
-                file,
-                fact,
-                format!("unknown country code '{code}'"),
-            ))
-        }
+    fn source_text(&self, key: &str) -> Option<Arc<str>> {
+        self.texts.get(key).cloned()
     }
-
-    fn countries(
-        &self,
-        file: &str,
-        fact: &str,
-        codes: &[String],
-    ) -> Result<Vec<String>, DatasetError> {
-        codes.iter().map(|c| self.country(file, fact, c)).collect()
-    }
-
-    fn key(
-        &self,
-        file: &str,
-        fact: &str,
-        kind: NodeKind,
-        key: &str,
-    ) -> Result<String, DatasetError> {
-        if self.keys.get(&kind).is_some_and(|k| k.contains(key)) {
-            Ok(key.to_string())
-        } else {
-            Err(DatasetError::fact(
-                file,
-                fact,
-                format!("unknown {kind} '{key}'"),
-            ))
-        }
-    }
-
-    fn node(&self, file: &str, fact: &str, reference: &str) -> Result<NodeRef, DatasetError> {
-        let (kind, key) = reference.split_once(':').ok_or_else(|| {
-            DatasetError::fact(
-                file,
-                fact,
-                format!("'{reference}' is not of the form kind:key"),
-            )
-        })?;
-        let kind = match kind {
-            "country" => {
-                return Ok(NodeRef::new(
-                    NodeKind::Country,
-                    self.country(file, fact, key)?,
-                ))
-            }
-            "person" => NodeKind::Person,
-            "organization" => NodeKind::Organization,
-            "agreement" => NodeKind::Agreement,
-            "relation" => NodeKind::Relation,
-            "mission" => NodeKind::Mission,
-            "event" => NodeKind::Event,
-            "statement" => NodeKind::Statement,
-            "source" => NodeKind::Source,
-            other => {
-                return Err(DatasetError::fact(
-                    file,
-                    fact,
-                    format!("unknown node kind '{other}'"),
-                ))
-            }
-        };
-        Ok(NodeRef::new(kind, self.key(file, fact, kind, key)?))
-    }
-}
-
-fn date(file: &str, fact: &str, raw: &Option<String>) -> Result<Option<PartialDate>, DatasetError> {
-    raw.as_deref()
-        .map(|s| {
-            s.parse()
-                .map_err(|e: DateError| DatasetError::fact(file, fact, e.to_string()))
-        })
-        .transpose()
-}
-
-fn named<T: std::str::FromStr<Err = UnknownName>>(
-    file: &str,
-    fact: &str,
-    raw: &str,
-) -> Result<T, DatasetError> {
-    raw.parse()
-        .map_err(|e: UnknownName| DatasetError::fact(file, fact, e.to_string()))
 }
 
 fn read<T: serde::de::DeserializeOwned>(
     files: &DatasetFiles,
     name: &str,
-) -> Result<T, DatasetError> {
+) -> Result<Vec<T>, DatasetError> {
     serde_json::from_str(files.file(name)?).map_err(|e| DatasetError::parse(name, e))
 }
 
-fn unique_keys<'k>(
-    file: &str,
-    keys: impl Iterator<Item = &'k String>,
-) -> Result<HashSet<String>, DatasetError> {
-    let mut seen = HashSet::new();
-    for key in keys {
-        if key.is_empty() || key.contains(['/', ':', '\0']) {
-            return Err(DatasetError::fact(
-                file,
-                key,
-                "keys must be non-empty, without '/', ':' or NUL",
-            ));
-        }
-        if !seen.insert(key.clone()) {
-            return Err(DatasetError::fact(file, key, "duplicate key"));
-        }
+fn record_key(record: &Record) -> (NodeKind, &str) {
+    match record {
+        Record::Country(r) => (NodeKind::Country, &r.code),
+        Record::Source(r) => (NodeKind::Source, &r.key),
+        Record::Organization(r) => (NodeKind::Organization, &r.key),
+        Record::Person(r) => (NodeKind::Person, &r.key),
+        Record::Agreement(r) => (NodeKind::Agreement, &r.key),
+        Record::Event(r) => (NodeKind::Event, &r.key),
+        Record::Relation(r) => (NodeKind::Relation, &r.key),
+        Record::Mission(r) => (NodeKind::Mission, &r.key),
+        Record::Statement(r) => (NodeKind::Statement, &r.key),
     }
-    Ok(seen)
 }
 
 /// Parses and checks a dataset into a graph ready to store.
@@ -450,342 +147,115 @@ pub fn load(files: &DatasetFiles) -> Result<Graph, DatasetError> {
         files.file("gazetteer/countries.json")?,
         files.file("gazetteer/overlay.json")?,
     )?;
-    let raw_sources: Vec<RawSource> = read(files, "seed/sources.json")?;
-    let raw_people: Vec<RawPerson> = read(files, "seed/people.json")?;
-    let raw_orgs: Vec<RawOrganization> = read(files, "seed/organizations.json")?;
-    let raw_agreements: Vec<RawAgreement> = read(files, "seed/agreements.json")?;
-    let raw_relations: Vec<RawRelation> = read(files, "seed/relations.json")?;
-    let raw_missions: Vec<RawMission> = read(files, "seed/missions.json")?;
-    let raw_events: Vec<RawEvent> = read(files, "seed/events.json")?;
-    let raw_statements: Vec<RawStatement> = read(files, "seed/statements.json")?;
-
-    let mut keys = HashMap::new();
-    keys.insert(
-        NodeKind::Source,
-        unique_keys("seed/sources.json", raw_sources.iter().map(|r| &r.key))?,
-    );
-    keys.insert(
-        NodeKind::Person,
-        unique_keys("seed/people.json", raw_people.iter().map(|r| &r.key))?,
-    );
-    keys.insert(
-        NodeKind::Organization,
-        unique_keys("seed/organizations.json", raw_orgs.iter().map(|r| &r.key))?,
-    );
-    keys.insert(
-        NodeKind::Agreement,
-        unique_keys(
-            "seed/agreements.json",
-            raw_agreements.iter().map(|r| &r.key),
-        )?,
-    );
-    keys.insert(
-        NodeKind::Relation,
-        unique_keys("seed/relations.json", raw_relations.iter().map(|r| &r.key))?,
-    );
-    keys.insert(
-        NodeKind::Mission,
-        unique_keys("seed/missions.json", raw_missions.iter().map(|r| &r.key))?,
-    );
-    keys.insert(
-        NodeKind::Event,
-        unique_keys("seed/events.json", raw_events.iter().map(|r| &r.key))?,
-    );
-    keys.insert(
-        NodeKind::Statement,
-        unique_keys(
-            "seed/statements.json",
-            raw_statements.iter().map(|r| &r.key),
-        )?,
-    );
-
-    let mut sources = Vec::new();
-    for r in &raw_sources {
-        let f = "seed/sources.json";
-        let text = files.articles.get(&r.file).ok_or_else(|| {
-            DatasetError::fact(f, &r.key, format!("article file '{}' missing", r.file))
+    let mut sources: Vec<SourceRecord> = read(files, "seed/sources.json")?;
+    for s in &mut sources {
+        let file = s.file.clone().unwrap_or_default();
+        let text = files.articles.get(&file).ok_or_else(|| {
+            DatasetError::fact(
+                "seed/sources.json",
+                &s.key,
+                format!("article file '{file}' missing"),
+            )
         })?;
-        sources.push(Source {
-            key: r.key.clone(),
-            title: r.title.clone(),
-            publisher: r.publisher.clone(),
-            author: r.author.clone(),
-            url: r.url.clone(),
-            published: date(f, &r.key, &r.published)?,
-            text: text.clone(),
-        });
+        s.text = Some(text.clone());
     }
-    let resolver = Resolver {
-        texts: sources
-            .iter()
-            .map(|s| (s.key.clone(), s.text.as_str()))
-            .collect(),
-        countries: countries.iter().map(|c| c.code.clone()).collect(),
-        keys,
+    let mut records: Vec<(&str, Record)> = Vec::new();
+    records.extend(
+        sources
+            .into_iter()
+            .map(|r| ("seed/sources.json", Record::Source(r))),
+    );
+    let organizations: Vec<OrganizationRecord> = read(files, "seed/organizations.json")?;
+    records.extend(
+        organizations
+            .into_iter()
+            .map(|r| ("seed/organizations.json", Record::Organization(r))),
+    );
+    let people: Vec<PersonRecord> = read(files, "seed/people.json")?;
+    records.extend(
+        people
+            .into_iter()
+            .map(|r| ("seed/people.json", Record::Person(r))),
+    );
+    let agreements: Vec<AgreementRecord> = read(files, "seed/agreements.json")?;
+    records.extend(
+        agreements
+            .into_iter()
+            .map(|r| ("seed/agreements.json", Record::Agreement(r))),
+    );
+    let events: Vec<EventRecord> = read(files, "seed/events.json")?;
+    records.extend(
+        events
+            .into_iter()
+            .map(|r| ("seed/events.json", Record::Event(r))),
+    );
+    let relations: Vec<RelationRecord> = read(files, "seed/relations.json")?;
+    records.extend(
+        relations
+            .into_iter()
+            .map(|r| ("seed/relations.json", Record::Relation(r))),
+    );
+    let missions: Vec<MissionRecord> = read(files, "seed/missions.json")?;
+    records.extend(
+        missions
+            .into_iter()
+            .map(|r| ("seed/missions.json", Record::Mission(r))),
+    );
+    let statements: Vec<StatementRecord> = read(files, "seed/statements.json")?;
+    records.extend(
+        statements
+            .into_iter()
+            .map(|r| ("seed/statements.json", Record::Statement(r))),
+    );
+
+    let mut lookup = MemoryLookup {
+        codes: HashMap::new(),
+        keys: HashMap::new(),
+        texts: HashMap::new(),
     };
-    let r = &resolver;
-
-    let mut people = Vec::new();
-    for p in &raw_people {
-        let f = "seed/people.json";
-        let mut posts = Vec::new();
-        for post in &p.posts {
-            let start = date(f, &p.key, &post.start)?;
-            let end = date(f, &p.key, &post.end)?;
-            if let (Some(s), Some(e)) = (start, end) {
-                if e.latest() < s.earliest() {
-                    return Err(DatasetError::fact(
-                        f,
-                        &p.key,
-                        "a post ends before it starts",
-                    ));
-                }
-            }
-            posts.push(Post {
-                title: post.title.clone(),
-                country: post
-                    .country
-                    .as_deref()
-                    .map(|c| r.country(f, &p.key, c))
-                    .transpose()?,
-                organization: post
-                    .organization
-                    .as_deref()
-                    .map(|o| r.key(f, &p.key, NodeKind::Organization, o))
-                    .transpose()?,
-                start,
-                end,
-                sources: r.cite_all(f, &p.key, &post.sources)?,
-            });
+    for c in &countries {
+        lookup.codes.insert(c.code.clone(), c.code.clone());
+        lookup.codes.insert(c.alpha3.clone(), c.code.clone());
+    }
+    for (file, record) in &records {
+        let (kind, key) = record_key(record);
+        if !lookup.keys.entry(kind).or_default().insert(key.to_string()) {
+            return Err(DatasetError::fact(file, key, "duplicate key"));
         }
-        people.push(Person {
-            key: p.key.clone(),
-            name: p.name.clone(),
-            aliases: p.aliases.clone(),
-            posts,
-        });
+        if let Record::Source(s) = record {
+            lookup
+                .texts
+                .insert(s.key.clone(), Arc::from(s.text.clone().unwrap_or_default()));
+        }
     }
 
-    let mut organizations = Vec::new();
-    for o in &raw_orgs {
-        let f = "seed/organizations.json";
-        organizations.push(Organization {
-            key: o.key.clone(),
-            name: o.name.clone(),
-            aliases: o.aliases.clone(),
-            kind: named(f, &o.key, &o.kind)?,
-            country: o
-                .country
-                .as_deref()
-                .map(|c| r.country(f, &o.key, c))
-                .transpose()?,
-            sources: r.cite_all(f, &o.key, &o.sources)?,
-        });
-    }
-
-    let mut agreements = Vec::new();
-    for a in &raw_agreements {
-        let f = "seed/agreements.json";
-        let mut provisions = Vec::new();
-        for (i, p) in a.provisions.iter().enumerate() {
-            let fact = Provision::key(&a.key, i as u32 + 1);
-            provisions.push(Provision {
-                number: i as u32 + 1,
-                text: p.text.clone(),
-                actor: p
-                    .actor
-                    .as_deref()
-                    .map(|c| r.country(f, &fact, c))
-                    .transpose()?,
-                sources: r.cite_all(f, &fact, &p.sources)?,
-            });
-        }
-        let mut signatories = Vec::new();
-        for s in &a.signatories {
-            signatories.push(Signatory {
-                person: r.key(f, &a.key, NodeKind::Person, &s.person)?,
-                country: s
-                    .country
-                    .as_deref()
-                    .map(|c| r.country(f, &a.key, c))
-                    .transpose()?,
-            });
-        }
-        agreements.push(Agreement {
-            key: a.key.clone(),
-            title: a.title.clone(),
-            aliases: a.aliases.clone(),
-            signed_on: date(f, &a.key, &a.signed_on)?,
-            place: a.place.clone(),
-            parties: r.countries(f, &a.key, &a.parties)?,
-            signatories,
-            brokers: r.countries(f, &a.key, &a.brokers)?,
-            provisions,
-            sources: r.cite_all(f, &a.key, &a.sources)?,
-        });
-    }
-
-    let mut relations = Vec::new();
-    for rel in &raw_relations {
-        let f = "seed/relations.json";
-        if rel.history.is_empty() {
-            return Err(DatasetError::fact(
-                f,
-                &rel.key,
-                "a relation needs at least one status",
-            ));
-        }
-        let mut history = Vec::new();
-        for h in &rel.history {
-            history.push(StatusChange {
-                status: named(f, &rel.key, &h.status)?,
-                date: date(f, &rel.key, &h.date)?,
-                sources: r.cite_all(f, &rel.key, &h.sources)?,
-            });
-        }
-        let subject = r.country(f, &rel.key, &rel.subject)?;
-        let object = r.country(f, &rel.key, &rel.object)?;
-        if subject == object {
-            return Err(DatasetError::fact(
-                f,
-                &rel.key,
-                "a relation needs two different countries",
-            ));
-        }
-        relations.push(Relation {
-            key: rel.key.clone(),
-            kind: named(f, &rel.key, &rel.kind)?,
-            subject,
-            object,
-            agreement: rel
-                .agreement
-                .as_deref()
-                .map(|a| r.key(f, &rel.key, NodeKind::Agreement, a))
-                .transpose()?,
-            event: rel
-                .event
-                .as_deref()
-                .map(|e| r.key(f, &rel.key, NodeKind::Event, e))
-                .transpose()?,
-            history,
-        });
-    }
-
-    let mut missions = Vec::new();
-    for m in &raw_missions {
-        let f = "seed/missions.json";
-        missions.push(Mission {
-            key: m.key.clone(),
-            kind: named(f, &m.key, &m.kind)?,
-            sending_country: r.country(f, &m.key, &m.sending_country)?,
-            host_country: r.country(f, &m.key, &m.host_country)?,
-            city: m.city.clone(),
-            status: named(f, &m.key, &m.status)?,
-            opened: date(f, &m.key, &m.opened)?,
-            expected_opening: date(f, &m.key, &m.expected_opening)?,
-            closed: date(f, &m.key, &m.closed)?,
-            sources: r.cite_all(f, &m.key, &m.sources)?,
-        });
-    }
-
-    let mut events = Vec::new();
-    for e in &raw_events {
-        let f = "seed/events.json";
-        events.push(Event {
-            key: e.key.clone(),
-            kind: named(f, &e.key, &e.kind)?,
-            title: e.title.clone(),
-            date: date(f, &e.key, &e.date)?,
-            place: e.place.clone(),
-            participants: e
-                .participants
-                .iter()
-                .map(|p| r.key(f, &e.key, NodeKind::Person, p))
-                .collect::<Result<_, _>>()?,
-            countries: r.countries(f, &e.key, &e.countries)?,
-            agreement: e
-                .agreement
-                .as_deref()
-                .map(|a| r.key(f, &e.key, NodeKind::Agreement, a))
-                .transpose()?,
-            sources: r.cite_all(f, &e.key, &e.sources)?,
-        });
-    }
-
-    let mut statements = Vec::new();
-    for s in &raw_statements {
-        let f = "seed/statements.json";
-        let source = r.cite(f, &s.key, &s.source)?;
-        if s.direct {
-            let excerpt: String = r.texts[&source.source]
-                .chars()
-                .skip(source.start as usize)
-                .take((source.end - source.start) as usize)
-                .collect();
-            if locate(&excerpt, &s.text).is_none() {
-                return Err(DatasetError::fact(
-                    f,
-                    &s.key,
-                    "a direct quote's text must occur verbatim in its excerpt",
-                ));
-            }
-        }
-        let speaker = match &s.speaker {
-            None => None,
-            Some(RawSpeaker {
-                person: Some(p),
-                organization: None,
-            }) => Some(NodeRef::new(
-                NodeKind::Person,
-                r.key(f, &s.key, NodeKind::Person, p)?,
-            )),
-            Some(RawSpeaker {
-                person: None,
-                organization: Some(o),
-            }) => Some(NodeRef::new(
-                NodeKind::Organization,
-                r.key(f, &s.key, NodeKind::Organization, o)?,
-            )),
-            Some(_) => {
-                return Err(DatasetError::fact(
-                    f,
-                    &s.key,
-                    "a speaker is one person or one organization",
-                ))
-            }
-        };
-        statements.push(Statement {
-            key: s.key.clone(),
-            text: s.text.clone(),
-            direct: s.direct,
-            speaker,
-            date: date(f, &s.key, &s.date)?,
-            medium: named(f, &s.key, &s.medium)?,
-            event: s
-                .event
-                .as_deref()
-                .map(|e| r.key(f, &s.key, NodeKind::Event, e))
-                .transpose()?,
-            about: s
-                .about
-                .iter()
-                .map(|a| r.node(f, &s.key, a))
-                .collect::<Result<_, _>>()?,
-            source,
-        });
-    }
-
-    Ok(Graph {
+    let resolver = Resolver::new(&lookup);
+    let mut graph = Graph {
         countries,
-        sources,
-        people,
-        organizations,
-        agreements,
-        relations,
-        missions,
-        events,
-        statements,
-    })
+        ..Graph::default()
+    };
+    for (file, record) in &records {
+        let (_, key) = record_key(record);
+        let fact = resolver
+            .resolve(record, key)
+            .map_err(|e| DatasetError::Fact {
+                file: file.to_string(),
+                fact: key.to_string(),
+                message: e.to_string(),
+            })?;
+        match fact {
+            Fact::Country(e) => graph.countries.push(e),
+            Fact::Source(e) => graph.sources.push(e),
+            Fact::Person(e) => graph.people.push(e),
+            Fact::Organization(e) => graph.organizations.push(e),
+            Fact::Agreement(e) => graph.agreements.push(e),
+            Fact::Relation(e) => graph.relations.push(e),
+            Fact::Mission(e) => graph.missions.push(e),
+            Fact::Event(e) => graph.events.push(e),
+            Fact::Statement(e) => graph.statements.push(e),
+        }
+    }
+    Ok(graph)
 }
 
 #[cfg(test)]
@@ -820,15 +290,6 @@ mod tests {
                 .collect();
             assert!(!excerpt.is_empty());
         }
-    }
-
-    #[test]
-    fn locate_spans_white_space_and_counts_chars() {
-        let text = "Vučić and\u{a0}Hoti  signed\nit";
-        assert_eq!(locate(text, "Vučić and Hoti signed"), Some((0, 22)));
-        assert_eq!(locate(text, "Hoti signed it"), Some((10, 25)));
-        assert_eq!(locate(text, "Hoti signs"), None);
-        assert_eq!(locate(text, "   "), None);
     }
 
     #[test]
