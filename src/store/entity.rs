@@ -23,6 +23,11 @@ pub enum Role {
     PostCountry,
     PostOrganization,
     OrganizationCountry,
+    /// A citation of a source, from any fact.
+    Cites,
+    SignatoryCountry,
+    ProvisionActor,
+    RelationEvent,
 }
 
 impl Role {
@@ -44,6 +49,10 @@ impl Role {
             Role::PostCountry => "post-country",
             Role::PostOrganization => "post-organization",
             Role::OrganizationCountry => "organization-country",
+            Role::Cites => "cites",
+            Role::SignatoryCountry => "signatory-country",
+            Role::ProvisionActor => "provision-actor",
+            Role::RelationEvent => "relation-event",
         }
     }
 }
@@ -55,10 +64,28 @@ pub trait Entity: Serialize + DeserializeOwned + Send + Sync + 'static {
     fn names(&self) -> Vec<&str> {
         Vec::new()
     }
-    /// Outgoing references, for the reverse indexes.
+    /// Outgoing references, for the reverse indexes (citations included, see `cited`).
     fn references(&self) -> Vec<(Role, NodeRef)> {
         Vec::new()
     }
+    /// Every citation the entity makes.
+    fn cited(&self) -> Vec<&Citation> {
+        Vec::new()
+    }
+}
+
+/// All outgoing references of an entity, citations of sources included.
+pub fn all_references<E: Entity>(entity: &E) -> Vec<(Role, NodeRef)> {
+    let mut refs = entity.references();
+    let mut sources: Vec<&str> = entity.cited().iter().map(|c| c.source.as_str()).collect();
+    sources.sort_unstable();
+    sources.dedup();
+    refs.extend(
+        sources
+            .into_iter()
+            .map(|s| (Role::Cites, NodeRef::new(NodeKind::Source, s))),
+    );
+    refs
 }
 
 fn country(code: &str) -> NodeRef {
@@ -90,6 +117,9 @@ impl Entity for Person {
     fn key(&self) -> &str {
         &self.key
     }
+    fn cited(&self) -> Vec<&Citation> {
+        self.posts.iter().flat_map(|p| &p.sources).collect()
+    }
     fn names(&self) -> Vec<&str> {
         std::iter::once(self.name.as_str())
             .chain(self.aliases.iter().map(String::as_str))
@@ -119,6 +149,9 @@ impl Entity for Organization {
     fn key(&self) -> &str {
         &self.key
     }
+    fn cited(&self) -> Vec<&Citation> {
+        self.sources.iter().collect()
+    }
     fn names(&self) -> Vec<&str> {
         std::iter::once(self.name.as_str())
             .chain(self.aliases.iter().map(String::as_str))
@@ -138,6 +171,12 @@ impl Entity for Agreement {
     fn key(&self) -> &str {
         &self.key
     }
+    fn cited(&self) -> Vec<&Citation> {
+        self.sources
+            .iter()
+            .chain(self.provisions.iter().flat_map(|p| &p.sources))
+            .collect()
+    }
     fn names(&self) -> Vec<&str> {
         std::iter::once(self.title.as_str())
             .chain(self.aliases.iter().map(String::as_str))
@@ -150,7 +189,22 @@ impl Entity for Agreement {
             .signatories
             .iter()
             .map(|s| (Role::Signatory, NodeRef::new(NodeKind::Person, &s.person)));
-        parties.chain(brokers).chain(signatories).collect()
+        let signatory_countries = self
+            .signatories
+            .iter()
+            .filter_map(|s| s.country.as_deref())
+            .map(|c| (Role::SignatoryCountry, country(c)));
+        let actors = self
+            .provisions
+            .iter()
+            .filter_map(|p| p.actor.as_deref())
+            .map(|c| (Role::ProvisionActor, country(c)));
+        parties
+            .chain(brokers)
+            .chain(signatories)
+            .chain(signatory_countries)
+            .chain(actors)
+            .collect()
     }
 }
 
@@ -158,6 +212,9 @@ impl Entity for Relation {
     const KIND: NodeKind = NodeKind::Relation;
     fn key(&self) -> &str {
         &self.key
+    }
+    fn cited(&self) -> Vec<&Citation> {
+        self.sources().collect()
     }
     fn references(&self) -> Vec<(Role, NodeRef)> {
         let mut refs = vec![
@@ -170,6 +227,11 @@ impl Entity for Relation {
                 NodeRef::new(NodeKind::Agreement, a),
             )
         }));
+        refs.extend(
+            self.event
+                .as_deref()
+                .map(|e| (Role::RelationEvent, NodeRef::new(NodeKind::Event, e))),
+        );
         refs
     }
 }
@@ -178,6 +240,9 @@ impl Entity for Mission {
     const KIND: NodeKind = NodeKind::Mission;
     fn key(&self) -> &str {
         &self.key
+    }
+    fn cited(&self) -> Vec<&Citation> {
+        self.sources.iter().collect()
     }
     /// The city, so that missions are found by city through the name index.
     fn names(&self) -> Vec<&str> {
@@ -195,6 +260,9 @@ impl Entity for Event {
     const KIND: NodeKind = NodeKind::Event;
     fn key(&self) -> &str {
         &self.key
+    }
+    fn cited(&self) -> Vec<&Citation> {
+        self.sources.iter().collect()
     }
     fn references(&self) -> Vec<(Role, NodeRef)> {
         let countries = self
@@ -217,6 +285,9 @@ impl Entity for Statement {
     const KIND: NodeKind = NodeKind::Statement;
     fn key(&self) -> &str {
         &self.key
+    }
+    fn cited(&self) -> Vec<&Citation> {
+        vec![&self.source]
     }
     fn references(&self) -> Vec<(Role, NodeRef)> {
         let speaker = self.speaker.clone().map(|s| (Role::Speaker, s));

@@ -1,16 +1,19 @@
 //! Typed repositories over sled. Nothing outside this module sees trees, keys or bytes.
 //!
 //! Layout: one tree per entity kind (key = the entity's key, value = versioned postcard), plus
-//! index trees: `refs` (target \0 role \0 referrer key), `names` (kind \0 folded token \0 key)
-//! and `codes` (alpha-2 or alpha-3 → alpha-2). `meta` holds the format version, per-kind counts
-//! and the seeded marker. Every multi-tree write is one sled transaction.
+//! index trees: `refs` (target \0 role \0 referrer Kind:key), `names` (kind \0 folded token \0
+//! key), `codes` (alpha-2 or alpha-3 → alpha-2) and `urls` (source URL → key); `revisions`
+//! (node \0 big-endian number → who, when, what) and `meta` (format version, per-kind counts,
+//! the seeded marker). Every multi-tree write is one sled transaction.
 
 mod codec;
 mod entity;
+mod write;
 
-pub use entity::{Entity, Role};
+pub use entity::{all_references, Entity, Role};
+pub use write::{Outcome, OutcomeAction, Revision, RevisionAction, Write, WriteError, WriteGuard};
 
-use crate::domain::{text, Graph, NodeKind, NodeRef};
+use crate::domain::{text, Agreement, Fact, Graph, NodeKind, NodeRef, Provision};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 use std::collections::{BTreeSet, HashMap};
@@ -34,6 +37,8 @@ const META: &str = "meta";
 const REFS: &str = "refs";
 const NAMES: &str = "names";
 const CODES: &str = "codes";
+const URLS: &str = "urls";
+const REVISIONS: &str = "revisions";
 const META_FORMAT: &[u8] = b"format";
 const META_SEEDED: &[u8] = b"seeded";
 
@@ -75,6 +80,8 @@ const TREES: &[&str] = &[
     REFS,
     NAMES,
     CODES,
+    URLS,
+    REVISIONS,
     "countries",
     "people",
     "organizations",
@@ -89,47 +96,92 @@ const TREES: &[&str] = &[
 pub struct Store {
     db: sled::Db,
     trees: HashMap<&'static str, sled::Tree>,
+    /// One writer at a time, so that a write's checks (references, referrers, natural keys)
+    /// see the state its transaction commits on.
+    writer: std::sync::Mutex<()>,
 }
 
-/// Writes computed before a transaction starts, because sled may run the closure more than once.
+/// Writes computed before a transaction starts, because sled may run the closure more than
+/// once. `None` removes the key.
 #[derive(Default)]
 struct Batch {
-    ops: Vec<(&'static str, Vec<u8>, Vec<u8>)>,
+    ops: Vec<(&'static str, Vec<u8>, Option<Vec<u8>>)>,
 }
 
 impl Batch {
     fn put(&mut self, tree: &'static str, key: impl Into<Vec<u8>>, value: Vec<u8>) {
-        self.ops.push((tree, key.into(), value));
+        self.ops.push((tree, key.into(), Some(value)));
     }
 
-    fn entities<E: Entity>(&mut self, items: &[E]) -> Result<(), StoreError> {
-        for item in items {
-            let key = item.key();
-            self.put(tree_name(E::KIND), key.as_bytes(), codec::encode(item)?);
-            for (role, target) in item.references() {
-                let mut k = refs_prefix(&target, role);
-                k.extend_from_slice(key.as_bytes());
-                self.put(REFS, k, Vec::new());
-            }
-            let mut tokens = BTreeSet::new();
-            for name in item.names() {
-                tokens.extend(text::fold(name).split(' ').map(str::to_string));
-            }
-            for token in tokens.into_iter().filter(|t| !t.is_empty()) {
-                let mut k = names_prefix(E::KIND, &token);
-                k.push(0);
-                k.extend_from_slice(key.as_bytes());
-                self.put(NAMES, k, Vec::new());
-            }
-        }
-        self.put(
-            META,
-            count_key(E::KIND),
-            (items.len() as u64).to_be_bytes().to_vec(),
-        );
-        Ok(())
+    fn remove(&mut self, tree: &'static str, key: impl Into<Vec<u8>>) {
+        self.ops.push((tree, key.into(), None));
     }
 }
+
+/// The index keys an entity owns: its reverse references, name tokens, codes and URL.
+fn index_entries<E: Entity>(item: &E) -> Vec<(&'static str, Vec<u8>)> {
+    let key = item.key();
+    let me = NodeRef::new(E::KIND, key).to_string();
+    let mut out = Vec::new();
+    for (role, target) in all_references(item) {
+        let mut k = refs_prefix(&target, role);
+        k.extend_from_slice(me.as_bytes());
+        out.push((REFS, k));
+    }
+    let mut tokens = BTreeSet::new();
+    for name in item.names() {
+        tokens.extend(text::fold(name).split(' ').map(str::to_string));
+    }
+    for token in tokens.into_iter().filter(|t| !t.is_empty()) {
+        let mut k = names_prefix(E::KIND, &token);
+        k.push(0);
+        k.extend_from_slice(key.as_bytes());
+        out.push((NAMES, k));
+    }
+    out
+}
+
+/// Index entries whose value is not empty: country codes and source URLs.
+fn valued_entries(fact: &Fact) -> Vec<(&'static str, Vec<u8>, Vec<u8>)> {
+    match fact {
+        Fact::Country(c) => vec![
+            (
+                CODES,
+                c.code.as_bytes().to_vec(),
+                c.code.as_bytes().to_vec(),
+            ),
+            (
+                CODES,
+                c.alpha3.as_bytes().to_vec(),
+                c.code.as_bytes().to_vec(),
+            ),
+        ],
+        Fact::Source(s) => s
+            .url
+            .iter()
+            .map(|u| (URLS, u.as_bytes().to_vec(), s.key.as_bytes().to_vec()))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Calls `$body` with the entity inside a `Fact`, typed.
+macro_rules! with_entity {
+    ($fact:expr, $e:ident => $body:expr) => {
+        match $fact {
+            Fact::Country($e) => $body,
+            Fact::Source($e) => $body,
+            Fact::Person($e) => $body,
+            Fact::Organization($e) => $body,
+            Fact::Agreement($e) => $body,
+            Fact::Relation($e) => $body,
+            Fact::Mission($e) => $body,
+            Fact::Event($e) => $body,
+            Fact::Statement($e) => $body,
+        }
+    };
+}
+pub(crate) use with_entity;
 
 impl Store {
     /// Opens (or creates) the store in `dir`. One `Store` per process: sled locks the dir.
@@ -147,7 +199,11 @@ impl Store {
             .iter()
             .map(|name| Ok((*name, db.open_tree(name)?)))
             .collect::<Result<HashMap<_, _>, sled::Error>>()?;
-        let store = Store { db, trees };
+        let store = Store {
+            db,
+            trees,
+            writer: std::sync::Mutex::new(()),
+        };
         let meta = store.tree(META)?;
         match meta.get(META_FORMAT)? {
             Some(v) if v.as_ref() != [codec::FORMAT_VERSION] => {
@@ -176,22 +232,36 @@ impl Store {
 
     /// Writes a whole graph and its indexes in one transaction: all of it lands, or none.
     pub fn seed(&self, graph: &Graph) -> Result<(), StoreError> {
-        let mut batch = Batch::default();
-        batch.entities(&graph.countries)?;
-        for c in &graph.countries {
-            batch.put(CODES, c.code.as_bytes(), c.code.as_bytes().to_vec());
-            batch.put(CODES, c.alpha3.as_bytes(), c.code.as_bytes().to_vec());
-        }
-        batch.entities(&graph.sources)?;
-        batch.entities(&graph.people)?;
-        batch.entities(&graph.organizations)?;
-        batch.entities(&graph.agreements)?;
-        batch.entities(&graph.relations)?;
-        batch.entities(&graph.missions)?;
-        batch.entities(&graph.events)?;
-        batch.entities(&graph.statements)?;
-        batch.put(META, META_SEEDED, b"builtin".to_vec());
+        let guard = self.lock_writes();
+        let writes: Vec<Write> = graph
+            .clone()
+            .into_facts()
+            .into_iter()
+            .map(Write::Upsert)
+            .collect();
+        guard
+            .commit(&writes, "builtin dataset", Some(META_SEEDED))
+            .map_err(|e| match e {
+                WriteError::Store(e) => e,
+                other => StoreError::Codec(format!(
+                    "the built-in dataset does not fit the store: {other}"
+                )),
+            })?;
+        Ok(())
+    }
 
+    /// Takes the store's one write lock; reads go on meanwhile.
+    pub fn lock_writes(&self) -> WriteGuard<'_> {
+        WriteGuard::new(
+            self,
+            self.writer
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
+    }
+
+    /// Applies a batch in one transaction across every tree it touches.
+    fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
         let mut names: Vec<&'static str> = batch.ops.iter().map(|(t, _, _)| *t).collect();
         names.sort_unstable();
         names.dedup();
@@ -205,7 +275,10 @@ impl Store {
             .as_slice()
             .transaction(|tx| {
                 for (tree, key, value) in &batch.ops {
-                    tx[position[tree]].insert(key.as_slice(), value.as_slice())?;
+                    match value {
+                        Some(v) => tx[position[tree]].insert(key.as_slice(), v.as_slice())?,
+                        None => tx[position[tree]].remove(key.as_slice())?,
+                    };
                 }
                 Ok::<_, ConflictableTransactionError<()>>(())
             })
@@ -215,6 +288,108 @@ impl Store {
             })?;
         self.db.flush()?;
         Ok(())
+    }
+
+    /// The raw value of a node, for change detection.
+    fn raw(&self, node: &NodeRef) -> Result<Option<sled::IVec>, StoreError> {
+        Ok(self.tree(tree_name(node.kind))?.get(node.key.as_bytes())?)
+    }
+
+    /// Any fact by reference (provisions are not stored on their own: None).
+    pub fn get_fact(&self, node: &NodeRef) -> Result<Option<Fact>, StoreError> {
+        let key = node.key.as_str();
+        Ok(match node.kind {
+            NodeKind::Country => self.get(key)?.map(Fact::Country),
+            NodeKind::Source => self.get(key)?.map(Fact::Source),
+            NodeKind::Person => self.get(key)?.map(Fact::Person),
+            NodeKind::Organization => self.get(key)?.map(Fact::Organization),
+            NodeKind::Agreement => self.get(key)?.map(Fact::Agreement),
+            NodeKind::Relation => self.get(key)?.map(Fact::Relation),
+            NodeKind::Mission => self.get(key)?.map(Fact::Mission),
+            NodeKind::Event => self.get(key)?.map(Fact::Event),
+            NodeKind::Statement => self.get(key)?.map(Fact::Statement),
+            NodeKind::Provision => None,
+        })
+    }
+
+    /// Whether a node exists; a provision exists when its agreement has that number.
+    pub fn exists(&self, node: &NodeRef) -> Result<bool, StoreError> {
+        if node.kind == NodeKind::Provision {
+            return Ok(match Provision::split_key(&node.key) {
+                Some((agreement, number)) => self
+                    .get::<Agreement>(agreement)?
+                    .is_some_and(|a| a.provisions.iter().any(|p| p.number == number)),
+                None => false,
+            });
+        }
+        Ok(self
+            .tree(tree_name(node.kind))?
+            .contains_key(node.key.as_bytes())?)
+    }
+
+    /// Every (role, referrer) that refers to `target`; for an agreement, also those that refer
+    /// to its provisions.
+    pub fn all_referrers(&self, target: &NodeRef) -> Result<Vec<(String, NodeRef)>, StoreError> {
+        let mut prefixes = vec![format!("{target}\0")];
+        if target.kind == NodeKind::Agreement {
+            prefixes.push(format!(
+                "{}/",
+                NodeRef::new(NodeKind::Provision, &target.key)
+            ));
+        }
+        let mut out = Vec::new();
+        for prefix in prefixes {
+            for key in self.tree(REFS)?.scan_prefix(prefix.as_bytes()).keys() {
+                let key = utf8(&key?)?;
+                let mut parts = key.splitn(3, '\0');
+                let (_, role, referrer) = (parts.next(), parts.next(), parts.next());
+                if let (Some(role), Some(referrer)) = (role, referrer) {
+                    if let Ok(node) = referrer.parse::<NodeRef>() {
+                        out.push((role.to_string(), node));
+                    }
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// The source key stored for a URL.
+    pub fn source_by_url(&self, url: &str) -> Result<Option<String>, StoreError> {
+        self.tree(URLS)?
+            .get(url.trim().as_bytes())?
+            .map(|v| utf8(&v))
+            .transpose()
+    }
+
+    /// The change history of a node, oldest first.
+    pub fn revisions(&self, node: &NodeRef) -> Result<Vec<Revision>, StoreError> {
+        let prefix = format!("{node}\0");
+        self.tree(REVISIONS)?
+            .scan_prefix(prefix.as_bytes())
+            .values()
+            .map(|v| codec::decode(&v?))
+            .collect()
+    }
+
+    /// The first and the last revision of a node.
+    pub fn revision_span(
+        &self,
+        node: &NodeRef,
+    ) -> Result<Option<(Revision, Revision)>, StoreError> {
+        let prefix = format!("{node}\0");
+        let tree = self.tree(REVISIONS)?;
+        let mut iter = tree.scan_prefix(prefix.as_bytes()).values();
+        let Some(first) = iter.next() else {
+            return Ok(None);
+        };
+        let first: Revision = codec::decode(&first?)?;
+        let last = match iter.next_back() {
+            Some(v) => codec::decode(&v?)?,
+            None => first.clone(),
+        };
+        Ok(Some((first, last)))
     }
 
     pub fn get<E: Entity>(&self, key: &str) -> Result<Option<E>, StoreError> {
@@ -267,9 +442,13 @@ impl Store {
     }
 
     pub fn count<E: Entity>(&self) -> Result<usize, StoreError> {
+        self.count_of(E::KIND)
+    }
+
+    fn count_of(&self, kind: NodeKind) -> Result<usize, StoreError> {
         Ok(self
             .tree(META)?
-            .get(count_key(E::KIND))?
+            .get(count_key(kind))?
             .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
             .map(|b| u64::from_be_bytes(b) as usize)
             .unwrap_or(0))
@@ -278,12 +457,16 @@ impl Store {
     /// Keys of the entities that refer to `target` in `role`, in key order.
     pub fn referrers(&self, target: &NodeRef, role: Role) -> Result<Vec<String>, StoreError> {
         let prefix = refs_prefix(target, role);
-        let mut keys: Vec<String> = self
-            .tree(REFS)?
-            .scan_prefix(&prefix)
-            .keys()
-            .map(|k| utf8(&k?[prefix.len()..]))
-            .collect::<Result<_, _>>()?;
+        let mut keys: Vec<String> = Vec::new();
+        for key in self.tree(REFS)?.scan_prefix(&prefix).keys() {
+            let referrer = utf8(&key?[prefix.len()..])?;
+            // Stored as Kind:key; callers of one role know the kind.
+            let key = referrer
+                .split_once(':')
+                .map_or(referrer.as_str(), |(_, k)| k);
+            keys.push(key.to_string());
+        }
+        keys.sort();
         keys.dedup();
         Ok(keys)
     }
