@@ -105,8 +105,11 @@ pub struct Store {
 /// once. `None` removes the key.
 #[derive(Default)]
 struct Batch {
-    ops: Vec<(&'static str, Vec<u8>, Option<Vec<u8>>)>,
+    ops: Vec<Op>,
 }
+
+/// Tree, key, and the value to set (`None`: remove the key).
+type Op = (&'static str, Vec<u8>, Option<Vec<u8>>);
 
 impl Batch {
     fn put(&mut self, tree: &'static str, key: impl Into<Vec<u8>>, value: Vec<u8>) {
