@@ -8,9 +8,11 @@
 
 mod codec;
 mod entity;
+mod keys;
 mod write;
 
 pub use entity::{all_references, Entity, Role};
+pub use keys::{ApiKey, KeyError, KeyRole};
 pub use write::{Outcome, OutcomeAction, Revision, RevisionAction, Write, WriteError, WriteGuard};
 
 use crate::domain::{text, Agreement, Fact, Graph, NodeKind, NodeRef, Provision};
@@ -18,6 +20,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -82,6 +85,8 @@ const TREES: &[&str] = &[
     CODES,
     URLS,
     REVISIONS,
+    keys::KEYS,
+    keys::KEY_HASHES,
     "countries",
     "people",
     "organizations",

@@ -1,0 +1,216 @@
+//! Writes: records resolved against the store (and the rest of their batch), committed in one
+//! transaction, then announced to subscribers. The GraphQL mutations and the importer both
+//! write through here, so they check and store facts the same way.
+
+use crate::domain::{text, Fact, NodeKind, NodeRef};
+use crate::facts::{FactError, Lookup, Record, Resolver};
+use crate::store::{Outcome, OutcomeAction, Store, Write, WriteError, WriteGuard};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// A committed change, as subscribers see it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Change {
+    pub node: NodeRef,
+    pub action: OutcomeAction,
+    pub revision: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Mode {
+    /// New entities; an empty key is generated from the name.
+    Create,
+    /// Replace existing ones, optionally only at an expected revision.
+    Replace { expected_revision: Option<u64> },
+    /// Create or replace; what is equal to the store stays unchanged (imports).
+    Upsert,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteFailure {
+    #[error(transparent)]
+    Fact(#[from] FactError),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+pub struct Writer {
+    store: Arc<Store>,
+    changes: broadcast::Sender<Change>,
+}
+
+/// The store as seen by a batch being written: what it holds plus what the batch adds.
+struct BatchLookup<'a> {
+    store: &'a Store,
+    added: HashMap<NodeKind, HashSet<String>>,
+    texts: HashMap<String, Arc<str>>,
+    countries: HashMap<String, String>,
+}
+
+impl Lookup for BatchLookup<'_> {
+    fn country(&self, code: &str) -> Option<String> {
+        let upper = code.trim().to_ascii_uppercase();
+        if let Some(code) = self.countries.get(&upper) {
+            return Some(code.clone());
+        }
+        self.store.country_code(&upper).ok().flatten()
+    }
+
+    fn exists(&self, kind: NodeKind, key: &str) -> bool {
+        self.added.get(&kind).is_some_and(|k| k.contains(key))
+            || self.store.exists(&NodeRef::new(kind, key)).unwrap_or(false)
+    }
+
+    fn source_text(&self, key: &str) -> Option<Arc<str>> {
+        if let Some(text) = self.texts.get(key) {
+            return Some(text.clone());
+        }
+        let source = self.store.get::<crate::domain::Source>(key).ok().flatten()?;
+        Some(Arc::from(source.text))
+    }
+}
+
+impl BatchLookup<'_> {
+    fn add(&mut self, fact: &Fact) {
+        let node = fact.node();
+        match fact {
+            Fact::Source(s) => {
+                self.texts.insert(s.key.clone(), Arc::from(s.text.as_str()));
+            }
+            Fact::Country(c) => {
+                self.countries.insert(c.code.clone(), c.code.clone());
+                self.countries.insert(c.alpha3.clone(), c.code.clone());
+            }
+            _ => {}
+        }
+        self.added.entry(node.kind).or_default().insert(node.key);
+    }
+}
+
+/// The kind of a record and its key field.
+pub fn record_key(record: &mut Record) -> (NodeKind, &mut String) {
+    match record {
+        Record::Country(r) => (NodeKind::Country, &mut r.code),
+        Record::Source(r) => (NodeKind::Source, &mut r.key),
+        Record::Organization(r) => (NodeKind::Organization, &mut r.key),
+        Record::Person(r) => (NodeKind::Person, &mut r.key),
+        Record::Agreement(r) => (NodeKind::Agreement, &mut r.key),
+        Record::Event(r) => (NodeKind::Event, &mut r.key),
+        Record::Relation(r) => (NodeKind::Relation, &mut r.key),
+        Record::Mission(r) => (NodeKind::Mission, &mut r.key),
+        Record::Statement(r) => (NodeKind::Statement, &mut r.key),
+    }
+}
+
+/// What a generated key is made from: the record's name, title or first words.
+fn key_basis(record: &Record) -> String {
+    match record {
+        Record::Country(r) => r.code.clone(),
+        Record::Source(r) => r.title.clone(),
+        Record::Organization(r) => r.name.clone(),
+        Record::Person(r) => r.name.clone(),
+        Record::Agreement(r) => r.title.clone(),
+        Record::Event(r) => r.title.clone(),
+        Record::Relation(r) => format!("{} {} {}", r.subject, r.object, r.kind),
+        Record::Mission(r) => format!("{} {} {}", r.sending_country, r.kind, r.city.as_deref().unwrap_or(&r.host_country)),
+        Record::Statement(r) => r.text.split_whitespace().take(8).collect::<Vec<_>>().join(" "),
+    }
+}
+
+/// A readable key: folded words joined by dashes, at most 60 characters.
+pub fn slug(basis: &str) -> String {
+    let folded = text::fold(basis).replace(' ', "-");
+    let mut slug: String = folded.chars().take(60).collect();
+    while slug.ends_with('-') {
+        slug.pop();
+    }
+    if slug.is_empty() {
+        "item".to_string()
+    } else {
+        slug
+    }
+}
+
+impl Writer {
+    pub fn new(store: Arc<Store>) -> Self {
+        let (changes, _) = broadcast::channel(1024);
+        Writer { store, changes }
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.changes.subscribe()
+    }
+
+    fn announce(&self, outcomes: &[Outcome]) {
+        for o in outcomes.iter().filter(|o| o.action != OutcomeAction::Unchanged) {
+            // No subscriber is not an error.
+            let _ = self.changes.send(Change { node: o.node.clone(), action: o.action, revision: o.revision });
+        }
+    }
+
+    fn unique_key(guard: &WriteGuard<'_>, lookup: &BatchLookup<'_>, kind: NodeKind, basis: &str) -> String {
+        let base = slug(basis);
+        let taken = |k: &str| lookup.exists(kind, k) || guard.store().exists(&NodeRef::new(kind, k)).unwrap_or(true);
+        if !taken(&base) {
+            return base;
+        }
+        (2..).map(|n| format!("{base}-{n}")).find(|k| !taken(k)).unwrap_or(base)
+    }
+
+    /// Resolves and commits `records` (each with the path its errors are reported under) in one
+    /// transaction: all land, or none.
+    pub fn write(&self, mut records: Vec<(String, Record)>, mode: Mode, by: &str) -> Result<Vec<Outcome>, WriteFailure> {
+        let guard = self.store.lock_writes();
+        let mut lookup = BatchLookup {
+            store: guard.store(),
+            added: HashMap::new(),
+            texts: HashMap::new(),
+            countries: HashMap::new(),
+        };
+        let mut writes = Vec::with_capacity(records.len());
+        for (path, record) in &mut records {
+            let basis = key_basis(record);
+            let (kind, key) = record_key(record);
+            if key.trim().is_empty() && mode == Mode::Create && kind != NodeKind::Country {
+                *key = Self::unique_key(&guard, &lookup, kind, &basis);
+            }
+            let fact = Resolver::new(&lookup).resolve(record, path)?;
+            lookup.add(&fact);
+            writes.push(match mode {
+                Mode::Create => Write::Create(fact),
+                Mode::Replace { expected_revision } => Write::Update { fact, expected_revision },
+                Mode::Upsert => Write::Upsert(fact),
+            });
+        }
+        let outcomes = guard.commit(&writes, by, None)?;
+        drop(guard);
+        self.announce(&outcomes);
+        Ok(outcomes)
+    }
+
+    pub fn delete(&self, node: NodeRef, cascade: bool, expected_revision: Option<u64>, by: &str) -> Result<Vec<Outcome>, WriteFailure> {
+        let guard = self.store.lock_writes();
+        let outcomes = guard.commit(&[Write::Delete { node, cascade, expected_revision }], by, None)?;
+        drop(guard);
+        self.announce(&outcomes);
+        Ok(outcomes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_readable_and_bounded() {
+        assert_eq!(slug("Aleksandar Vučić"), "aleksandar-vucic");
+        assert_eq!(slug("  —  "), "item");
+        assert!(slug(&"word ".repeat(40)).len() <= 60);
+        assert!(!slug(&"word ".repeat(40)).ends_with('-'));
+    }
+}
