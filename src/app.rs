@@ -8,6 +8,7 @@ use crate::graphql::{build_schema, QueryLimits};
 use crate::http::{self, AppState};
 use crate::search::SearchIndex;
 use crate::store::{Store, StoreError};
+use crate::write::Writer;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{middleware, web, App, HttpServer};
 use std::net::TcpListener;
@@ -62,8 +63,11 @@ impl Application {
             source,
         })?;
         let limits = &settings.limits;
+        let search = Arc::new(search);
+        let writer = Arc::new(Writer::new(store.clone(), search.clone()));
         let schema = build_schema(
-            Arc::new(search),
+            search,
+            writer.clone(),
             QueryLimits {
                 max_depth: limits.max_depth,
                 max_complexity: limits.max_complexity,
@@ -78,6 +82,7 @@ impl Application {
             store: store.clone(),
             max_body_bytes: limits.max_body_bytes,
             expose_query_stats: settings.expose_query_stats,
+            open_reads: settings.auth.open_reads,
         });
         let listener = TcpListener::bind(&settings.listen).map_err(|source| AppError::Bind {
             addr: settings.listen.clone(),

@@ -16,6 +16,13 @@ pub struct Settings {
     pub log: String,
     pub expose_query_stats: bool,
     pub limits: Limits,
+    pub auth: Auth,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Auth {
+    pub open_reads: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -43,6 +50,7 @@ impl Default for Settings {
                 default_page_size: 20,
                 max_page_size: 100,
             },
+            auth: Auth { open_reads: true },
         }
     }
 }

@@ -2,14 +2,49 @@
 //! provisions, events and source articles. The index lives in memory and is rebuilt from the
 //! store at start-up; its tokenizer folds case and diacritics, drops stop words and stems.
 
-use crate::domain::{Agreement, Event, NodeKind, NodeRef, Provision, Source, Statement};
+use crate::domain::{Agreement, Event, Fact, NodeKind, NodeRef, Provision, Source, Statement};
 use crate::store::{Store, StoreError};
 use bm25::{DefaultTokenizer, Language, SearchEngine, SearchEngineBuilder, Tokenizer};
 use std::collections::HashSet;
+use std::sync::RwLock;
 
 pub struct SearchIndex {
-    engine: SearchEngine<NodeRef>,
+    engine: RwLock<SearchEngine<NodeRef>>,
     tokenizer: DefaultTokenizer,
+}
+
+/// The searchable documents of one entity.
+fn documents(fact: &Fact) -> Vec<(NodeRef, String)> {
+    match fact {
+        Fact::Statement(s) => vec![(NodeRef::new(NodeKind::Statement, &s.key), s.text.clone())],
+        Fact::Agreement(a) => agreement_documents(a),
+        Fact::Event(e) => vec![(NodeRef::new(NodeKind::Event, &e.key), e.title.clone())],
+        Fact::Source(s) => vec![(
+            NodeRef::new(NodeKind::Source, &s.key),
+            format!("{}\n\n{}", s.title, s.text),
+        )],
+        _ => Vec::new(),
+    }
+}
+
+fn agreement_documents(a: &Agreement) -> Vec<(NodeRef, String)> {
+    let mut docs: Vec<(NodeRef, String)> = a
+        .provisions
+        .iter()
+        .map(|p| {
+            (
+                NodeRef::new(NodeKind::Provision, Provision::key(&a.key, p.number)),
+                p.text.clone(),
+            )
+        })
+        .collect();
+    let mut text = a.title.clone();
+    for alias in &a.aliases {
+        text.push_str(". ");
+        text.push_str(alias);
+    }
+    docs.push((NodeRef::new(NodeKind::Agreement, &a.key), text));
+    docs
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -27,32 +62,30 @@ impl SearchIndex {
     pub fn build(store: &Store) -> Result<Self, StoreError> {
         let mut docs: Vec<(NodeRef, String)> = Vec::new();
         for s in store.all::<Statement>()? {
-            docs.push((NodeRef::new(NodeKind::Statement, &s.key), s.text));
+            docs.extend(documents(&Fact::Statement(s)));
         }
         for a in store.all::<Agreement>()? {
-            for p in &a.provisions {
-                docs.push((
-                    NodeRef::new(NodeKind::Provision, Provision::key(&a.key, p.number)),
-                    p.text.clone(),
-                ));
-            }
-            let mut text = a.title.clone();
-            for alias in &a.aliases {
-                text.push_str(". ");
-                text.push_str(alias);
-            }
-            docs.push((NodeRef::new(NodeKind::Agreement, &a.key), text));
+            docs.extend(agreement_documents(&a));
         }
         for e in store.all::<Event>()? {
-            docs.push((NodeRef::new(NodeKind::Event, &e.key), e.title));
+            docs.extend(documents(&Fact::Event(e)));
         }
         for s in store.all::<Source>()? {
-            docs.push((
-                NodeRef::new(NodeKind::Source, &s.key),
-                format!("{}\n\n{}", s.title, s.text),
-            ));
+            docs.extend(documents(&Fact::Source(s)));
         }
         Ok(Self::from_documents(docs))
+    }
+
+    /// Brings the index in line with a node's state after a write (`None`: deleted).
+    pub fn update(&self, node: &NodeRef, old: Option<&Fact>, new: Option<&Fact>) {
+        let mut engine = self.engine.write().unwrap_or_else(|p| p.into_inner());
+        for (id, _) in old.map(documents).unwrap_or_default() {
+            engine.remove(&id);
+        }
+        engine.remove(node);
+        for (id, text) in new.map(documents).unwrap_or_default() {
+            engine.upsert(bm25::Document::new(id, text));
+        }
     }
 
     pub fn from_documents(docs: Vec<(NodeRef, String)>) -> Self {
@@ -62,7 +95,7 @@ impl SearchIndex {
         let engine =
             SearchEngineBuilder::<NodeRef>::with_documents(Language::English, documents).build();
         SearchIndex {
-            engine,
+            engine: RwLock::new(engine),
             tokenizer: DefaultTokenizer::new(Language::English),
         }
     }
@@ -73,7 +106,11 @@ impl SearchIndex {
         if terms.is_empty() {
             return Vec::new();
         }
-        let mut results = self.engine.search(query, None);
+        let mut results = self
+            .engine
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .search(query, None);
         // Equal scores keep a stable order.
         results.sort_by(|a, b| {
             b.score

@@ -4,6 +4,7 @@
 
 use crate::domain::{text, Fact, NodeKind, NodeRef};
 use crate::facts::{FactError, Lookup, Record, Resolver};
+use crate::search::SearchIndex;
 use crate::store::{Outcome, OutcomeAction, Store, Write, WriteError, WriteGuard};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -37,6 +38,7 @@ pub enum WriteFailure {
 
 pub struct Writer {
     store: Arc<Store>,
+    search: Arc<SearchIndex>,
     changes: broadcast::Sender<Change>,
 }
 
@@ -66,7 +68,11 @@ impl Lookup for BatchLookup<'_> {
         if let Some(text) = self.texts.get(key) {
             return Some(text.clone());
         }
-        let source = self.store.get::<crate::domain::Source>(key).ok().flatten()?;
+        let source = self
+            .store
+            .get::<crate::domain::Source>(key)
+            .ok()
+            .flatten()?;
         Some(Arc::from(source.text))
     }
 }
@@ -103,6 +109,13 @@ pub fn record_key(record: &mut Record) -> (NodeKind, &mut String) {
     }
 }
 
+fn write_node(write: &Write) -> NodeRef {
+    match write {
+        Write::Create(f) | Write::Upsert(f) | Write::Update { fact: f, .. } => f.node(),
+        Write::Delete { node, .. } => node.clone(),
+    }
+}
+
 /// What a generated key is made from: the record's name, title or first words.
 fn key_basis(record: &Record) -> String {
     match record {
@@ -113,8 +126,18 @@ fn key_basis(record: &Record) -> String {
         Record::Agreement(r) => r.title.clone(),
         Record::Event(r) => r.title.clone(),
         Record::Relation(r) => format!("{} {} {}", r.subject, r.object, r.kind),
-        Record::Mission(r) => format!("{} {} {}", r.sending_country, r.kind, r.city.as_deref().unwrap_or(&r.host_country)),
-        Record::Statement(r) => r.text.split_whitespace().take(8).collect::<Vec<_>>().join(" "),
+        Record::Mission(r) => format!(
+            "{} {} {}",
+            r.sending_country,
+            r.kind,
+            r.city.as_deref().unwrap_or(&r.host_country)
+        ),
+        Record::Statement(r) => r
+            .text
+            .split_whitespace()
+            .take(8)
+            .collect::<Vec<_>>()
+            .join(" "),
     }
 }
 
@@ -133,9 +156,13 @@ pub fn slug(basis: &str) -> String {
 }
 
 impl Writer {
-    pub fn new(store: Arc<Store>) -> Self {
+    pub fn new(store: Arc<Store>, search: Arc<SearchIndex>) -> Self {
         let (changes, _) = broadcast::channel(1024);
-        Writer { store, changes }
+        Writer {
+            store,
+            search,
+            changes,
+        }
     }
 
     pub fn store(&self) -> &Arc<Store> {
@@ -146,25 +173,64 @@ impl Writer {
         self.changes.subscribe()
     }
 
-    fn announce(&self, outcomes: &[Outcome]) {
-        for o in outcomes.iter().filter(|o| o.action != OutcomeAction::Unchanged) {
+    /// After a commit: the search index follows, then subscribers hear of it.
+    fn announce(&self, outcomes: &[Outcome], before: &HashMap<NodeRef, Option<Fact>>) {
+        for o in outcomes
+            .iter()
+            .filter(|o| o.action != OutcomeAction::Unchanged)
+        {
+            let new = self.store.get_fact(&o.node).ok().flatten();
+            let old = before.get(&o.node).cloned().flatten();
+            self.search.update(&o.node, old.as_ref(), new.as_ref());
+        }
+        for o in outcomes
+            .iter()
+            .filter(|o| o.action != OutcomeAction::Unchanged)
+        {
             // No subscriber is not an error.
-            let _ = self.changes.send(Change { node: o.node.clone(), action: o.action, revision: o.revision });
+            let _ = self.changes.send(Change {
+                node: o.node.clone(),
+                action: o.action,
+                revision: o.revision,
+            });
         }
     }
 
-    fn unique_key(guard: &WriteGuard<'_>, lookup: &BatchLookup<'_>, kind: NodeKind, basis: &str) -> String {
+    /// The stored state of some nodes, to tell the search index what to drop.
+    fn snapshot(&self, nodes: &[NodeRef]) -> HashMap<NodeRef, Option<Fact>> {
+        nodes
+            .iter()
+            .map(|n| (n.clone(), self.store.get_fact(n).ok().flatten()))
+            .collect()
+    }
+
+    fn unique_key(
+        guard: &WriteGuard<'_>,
+        lookup: &BatchLookup<'_>,
+        kind: NodeKind,
+        basis: &str,
+    ) -> String {
         let base = slug(basis);
-        let taken = |k: &str| lookup.exists(kind, k) || guard.store().exists(&NodeRef::new(kind, k)).unwrap_or(true);
+        let taken = |k: &str| {
+            lookup.exists(kind, k) || guard.store().exists(&NodeRef::new(kind, k)).unwrap_or(true)
+        };
         if !taken(&base) {
             return base;
         }
-        (2..).map(|n| format!("{base}-{n}")).find(|k| !taken(k)).unwrap_or(base)
+        (2..)
+            .map(|n| format!("{base}-{n}"))
+            .find(|k| !taken(k))
+            .unwrap_or(base)
     }
 
     /// Resolves and commits `records` (each with the path its errors are reported under) in one
     /// transaction: all land, or none.
-    pub fn write(&self, mut records: Vec<(String, Record)>, mode: Mode, by: &str) -> Result<Vec<Outcome>, WriteFailure> {
+    pub fn write(
+        &self,
+        mut records: Vec<(String, Record)>,
+        mode: Mode,
+        by: &str,
+    ) -> Result<Vec<Outcome>, WriteFailure> {
         let guard = self.store.lock_writes();
         let mut lookup = BatchLookup {
             store: guard.store(),
@@ -183,21 +249,54 @@ impl Writer {
             lookup.add(&fact);
             writes.push(match mode {
                 Mode::Create => Write::Create(fact),
-                Mode::Replace { expected_revision } => Write::Update { fact, expected_revision },
+                Mode::Replace { expected_revision } => Write::Update {
+                    fact,
+                    expected_revision,
+                },
                 Mode::Upsert => Write::Upsert(fact),
             });
         }
+        let before = self.snapshot(&writes.iter().map(write_node).collect::<Vec<_>>());
         let outcomes = guard.commit(&writes, by, None)?;
         drop(guard);
-        self.announce(&outcomes);
+        self.announce(&outcomes, &before);
         Ok(outcomes)
     }
 
-    pub fn delete(&self, node: NodeRef, cascade: bool, expected_revision: Option<u64>, by: &str) -> Result<Vec<Outcome>, WriteFailure> {
+    pub fn delete(
+        &self,
+        node: NodeRef,
+        cascade: bool,
+        expected_revision: Option<u64>,
+        by: &str,
+    ) -> Result<Vec<Outcome>, WriteFailure> {
         let guard = self.store.lock_writes();
-        let outcomes = guard.commit(&[Write::Delete { node, cascade, expected_revision }], by, None)?;
+        let mut affected = vec![node.clone()];
+        if cascade {
+            affected.extend(
+                self.store
+                    .all_referrers(&node)
+                    .map_err(WriteError::from)?
+                    .into_iter()
+                    .map(|(_, n)| n),
+            );
+        }
+        let outcomes = guard.commit(
+            &[Write::Delete {
+                node,
+                cascade,
+                expected_revision,
+            }],
+            by,
+            None,
+        )?;
         drop(guard);
-        self.announce(&outcomes);
+        // A cascade reaches further than the first referrers: read what it deleted.
+        let mut before = self.snapshot(&affected);
+        for o in &outcomes {
+            before.entry(o.node.clone()).or_insert(None);
+        }
+        self.announce(&outcomes, &before);
         Ok(outcomes)
     }
 }

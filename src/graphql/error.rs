@@ -1,6 +1,8 @@
 //! The one place where failures become GraphQL errors with `extensions.code`.
 
-use crate::store::StoreError;
+use crate::facts::FactErrorKind;
+use crate::store::{StoreError, WriteError};
+use crate::write::WriteFailure;
 use async_graphql::{Error, ErrorExtensions};
 use std::sync::Arc;
 
@@ -12,12 +14,18 @@ pub mod code {
     pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
     pub const BAD_REQUEST: &str = "BAD_REQUEST";
     pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    pub const CONFLICT: &str = "CONFLICT";
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
     BadUserInput(String),
+    #[error(transparent)]
+    Write(#[from] WriteFailure),
     #[error("internal error")]
     Store(#[from] Arc<StoreError>),
 }
@@ -36,8 +44,11 @@ impl ApiError {
 
 impl ErrorExtensions for ApiError {
     fn extend(&self) -> Error {
+        if let ApiError::Write(failure) = self {
+            return write_error(failure);
+        }
         let code = match self {
-            ApiError::BadUserInput(_) => code::BAD_USER_INPUT,
+            ApiError::BadUserInput(_) | ApiError::Write(_) => code::BAD_USER_INPUT,
             ApiError::Store(e) => {
                 // Details go to the log, not to the client.
                 tracing::error!(error = %e, "store failure while resolving a query");
@@ -46,6 +57,45 @@ impl ErrorExtensions for ApiError {
         };
         Error::new(self.to_string()).extend_with(|_, ext| ext.set("code", code))
     }
+}
+
+/// A refused write: its code, the field path of the input at fault, the referrers in the way.
+fn write_error(failure: &WriteFailure) -> Error {
+    let (code, path, referrers) = match failure {
+        WriteFailure::Fact(e) => (
+            match e.kind {
+                FactErrorKind::Invalid => code::BAD_USER_INPUT,
+                FactErrorKind::NotFound => code::NOT_FOUND,
+                FactErrorKind::Conflict => code::CONFLICT,
+            },
+            Some(e.path.clone()),
+            Vec::new(),
+        ),
+        WriteFailure::Write(WriteError::NotFound(_)) => (code::NOT_FOUND, None, Vec::new()),
+        WriteFailure::Write(WriteError::Dangling { .. }) => (code::NOT_FOUND, None, Vec::new()),
+        WriteFailure::Write(WriteError::AlreadyExists(_) | WriteError::Conflict(_)) => {
+            (code::CONFLICT, None, Vec::new())
+        }
+        WriteFailure::Write(WriteError::Referenced { referrers, .. }) => (
+            code::CONFLICT,
+            None,
+            referrers.iter().map(|r| super::id::encode(r).0).collect(),
+        ),
+        WriteFailure::Write(WriteError::Store(e)) => {
+            tracing::error!(error = %e, "store failure while writing");
+            return Error::new("internal error")
+                .extend_with(|_, ext| ext.set("code", code::INTERNAL));
+        }
+    };
+    Error::new(failure.to_string()).extend_with(|_, ext| {
+        ext.set("code", code);
+        if let Some(path) = &path {
+            ext.set("field", path.as_str());
+        }
+        if !referrers.is_empty() {
+            ext.set("referrers", referrers.clone());
+        }
+    })
 }
 
 /// `?`-friendly conversion of domain and store failures into coded GraphQL errors.

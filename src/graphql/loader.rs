@@ -2,7 +2,7 @@
 //! round trip, so a query costs round trips in proportion to its depth, not its rows.
 
 use crate::domain::NodeRef;
-use crate::store::{Entity, Role, Store, StoreError};
+use crate::store::{Entity, Revision, Role, Store, StoreError};
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -69,6 +69,28 @@ impl<E> Hash for Key<E> {
 /// The entities that refer to `target` in `role`.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Referrers(pub NodeRef, pub Role);
+
+/// The revision history of a node.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RevisionsOf(pub NodeRef);
+
+impl Loader<RevisionsOf> for StoreLoader {
+    type Value = Arc<Vec<Revision>>;
+    type Error = Arc<StoreError>;
+
+    async fn load(
+        &self,
+        keys: &[RevisionsOf],
+    ) -> Result<HashMap<RevisionsOf, Self::Value>, Self::Error> {
+        self.reader
+            .call(|s| {
+                keys.iter()
+                    .map(|k| Ok((k.clone(), Arc::new(s.revisions(&k.0)?))))
+                    .collect()
+            })
+            .map_err(Arc::new)
+    }
+}
 
 pub struct StoreLoader {
     reader: Reader,

@@ -1,22 +1,27 @@
 //! The GraphQL layer: schema, types and batched loading. Knows the store only through its typed
 //! operations.
 
+pub mod auth;
 pub mod connection;
 pub mod error;
 pub mod id;
+pub mod inputs;
 pub mod loader;
+pub mod mutation;
 pub mod query;
 pub mod types;
 
 use crate::search::SearchIndex;
 use crate::store::Store;
-use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use crate::write::Writer;
+use async_graphql::{EmptySubscription, Schema};
+use auth::Caller;
 use connection::PageLimits;
 use loader::Reader;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub type DiplographSchema = Schema<query::Query, EmptyMutation, EmptySubscription>;
+pub type DiplographSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
 
 /// Limits that keep one query from taking the server down.
 #[derive(Clone, Copy, Debug)]
@@ -32,9 +37,14 @@ pub fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
     rows.saturating_mul(child_complexity.max(1))
 }
 
-pub fn build_schema(search: Arc<SearchIndex>, limits: QueryLimits) -> DiplographSchema {
-    Schema::build(query::Query, EmptyMutation, EmptySubscription)
+pub fn build_schema(
+    search: Arc<SearchIndex>,
+    writer: Arc<Writer>,
+    limits: QueryLimits,
+) -> DiplographSchema {
+    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
         .data(search)
+        .data(writer)
         .data(limits.pages)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
@@ -43,7 +53,7 @@ pub fn build_schema(search: Arc<SearchIndex>, limits: QueryLimits) -> Diplograph
 
 /// The SDL clients see, printed from the code.
 pub fn sdl() -> String {
-    Schema::build(query::Query, EmptyMutation, EmptySubscription)
+    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
         .finish()
         .sdl()
 }
@@ -52,10 +62,14 @@ pub fn sdl() -> String {
 pub fn prepare(
     request: async_graphql::Request,
     store: Arc<Store>,
+    caller: Caller,
 ) -> (async_graphql::Request, Reader) {
     let reader = Reader::new(store);
     // Zero delay: on the single-threaded workers the batch task runs once the request has
     // registered every key of the current level, so batches follow depth, not timing.
     let loaders = loader::loaders(reader.clone(), Duration::ZERO);
-    (request.data(reader.clone()).data(loaders), reader)
+    (
+        request.data(reader.clone()).data(loaders).data(caller),
+        reader,
+    )
 }

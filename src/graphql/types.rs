@@ -4,7 +4,7 @@
 use super::connection::*;
 use super::error::OrGqlError;
 use super::id;
-use super::loader::{Key, Loaders, Referrers};
+use super::loader::{Key, Loaders, Referrers, RevisionsOf};
 use crate::domain::{self, NodeKind, NodeRef, PartialDate};
 use crate::store::{Entity, Role};
 use async_graphql::futures_util::future::join_all;
@@ -293,6 +293,10 @@ impl CountryObj {
     async fn id(&self) -> ID {
         id::encode_parts(NodeKind::Country, &self.0.code)
     }
+    /// When this was stored and changed, by whom, and what changed.
+    async fn change_log(&self) -> ChangeLogObj {
+        ChangeLogObj(NodeRef::new(NodeKind::Country, &self.0.code))
+    }
     /// ISO 3166-1 alpha-2.
     async fn code(&self) -> &str {
         &self.0.code
@@ -418,6 +422,10 @@ impl PersonObj {
     async fn id(&self) -> ID {
         id::encode_parts(NodeKind::Person, &self.0.key)
     }
+    /// When this was stored and changed, by whom, and what changed.
+    async fn change_log(&self) -> ChangeLogObj {
+        ChangeLogObj(NodeRef::new(NodeKind::Person, &self.0.key))
+    }
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -498,6 +506,10 @@ impl OrganizationObj {
     async fn id(&self) -> ID {
         id::encode_parts(NodeKind::Organization, &self.0.key)
     }
+    /// When this was stored and changed, by whom, and what changed.
+    async fn change_log(&self) -> ChangeLogObj {
+        ChangeLogObj(NodeRef::new(NodeKind::Organization, &self.0.key))
+    }
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -547,6 +559,10 @@ pub struct AgreementObj(pub Arc<domain::Agreement>);
 impl AgreementObj {
     async fn id(&self) -> ID {
         id::encode_parts(NodeKind::Agreement, &self.0.key)
+    }
+    /// When this was stored and changed, by whom, and what changed.
+    async fn change_log(&self) -> ChangeLogObj {
+        ChangeLogObj(NodeRef::new(NodeKind::Agreement, &self.0.key))
     }
     async fn title(&self) -> &str {
         &self.0.title
@@ -703,6 +719,10 @@ impl RelationObj {
     async fn id(&self) -> ID {
         id::encode_parts(NodeKind::Relation, &self.0.key)
     }
+    /// When this was stored and changed, by whom, and what changed.
+    async fn change_log(&self) -> ChangeLogObj {
+        ChangeLogObj(NodeRef::new(NodeKind::Relation, &self.0.key))
+    }
     async fn kind(&self) -> RelationKind {
         self.0.kind.into()
     }
@@ -788,6 +808,10 @@ impl MissionObj {
     async fn id(&self) -> ID {
         id::encode_parts(NodeKind::Mission, &self.0.key)
     }
+    /// When this was stored and changed, by whom, and what changed.
+    async fn change_log(&self) -> ChangeLogObj {
+        ChangeLogObj(NodeRef::new(NodeKind::Mission, &self.0.key))
+    }
     async fn kind(&self) -> MissionKind {
         self.0.kind.into()
     }
@@ -829,6 +853,10 @@ pub struct EventObj(pub Arc<domain::Event>);
 impl EventObj {
     async fn id(&self) -> ID {
         id::encode_parts(NodeKind::Event, &self.0.key)
+    }
+    /// When this was stored and changed, by whom, and what changed.
+    async fn change_log(&self) -> ChangeLogObj {
+        ChangeLogObj(NodeRef::new(NodeKind::Event, &self.0.key))
     }
     async fn kind(&self) -> EventKind {
         self.0.kind.into()
@@ -877,6 +905,10 @@ pub struct StatementObj(pub Arc<domain::Statement>);
 impl StatementObj {
     async fn id(&self) -> ID {
         id::encode_parts(NodeKind::Statement, &self.0.key)
+    }
+    /// When this was stored and changed, by whom, and what changed.
+    async fn change_log(&self) -> ChangeLogObj {
+        ChangeLogObj(NodeRef::new(NodeKind::Statement, &self.0.key))
     }
     /// The words: verbatim when `direct`, else as the source reports them.
     async fn text(&self) -> &str {
@@ -927,6 +959,10 @@ pub struct SourceObj(pub Arc<domain::Source>);
 impl SourceObj {
     async fn id(&self) -> ID {
         id::encode_parts(NodeKind::Source, &self.0.key)
+    }
+    /// When this was stored and changed, by whom, and what changed.
+    async fn change_log(&self) -> ChangeLogObj {
+        ChangeLogObj(NodeRef::new(NodeKind::Source, &self.0.key))
     }
     async fn title(&self) -> &str {
         &self.0.title
@@ -999,5 +1035,90 @@ impl SearchHitObj {
     /// The text around the first match.
     async fn snippet(&self) -> &str {
         &self.snippet
+    }
+}
+
+pub struct ChangeLogObj(NodeRef);
+
+/// A node's history: every revision, who made it and which fields it changed.
+#[Object(name = "ChangeLog")]
+impl ChangeLogObj {
+    /// When the node was first stored (RFC 3339, UTC).
+    async fn created_at(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(revisions(ctx, &self.0)
+            .await?
+            .first()
+            .map(|r| timestamp(r.at_ms)))
+    }
+    /// When it last changed.
+    async fn updated_at(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(revisions(ctx, &self.0)
+            .await?
+            .last()
+            .map(|r| timestamp(r.at_ms)))
+    }
+    /// Its latest revision number; updates may name it as `expectedRevision`.
+    async fn revision(&self, ctx: &Context<'_>) -> Result<i32> {
+        Ok(revisions(ctx, &self.0)
+            .await?
+            .last()
+            .map_or(0, |r| r.number as i32))
+    }
+    /// Oldest first.
+    async fn revisions(&self, ctx: &Context<'_>) -> Result<Vec<RevisionObj>> {
+        Ok(revisions(ctx, &self.0)
+            .await?
+            .iter()
+            .cloned()
+            .map(RevisionObj)
+            .collect())
+    }
+}
+
+async fn revisions(ctx: &Context<'_>, node: &NodeRef) -> Result<Arc<Vec<crate::store::Revision>>> {
+    Ok(loaders(ctx)
+        .load_one(RevisionsOf(node.clone()))
+        .await
+        .gql()?
+        .unwrap_or_default())
+}
+
+fn timestamp(ms: u64) -> String {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+    humantime::format_rfc3339_millis(at).to_string()
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum RevisionAction {
+    Created,
+    Updated,
+    Deleted,
+}
+
+pub struct RevisionObj(crate::store::Revision);
+
+#[Object(name = "Revision")]
+impl RevisionObj {
+    async fn number(&self) -> i32 {
+        self.0.number as i32
+    }
+    /// RFC 3339, UTC.
+    async fn at(&self) -> String {
+        timestamp(self.0.at_ms)
+    }
+    /// Who: `key:<name>` for an API key, `builtin dataset`, `import`.
+    async fn by(&self) -> &str {
+        &self.0.by
+    }
+    async fn action(&self) -> RevisionAction {
+        match self.0.action {
+            crate::store::RevisionAction::Created => RevisionAction::Created,
+            crate::store::RevisionAction::Updated => RevisionAction::Updated,
+            crate::store::RevisionAction::Deleted => RevisionAction::Deleted,
+        }
+    }
+    /// The fields an update changed.
+    async fn fields(&self) -> &[String] {
+        &self.0.fields
     }
 }

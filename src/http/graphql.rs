@@ -3,7 +3,9 @@
 //! `extensions.code`.
 
 use super::AppState;
+use crate::graphql::auth::{Caller, RoleGuard};
 use crate::graphql::error::code;
+use crate::store::KeyRole;
 use actix_web::http::header::{self, ContentType};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -146,10 +148,54 @@ pub async fn get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     execute(&state, &req, BatchRequest::Single(request)).await
 }
 
+/// The caller named by `Authorization: Bearer <key>`. The key itself is never logged.
+fn caller(state: &AppState, req: &HttpRequest) -> Caller {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Caller::Anonymous;
+    };
+    let secret = value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    match secret.map(|s| state.store.authenticate(s)) {
+        Some(Ok(Some(key))) => Caller::Key(key),
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "could not check an API key");
+            Caller::BadKey
+        }
+        _ => Caller::BadKey,
+    }
+}
+
 async fn execute(state: &AppState, req: &HttpRequest, batch: BatchRequest) -> HttpResponse {
     let graphql_response = wants_graphql_response(req);
+    let caller = caller(state, req);
+    if !state.open_reads || matches!(caller, Caller::BadKey) {
+        // With closed reads every operation needs a key; a bad key is refused either way.
+        if let Err(e) = RoleGuard(KeyRole::Writer).check_caller(&caller) {
+            let status = if graphql_response {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::OK
+            };
+            let body =
+                Response::from_errors(vec![e.into_server_error(async_graphql::Pos::default())]);
+            return HttpResponse::build(status)
+                .content_type(if graphql_response {
+                    GRAPHQL_RESPONSE
+                } else {
+                    "application/json"
+                })
+                .json(body);
+        }
+    }
     let run = |request: async_graphql::Request| async {
-        let (request, reader) = crate::graphql::prepare(request, state.store.clone());
+        let (request, reader) =
+            crate::graphql::prepare(request, state.store.clone(), caller.clone());
         let mut response = state.schema.execute(request).await;
         assign_codes(&mut response);
         if state.expose_query_stats {

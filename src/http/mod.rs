@@ -20,6 +20,8 @@ pub struct AppState {
     pub store: Arc<Store>,
     pub max_body_bytes: usize,
     pub expose_query_stats: bool,
+    /// Whether queries need no key.
+    pub open_reads: bool,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

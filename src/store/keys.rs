@@ -9,7 +9,8 @@ use sha2::{Digest, Sha256};
 pub const KEYS: &str = "keys";
 pub const KEY_HASHES: &str = "key_hashes";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Ordered: a later role may do all an earlier one may.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum KeyRole {
     /// Creates, updates and deletes facts.
     Writer,
@@ -69,7 +70,9 @@ impl Store {
     pub fn create_key(&self, name: &str, role: KeyRole) -> Result<String, KeyError> {
         let valid = !name.is_empty()
             && name.len() <= 64
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
         if !valid {
             return Err(KeyError::BadName);
         }
@@ -79,12 +82,18 @@ impl Store {
         let key = ApiKey {
             name: name.to_string(),
             role,
-            created_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
+            created_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
             revoked: false,
             hash: hash(&secret),
         };
         let _guard = self.lock_writes();
-        if self.tree(KEYS)?.contains_key(name.as_bytes()).map_err(StoreError::from)? {
+        if self
+            .tree(KEYS)?
+            .contains_key(name.as_bytes())
+            .map_err(StoreError::from)?
+        {
             return Err(KeyError::Exists(name.to_string()));
         }
         let mut batch = Batch::default();
@@ -95,7 +104,11 @@ impl Store {
     }
 
     pub fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
-        self.tree(KEYS)?.iter().values().map(|v| codec::decode(&v?)).collect()
+        self.tree(KEYS)?
+            .iter()
+            .values()
+            .map(|v| codec::decode(&v?))
+            .collect()
     }
 
     /// Revokes a key for good; it stays listed, marked revoked.
@@ -119,7 +132,11 @@ impl Store {
         let Some(name) = self.tree(KEY_HASHES)?.get(hash(secret.trim()))? else {
             return Ok(None);
         };
-        let key: Option<ApiKey> = self.tree(KEYS)?.get(name)?.map(|v| codec::decode(&v)).transpose()?;
+        let key: Option<ApiKey> = self
+            .tree(KEYS)?
+            .get(name)?
+            .map(|v| codec::decode(&v))
+            .transpose()?;
         Ok(key.filter(|k| !k.revoked))
     }
 }
@@ -134,9 +151,18 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let secret = store.create_key("ci-bot", KeyRole::Writer).unwrap();
         assert!(secret.starts_with("dg_") && secret.len() > 40);
-        assert!(matches!(store.create_key("ci-bot", KeyRole::Admin), Err(KeyError::Exists(_))));
-        assert!(matches!(store.create_key("bad name", KeyRole::Admin), Err(KeyError::BadName)));
-        assert_eq!(store.authenticate(&secret).unwrap().unwrap().role, KeyRole::Writer);
+        assert!(matches!(
+            store.create_key("ci-bot", KeyRole::Admin),
+            Err(KeyError::Exists(_))
+        ));
+        assert!(matches!(
+            store.create_key("bad name", KeyRole::Admin),
+            Err(KeyError::BadName)
+        ));
+        assert_eq!(
+            store.authenticate(&secret).unwrap().unwrap().role,
+            KeyRole::Writer
+        );
         assert!(store.authenticate("dg_wrong").unwrap().is_none());
         for entry in store.tree(KEYS).unwrap().iter() {
             let (_, v) = entry.unwrap();
@@ -145,6 +171,9 @@ mod tests {
         store.revoke_key("ci-bot").unwrap();
         assert!(store.authenticate(&secret).unwrap().is_none());
         assert!(store.api_keys().unwrap()[0].revoked);
-        assert!(matches!(store.revoke_key("nobody"), Err(KeyError::Unknown(_))));
+        assert!(matches!(
+            store.revoke_key("nobody"),
+            Err(KeyError::Unknown(_))
+        ));
     }
 }

@@ -194,15 +194,24 @@ pub(crate) use with_entity;
 impl Store {
     /// Opens (or creates) the store in `dir`. One `Store` per process: sled locks the dir.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new().path(dir).open().map_err(|e| match e {
-            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
-                StoreError::Locked(io.to_string())
+        // A store closed a moment ago (a CLI command, then the server) may still hold sled's
+        // lock while its flusher winds down: wait a little before calling the dir busy.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        let db = loop {
+            match sled::Config::new().path(dir).open() {
+                Ok(db) => break db,
+                Err(sled::Error::Io(io))
+                    if io.kind() == std::io::ErrorKind::WouldBlock
+                        || io.to_string().contains("lock") =>
+                {
+                    if std::time::Instant::now() >= deadline {
+                        return Err(StoreError::Locked(io.to_string()));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(other) => return Err(StoreError::Sled(other)),
             }
-            sled::Error::Io(io) if io.to_string().contains("lock") => {
-                StoreError::Locked(io.to_string())
-            }
-            other => StoreError::Sled(other),
-        })?;
+        };
         let trees = TREES
             .iter()
             .map(|name| Ok((*name, db.open_tree(name)?)))

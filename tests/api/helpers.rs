@@ -53,7 +53,66 @@ fn reply(result: Result<ureq::Response, ureq::Error>) -> Reply {
     }
 }
 
+/// Keys made before the server starts (the CLI's way: the store is free then).
+pub struct Keys {
+    pub writer: String,
+    pub admin: String,
+}
+
 impl TestApp {
+    /// A server on a fresh dir holding a writer key and an admin key.
+    pub fn spawn_with_keys() -> (TestApp, Keys) {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let settings = test_settings(dir.path());
+        let keys = {
+            let store = diplograph::app::open_store(&settings).expect("store");
+            Keys {
+                writer: store
+                    .create_key("writer-bot", diplograph::store::KeyRole::Writer)
+                    .unwrap(),
+                admin: store
+                    .create_key("admin-bot", diplograph::store::KeyRole::Admin)
+                    .unwrap(),
+            }
+        };
+        let mut app = TestApp::spawn_with(settings);
+        app._dir = Some(dir);
+        (app, keys)
+    }
+
+    /// The whole response of a request sent with `Authorization: Bearer <key>`.
+    pub fn graphql_as(&self, key: &str, query: &str, variables: Value) -> Value {
+        let reply = reply(
+            ureq::post(&format!("{}/graphql", self.base))
+                .set("Content-Type", "application/json")
+                .set("Authorization", &format!("Bearer {key}"))
+                .send_string(&json!({ "query": query, "variables": variables }).to_string()),
+        );
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.json()
+    }
+
+    /// `data` of an authenticated request that must succeed.
+    pub fn data_as(&self, key: &str, query: &str, variables: Value) -> Value {
+        let response = self.graphql_as(key, query, variables);
+        assert!(
+            response.get("errors").is_none(),
+            "unexpected errors: {response:#}"
+        );
+        response["data"].clone()
+    }
+
+    /// The first error of an authenticated request that must fail.
+    pub fn error_as(&self, key: &str, query: &str, variables: Value) -> Value {
+        let response = self.graphql_as(key, query, variables);
+        let error = response["errors"][0].clone();
+        assert!(
+            error["extensions"]["code"].is_string(),
+            "expected a coded error: {response:#}"
+        );
+        error
+    }
+
     pub fn spawn() -> TestApp {
         let dir = tempfile::tempdir().expect("a temp dir");
         let mut app = TestApp::spawn_with(test_settings(dir.path()));

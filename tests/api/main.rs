@@ -6,3 +6,4 @@ mod lifecycle;
 mod queries;
 mod schema;
 mod seeds;
+mod writes;
