@@ -37,12 +37,17 @@ pub struct Application {
 
 /// Opens the store and seeds it with the built-in dataset when it has none yet.
 pub fn open_store(settings: &Settings) -> Result<Arc<Store>, AppError> {
+    open_store_seeding(settings, true)
+}
+
+/// Opens the store; with `seed`, loads the built-in dataset into a store that has none.
+pub fn open_store_seeding(settings: &Settings, seed: bool) -> Result<Arc<Store>, AppError> {
     let store_error = |source| AppError::Store {
         dir: settings.data_dir.display().to_string(),
         source,
     };
     let store = Store::open(&settings.data_dir).map_err(store_error)?;
-    if !store.is_seeded().map_err(store_error)? {
+    if seed && !store.is_seeded().map_err(store_error)? {
         let graph = dataset::load(&DatasetFiles::builtin())?;
         store.seed(&graph).map_err(store_error)?;
         tracing::info!(

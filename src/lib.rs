@@ -5,6 +5,7 @@
 //! entities all of them share; `dataset` turns the built-in data files into domain entities.
 
 pub mod app;
+pub mod bulk;
 pub mod config;
 pub mod dataset;
 pub mod domain;

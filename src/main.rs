@@ -21,6 +21,23 @@ enum Command {
     Serve(ServeArgs),
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Import JSON Lines records (the server must be stopped); see schema/import-format.md.
+    Import {
+        /// The file to read; `-` for standard input.
+        file: PathBuf,
+        /// Stop at the first rejected line (lines before it stay imported).
+        #[arg(long)]
+        strict: bool,
+        /// Do not load the built-in dataset into a new data dir first.
+        #[arg(long)]
+        no_builtin: bool,
+    },
+    /// Write the whole store as JSON Lines (the server must be stopped).
+    Export {
+        /// The file to write [default: standard output].
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Manage API keys (the server must be stopped: the store is locked while it runs).
     Keys {
         #[command(subcommand)]
@@ -59,6 +76,7 @@ struct ServeArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let mut bulk = None;
     let (args, keys) = match cli.command {
         Some(Command::Schema) => {
             print!("{}", diplograph::graphql::sdl());
@@ -66,6 +84,10 @@ fn main() -> ExitCode {
         }
         Some(Command::Serve(args)) => (args, None),
         Some(Command::Keys { action }) => (cli.serve, Some(action)),
+        Some(command @ (Command::Import { .. } | Command::Export { .. })) => {
+            bulk = Some(command);
+            (cli.serve, None)
+        }
         None => (cli.serve, None),
     };
     let overrides = Overrides {
@@ -82,6 +104,9 @@ fn main() -> ExitCode {
     diplograph::telemetry::init(&settings.log);
     if let Some(action) = keys {
         return run_keys(&settings, action);
+    }
+    if let Some(command) = bulk {
+        return run_bulk(&settings, command);
     }
     let result = actix_web::rt::System::new().block_on(async {
         let app = Application::build(&settings)?;
@@ -139,5 +164,86 @@ fn run_keys(settings: &Settings, action: KeysAction) -> ExitCode {
             eprintln!("diplograph: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn run_bulk(settings: &Settings, command: Command) -> ExitCode {
+    let fail = |e: &dyn std::fmt::Display| {
+        eprintln!("diplograph: {e}");
+        ExitCode::FAILURE
+    };
+    match command {
+        Command::Export { output } => {
+            let store = match diplograph::app::open_store(settings) {
+                Ok(store) => store,
+                Err(e) => return fail(&e),
+            };
+            let result = match &output {
+                Some(path) => std::fs::File::create(path)
+                    .map_err(diplograph::bulk::BulkError::from)
+                    .and_then(|f| diplograph::bulk::export(&store, std::io::BufWriter::new(f))),
+                None => diplograph::bulk::export(
+                    &store,
+                    std::io::BufWriter::new(std::io::stdout().lock()),
+                ),
+            };
+            match result {
+                Ok(n) => {
+                    eprintln!("exported {n} records");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Import {
+            file,
+            strict,
+            no_builtin,
+        } => {
+            let store = match diplograph::app::open_store_seeding(settings, !no_builtin) {
+                Ok(store) => store,
+                Err(e) => return fail(&e),
+            };
+            let (reader, size): (Box<dyn std::io::BufRead>, u64) = if file.as_os_str() == "-" {
+                (Box::new(std::io::stdin().lock()), 0)
+            } else {
+                match std::fs::File::open(&file) {
+                    Ok(f) => {
+                        let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+                        (Box::new(std::io::BufReader::new(f)), size)
+                    }
+                    Err(e) => return fail(&format!("cannot read {}: {e}", file.display())),
+                }
+            };
+            // The server rebuilds the search index from the store when it starts.
+            let search =
+                std::sync::Arc::new(diplograph::search::SearchIndex::from_documents(Vec::new()));
+            let writer = diplograph::write::Writer::new(store.clone(), search);
+            // Drawn only on a terminal; otherwise hidden.
+            let progress = indicatif::ProgressBar::new(size);
+            let result = diplograph::bulk::import(
+                &writer,
+                reader,
+                strict,
+                |r| progress.suspend(|| eprintln!("line {}: rejected: {}", r.line, r.reason)),
+                |read| progress.set_position(read),
+            );
+            progress.finish_and_clear();
+            if let Err(e) = store.flush() {
+                return fail(&e);
+            }
+            match result {
+                Ok(summary) => {
+                    println!("{summary}");
+                    if summary.rejected > 0 {
+                        ExitCode::FAILURE
+                    } else {
+                        ExitCode::SUCCESS
+                    }
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        _ => ExitCode::FAILURE,
     }
 }

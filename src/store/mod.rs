@@ -32,7 +32,7 @@ pub enum StoreError {
         "the data dir was written in storage format {found}; this build reads format {expected}"
     )]
     UnsupportedFormat { found: u8, expected: u8 },
-    #[error("the data dir is in use by another process or cannot be opened: {0}")]
+    #[error("the data dir is in use (is the server running on it? stop it, or write through its API): {0}")]
     Locked(String),
 }
 

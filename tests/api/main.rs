@@ -1,5 +1,6 @@
 //! Black-box tests: the real server, over HTTP, as clients use it. One binary, to link once.
 
+mod cli;
 mod errors;
 mod helpers;
 mod lifecycle;

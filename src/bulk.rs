@@ -1,0 +1,169 @@
+//! Bulk import and export in JSON Lines: one record a line (`{"type": "person", ...}`), the
+//! same format as the built-in dataset's files. Import streams (constant memory), checks each
+//! line as a mutation would and commits it on its own; export writes every entity in an order
+//! where references come first, so that its output re-imports as it is.
+
+use crate::domain::{
+    Agreement, Country, Event, Fact, Mission, Organization, Person, Relation, Source, Statement,
+};
+use crate::facts::{to_record, Record};
+use crate::store::{Entity, OutcomeAction, Store, StoreError};
+use crate::write::{Mode, Writer};
+use std::io::{BufRead, Write};
+use std::sync::Arc;
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub added: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub rejected: u64,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "added {}, updated {}, unchanged {}, rejected {}",
+            self.added, self.updated, self.unchanged, self.rejected
+        )
+    }
+}
+
+/// A line that was not imported, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    pub line: u64,
+    pub reason: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BulkError {
+    #[error("reading the input: {0}")]
+    Read(#[from] std::io::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("line {}: {}", .0.line, .0.reason)]
+    Strict(Rejection),
+}
+
+/// The records of one line: a source with facts is the source, then each fact.
+fn records_of(line: u64, record: Record) -> Vec<(String, Record)> {
+    match record {
+        Record::Source(mut source) => {
+            let facts = std::mem::take(&mut source.facts);
+            let mut out = vec![(format!("line {line}"), Record::Source(source))];
+            out.extend(
+                facts
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, f)| (format!("line {line}: facts[{i}]"), f)),
+            );
+            out
+        }
+        other => vec![(format!("line {line}"), other)],
+    }
+}
+
+/// Imports JSON Lines from `input`. Each line lands whole or not at all; a rejected line is
+/// reported through `on_reject` and skipped, or with `strict` ends the import.
+/// `on_progress` hears the bytes read so far.
+pub fn import(
+    writer: &Writer,
+    input: impl BufRead,
+    strict: bool,
+    mut on_reject: impl FnMut(&Rejection),
+    mut on_progress: impl FnMut(u64),
+) -> Result<Summary, BulkError> {
+    let mut summary = Summary::default();
+    let mut read = 0u64;
+    for (index, line) in input.lines().enumerate() {
+        let line = line?;
+        let number = index as u64 + 1;
+        read += line.len() as u64 + 1;
+        on_progress(read);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let result = serde_json::from_str::<Record>(&line)
+            .map_err(|e| format!("not a record: {e}"))
+            .and_then(|record| {
+                writer
+                    .write(records_of(number, record), Mode::Upsert, "import")
+                    .map_err(|e| e.to_string())
+            });
+        match result {
+            Ok(outcomes) => {
+                for o in outcomes {
+                    match o.action {
+                        OutcomeAction::Created => summary.added += 1,
+                        OutcomeAction::Updated => summary.updated += 1,
+                        OutcomeAction::Unchanged => summary.unchanged += 1,
+                        OutcomeAction::Deleted => {}
+                    }
+                }
+            }
+            Err(reason) => {
+                let rejection = Rejection {
+                    line: number,
+                    reason,
+                };
+                summary.rejected += 1;
+                if strict {
+                    return Err(BulkError::Strict(rejection));
+                }
+                on_reject(&rejection);
+            }
+        }
+    }
+    Ok(summary)
+}
+
+fn export_kind<E: Entity + Clone>(
+    store: &Store,
+    out: &mut impl Write,
+    text_of: &dyn Fn(&str) -> Option<Arc<str>>,
+    wrap: fn(E) -> Fact,
+) -> Result<u64, BulkError> {
+    let mut n = 0;
+    let mut after: Option<String> = None;
+    // Pages of keys keep memory flat however large the store is.
+    loop {
+        let keys = store.keys::<E>(after.as_deref(), 1000)?;
+        if keys.is_empty() {
+            return Ok(n);
+        }
+        for key in &keys {
+            if let Some(entity) = store.get::<E>(key)? {
+                let line = serde_json::to_string(&to_record(&wrap(entity), text_of))
+                    .map_err(|e| StoreError::Codec(e.to_string()))?;
+                writeln!(out, "{line}")?;
+                n += 1;
+            }
+        }
+        after = keys.last().cloned();
+    }
+}
+
+/// Writes the whole store as JSON Lines; returns the number of records.
+pub fn export(store: &Store, mut out: impl Write) -> Result<u64, BulkError> {
+    let text_of = |key: &str| -> Option<Arc<str>> {
+        store
+            .get::<Source>(key)
+            .ok()
+            .flatten()
+            .map(|s| Arc::from(s.text))
+    };
+    let mut n = 0;
+    n += export_kind::<Country>(store, &mut out, &text_of, Fact::Country)?;
+    n += export_kind::<Source>(store, &mut out, &text_of, Fact::Source)?;
+    n += export_kind::<Organization>(store, &mut out, &text_of, Fact::Organization)?;
+    n += export_kind::<Person>(store, &mut out, &text_of, Fact::Person)?;
+    n += export_kind::<Agreement>(store, &mut out, &text_of, Fact::Agreement)?;
+    n += export_kind::<Event>(store, &mut out, &text_of, Fact::Event)?;
+    n += export_kind::<Relation>(store, &mut out, &text_of, Fact::Relation)?;
+    n += export_kind::<Mission>(store, &mut out, &text_of, Fact::Mission)?;
+    n += export_kind::<Statement>(store, &mut out, &text_of, Fact::Statement)?;
+    out.flush()?;
+    Ok(n)
+}

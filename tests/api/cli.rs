@@ -1,0 +1,173 @@
+//! The command line: import, export and keys, as an operator runs them.
+
+use crate::helpers::*;
+use serde_json::json;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn diplograph(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_diplograph"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+#[test]
+fn export_import_export_is_byte_identical_and_reimport_changes_nothing() {
+    let work = tempfile::tempdir().unwrap();
+    let (a, b) = (work.path().join("a"), work.path().join("b"));
+    let first = work.path().join("first.jsonl");
+    let second = work.path().join("second.jsonl");
+    // Some written data on top of the built-in set, through the example import.
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/import-example.jsonl");
+    let out = diplograph(&a, &["import", example]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "added 5, updated 0, unchanged 0, rejected 0"
+    );
+    assert!(diplograph(&a, &["export", "-o", first.to_str().unwrap()])
+        .status
+        .success());
+
+    let out = diplograph(&b, &["import", "--no-builtin", first.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(diplograph(&b, &["export", "-o", second.to_str().unwrap()])
+        .status
+        .success());
+    let (x, y) = (
+        std::fs::read(&first).unwrap(),
+        std::fs::read(&second).unwrap(),
+    );
+    assert!(x.len() > 50_000, "{} bytes", x.len());
+    assert!(x == y, "the second export differs from the first");
+
+    let out = diplograph(&b, &["import", first.to_str().unwrap()]);
+    let lines = String::from_utf8_lossy(&x).lines().count();
+    assert_eq!(
+        stdout(&out).trim(),
+        format!("added 0, updated 0, unchanged {lines}, rejected 0")
+    );
+}
+
+#[test]
+fn rejected_lines_are_reported_and_the_rest_imported_unless_strict() {
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("mixed.jsonl");
+    let lines = [
+        r#"{"type":"organization","key":"org-one","name":"Org One","kind":"NGO","sources":[{"source":"kosovo-kenya-missions","excerpt":"Kosovo and Kenya"}]}"#,
+        r#"{"type":"organization","key":"org-two","name":"Org Two","kind":"NGO","country":"QQ","sources":[{"source":"kosovo-kenya-missions","excerpt":"Kosovo and Kenya"}]}"#,
+        r#"this is not json"#,
+        r#"{"type":"organization","key":"org-three","name":"Org Three","kind":"NGO","sources":[{"source":"kosovo-kenya-missions","excerpt":"Kosovo and Kenya"}]}"#,
+    ];
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let lenient = work.path().join("lenient");
+    let out = diplograph(&lenient, &["import", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout(&out).trim(),
+        "added 2, updated 0, unchanged 0, rejected 2"
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("line 2: rejected") && err.contains("QQ"),
+        "{err}"
+    );
+    assert!(
+        err.contains("line 3: rejected") && err.contains("not a record"),
+        "{err}"
+    );
+
+    let strict = work.path().join("strict");
+    let out = diplograph(&strict, &["import", "--strict", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("line 2"), "{}", stderr(&out));
+    let app = TestApp::spawn_with(test_settings(&strict));
+    let orgs = app.data(r#"{ organizations(filter: { kind: NGO }) { edges { node { name } } } }"#);
+    assert_eq!(
+        names(&serde_json::Value::Array(nodes(&orgs["organizations"]))),
+        ["Org One"]
+    );
+}
+
+#[test]
+fn imported_facts_are_served_and_searchable() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("d");
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/import-example.jsonl");
+    assert!(diplograph(&dir, &["import", example]).status.success());
+    let app = TestApp::spawn_with(test_settings(&dir));
+    let data = app.data(r#"{ people(filter: { name: "Gervalla" }) { edges { node { name statements { edges { node { text direct source { excerpt } } } } } } }
+                             search(query: "partner every day") { node { __typename } } }"#);
+    let person = &nodes(&data["people"])[0];
+    assert_eq!(person["name"], "Donika Gërvalla");
+    assert_eq!(nodes(&person["statements"])[0]["direct"], true);
+    assert!(data["search"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|h| h["node"]["__typename"] == "Statement"));
+    // The server holds the store: the CLI is refused clearly.
+    let out = diplograph(&dir, &["import", example]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("in use"), "{}", stderr(&out));
+}
+
+#[test]
+fn keys_are_created_used_listed_and_revoked() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("d");
+    let out = diplograph(
+        &dir,
+        &["keys", "create", "--name", "newsroom", "--role", "writer"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let secret = stdout(&out).trim().to_string();
+    assert!(secret.starts_with("dg_"));
+    let out = diplograph(&dir, &["keys", "create", "--name", "x", "--role", "boss"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    let mutation = r#"mutation { createOrganization(input: { name: "Newsroom Org", kind: MEDIA, sources: [{ source: "kosovo-kenya-missions", excerpt: "Kosovo and Kenya" }] }) { name } }"#;
+    let app = TestApp::spawn_with(test_settings(&dir));
+    assert_eq!(
+        app.data_as(&secret, mutation, json!({}))["createOrganization"]["name"],
+        "Newsroom Org"
+    );
+    let history = app.data(r#"{ organizations(filter: { name: "Newsroom Org" }) { edges { node { changeLog { revisions { by } } } } } }"#);
+    assert_eq!(
+        nodes(&history["organizations"])[0]["changeLog"]["revisions"][0]["by"],
+        "key:newsroom"
+    );
+    app.stop();
+
+    let list = stdout(&diplograph(&dir, &["keys", "list"]));
+    assert!(
+        list.contains("newsroom\twriter") && list.contains("active"),
+        "{list}"
+    );
+    assert!(!list.contains(&secret));
+    assert!(diplograph(&dir, &["keys", "revoke", "newsroom"])
+        .status
+        .success());
+    assert!(stdout(&diplograph(&dir, &["keys", "list"])).contains("revoked"));
+    assert!(!diplograph(&dir, &["keys", "revoke", "nobody"])
+        .status
+        .success());
+
+    let app = TestApp::spawn_with(test_settings(&dir));
+    assert_eq!(
+        app.error_as(&secret, mutation, json!({}))["extensions"]["code"],
+        "UNAUTHENTICATED"
+    );
+}
