@@ -9,19 +9,20 @@ pub mod inputs;
 pub mod loader;
 pub mod mutation;
 pub mod query;
+pub mod subscription;
 pub mod types;
 
 use crate::search::SearchIndex;
 use crate::store::Store;
 use crate::write::Writer;
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::Schema;
 use auth::Caller;
 use connection::PageLimits;
 use loader::Reader;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub type DiplographSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+pub type DiplographSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
 /// Limits that keep one query from taking the server down.
 #[derive(Clone, Copy, Debug)]
@@ -42,7 +43,7 @@ pub fn build_schema(
     writer: Arc<Writer>,
     limits: QueryLimits,
 ) -> DiplographSchema {
-    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+    Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .data(search)
         .data(writer)
         .data(limits.pages)
@@ -53,9 +54,22 @@ pub fn build_schema(
 
 /// The SDL clients see, printed from the code.
 pub fn sdl() -> String {
-    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+    Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .finish()
         .sdl()
+}
+
+/// The data a WebSocket connection's operations run with. Its loaders keep no cache: a
+/// connection lives long, and each event must see the store as it is.
+pub fn connection_data(store: Arc<Store>, caller: Caller) -> async_graphql::Data {
+    let reader = Reader::new(store);
+    let loaders = loader::loaders(reader.clone(), Duration::ZERO);
+    loaders.enable_all_cache(false);
+    let mut data = async_graphql::Data::default();
+    data.insert(reader);
+    data.insert(loaders);
+    data.insert(caller);
+    data
 }
 
 /// Adds the per-request store view and loaders to a request.

@@ -11,6 +11,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use async_graphql::futures_util::StreamExt;
 use async_graphql::{BatchRequest, BatchResponse, Response, Value};
+use async_graphql_actix_web::GraphQLSubscription;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
@@ -123,6 +124,38 @@ fn parse_body(body: &[u8]) -> Result<BatchRequest, String> {
         }
     }
     serde_json::from_value(value).map_err(|e| format!("the body is not a GraphQL request: {e}"))
+}
+
+/// A WebSocket for subscriptions (graphql-transport-ws or graphql-ws). With closed reads, the
+/// connection_init payload must carry `{"Authorization": "Bearer <key>"}`.
+pub async fn websocket(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    let store = state.store.clone();
+    let open_reads = state.open_reads;
+    GraphQLSubscription::new(state.schema.clone())
+        .on_connection_init(move |init| async move {
+            let secret = init
+                .get("Authorization")
+                .or_else(|| init.get("authorization"))
+                .and_then(|v| v.as_str())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::to_string);
+            let caller = match secret {
+                None => Caller::Anonymous,
+                Some(secret) => match store.authenticate(&secret) {
+                    Ok(Some(key)) => Caller::Key(key),
+                    _ => Caller::BadKey,
+                },
+            };
+            if !open_reads || matches!(caller, Caller::BadKey) {
+                RoleGuard(KeyRole::Writer).check_caller(&caller)?;
+            }
+            Ok(crate::graphql::connection_data(store, caller))
+        })
+        .start(&req, payload)
 }
 
 pub async fn get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {

@@ -9,7 +9,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpResponse};
+use actix_web::{guard, web, HttpResponse};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -26,6 +26,18 @@ pub struct AppState {
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/graphql", web::post().to(graphql::post))
+        .route(
+            "/graphql",
+            web::get()
+                .guard(guard::fn_guard(|ctx| {
+                    ctx.head()
+                        .headers()
+                        .get("upgrade")
+                        .and_then(|v| v.to_str().ok())
+                        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+                }))
+                .to(graphql::websocket),
+        )
         .route("/graphql", web::get().to(graphql::get))
         .route("/graphql", web::to(graphql::method_not_allowed))
         .route("/healthz", web::get().to(healthz))

@@ -4,6 +4,7 @@ mod cli;
 mod errors;
 mod helpers;
 mod lifecycle;
+mod live;
 mod queries;
 mod schema;
 mod seeds;

@@ -1,0 +1,240 @@
+//! Live updates over WebSocket (graphql-transport-ws, and the older graphql-ws): changes are
+//! delivered after their write commits.
+
+use super::error::{ApiError, OrGqlError};
+use super::id;
+use super::query::StatementFilter;
+use super::types::*;
+use crate::domain::{self, text, NodeKind, NodeRef};
+use crate::store::{OutcomeAction, Store};
+use crate::write::{Change, Writer};
+use async_graphql::futures_util::stream::{self, Stream, StreamExt};
+use async_graphql::{Context, Enum, Object, Result, Subscription, ID};
+use std::sync::Arc;
+use tokio::sync::broadcast::error::RecvError;
+
+pub struct Subscription;
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum FactKind {
+    Country,
+    Person,
+    Organization,
+    Agreement,
+    Relation,
+    Mission,
+    Event,
+    Statement,
+    Source,
+}
+
+impl FactKind {
+    fn of(kind: NodeKind) -> Option<FactKind> {
+        Some(match kind {
+            NodeKind::Country => FactKind::Country,
+            NodeKind::Person => FactKind::Person,
+            NodeKind::Organization => FactKind::Organization,
+            NodeKind::Agreement => FactKind::Agreement,
+            NodeKind::Relation => FactKind::Relation,
+            NodeKind::Mission => FactKind::Mission,
+            NodeKind::Event => FactKind::Event,
+            NodeKind::Statement => FactKind::Statement,
+            NodeKind::Source => FactKind::Source,
+            NodeKind::Provision => return None,
+        })
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum ChangeAction {
+    Created,
+    Updated,
+    Deleted,
+}
+
+/// One committed change.
+pub struct FactChange(Change);
+
+#[Object]
+impl FactChange {
+    async fn id(&self) -> ID {
+        id::encode(&self.0.node)
+    }
+    async fn kind(&self) -> Option<FactKind> {
+        FactKind::of(self.0.node.kind)
+    }
+    async fn action(&self) -> ChangeAction {
+        match self.0.action {
+            OutcomeAction::Created => ChangeAction::Created,
+            OutcomeAction::Deleted => ChangeAction::Deleted,
+            _ => ChangeAction::Updated,
+        }
+    }
+    /// The node's revision after the change.
+    async fn revision(&self) -> i32 {
+        self.0.revision as i32
+    }
+    /// The node as it is now; null once deleted.
+    async fn node(&self, ctx: &Context<'_>) -> Result<Option<Node>> {
+        resolve_node(ctx, &self.0.node).await
+    }
+}
+
+/// Committed changes, as a stream; a subscriber that falls behind skips what it missed.
+fn changes(writer: &Writer) -> impl Stream<Item = Change> + use<> {
+    stream::unfold(writer.subscribe(), |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(change) => return Some((change, rx)),
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    })
+}
+
+/// StatementFilter, checked against one statement as it arrives.
+struct LiveFilter {
+    speaker: Option<NodeRef>,
+    speaker_name: Option<String>,
+    about: Option<NodeRef>,
+    text: Vec<String>,
+    from: Option<domain::PartialDate>,
+    to: Option<domain::PartialDate>,
+}
+
+impl LiveFilter {
+    fn new(store: &Store, filter: StatementFilter) -> Result<Self, ApiError> {
+        let speaker = filter
+            .speaker
+            .map(|s| {
+                id::decode(&s)
+                    .filter(|n| matches!(n.kind, NodeKind::Person | NodeKind::Organization))
+                    .ok_or_else(|| {
+                        ApiError::bad_input(format!(
+                            "`filter.speaker`: '{}' is not the id of a person or organization",
+                            s.as_str()
+                        ))
+                    })
+            })
+            .transpose()?;
+        let about = match filter.about {
+            None => None,
+            Some(about) => Some(match store.country_code(&about)? {
+                Some(code) => NodeRef::new(NodeKind::Country, code),
+                None => id::decode(&about).ok_or_else(|| {
+                    ApiError::bad_input(format!(
+                        "`filter.about`: '{about}' is neither a country code nor a node id"
+                    ))
+                })?,
+            }),
+        };
+        Ok(LiveFilter {
+            speaker,
+            speaker_name: filter.speaker_name.map(|n| text::fold(&n)),
+            about,
+            text: filter
+                .text
+                .map(|t| text::fold(&t).split(' ').map(str::to_string).collect())
+                .unwrap_or_default(),
+            from: filter.from.map(|d| d.0),
+            to: filter.to.map(|d| d.0),
+        })
+    }
+
+    fn matches(&self, store: &Store, s: &domain::Statement) -> bool {
+        if self
+            .speaker
+            .as_ref()
+            .is_some_and(|sp| s.speaker.as_ref() != Some(sp))
+        {
+            return false;
+        }
+        if let Some(name) = &self.speaker_name {
+            let names: Vec<String> = match &s.speaker {
+                Some(n) if n.kind == NodeKind::Person => store
+                    .get::<domain::Person>(&n.key)
+                    .ok()
+                    .flatten()
+                    .map(|p| std::iter::once(p.name).chain(p.aliases).collect())
+                    .unwrap_or_default(),
+                Some(n) => store
+                    .get::<domain::Organization>(&n.key)
+                    .ok()
+                    .flatten()
+                    .map(|o| std::iter::once(o.name).chain(o.aliases).collect())
+                    .unwrap_or_default(),
+                None => Vec::new(),
+            };
+            if !names
+                .iter()
+                .any(|n| text::folded_matches(&text::fold(n), name))
+            {
+                return false;
+            }
+        }
+        if self.about.as_ref().is_some_and(|a| !s.about.contains(a)) {
+            return false;
+        }
+        let folded = text::fold(&s.text);
+        if !self
+            .text
+            .iter()
+            .all(|word| text::folded_matches(&folded, word))
+        {
+            return false;
+        }
+        if self.from.is_some() || self.to.is_some() {
+            return s
+                .date
+                .is_some_and(|d| d.overlaps(self.from.as_ref(), self.to.as_ref()));
+        }
+        true
+    }
+}
+
+#[Subscription]
+impl Subscription {
+    /// Statements as they are added, once their write has committed, optionally filtered as
+    /// in Query.statements (`text` matches words of the statement here).
+    async fn statement_added(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<StatementFilter>,
+    ) -> Result<impl Stream<Item = StatementObj>> {
+        let writer = ctx.data_unchecked::<Arc<Writer>>().clone();
+        let store = writer.store().clone();
+        let filter = LiveFilter::new(&store, filter.unwrap_or_default()).gql()?;
+        Ok(changes(&writer).filter_map(move |change| {
+            let found = (change.action == OutcomeAction::Created
+                && change.node.kind == NodeKind::Statement)
+                .then(|| {
+                    store
+                        .get::<domain::Statement>(&change.node.key)
+                        .ok()
+                        .flatten()
+                })
+                .flatten()
+                .filter(|s| filter.matches(&store, s))
+                .map(|s| StatementObj(Arc::new(s)));
+            async move { found }
+        }))
+    }
+
+    /// Every committed change, of the given kinds (all when omitted).
+    async fn fact_changed(
+        &self,
+        ctx: &Context<'_>,
+        kinds: Option<Vec<FactKind>>,
+    ) -> impl Stream<Item = FactChange> {
+        let writer = ctx.data_unchecked::<Arc<Writer>>();
+        changes(writer).filter_map(move |change| {
+            let wanted = match (&kinds, FactKind::of(change.node.kind)) {
+                (None, _) => true,
+                (Some(kinds), Some(kind)) => kinds.contains(&kind),
+                (Some(_), None) => false,
+            };
+            async move { wanted.then_some(FactChange(change)) }
+        })
+    }
+}
