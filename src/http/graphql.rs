@@ -178,7 +178,34 @@ pub async fn get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
             )
         }
     };
+    if is_mutation(&request) {
+        let mut res = error_body(
+            StatusCode::METHOD_NOT_ALLOWED,
+            code::BAD_REQUEST,
+            "mutations are not allowed over GET: use POST",
+        );
+        res.headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        return res;
+    }
     execute(&state, &req, BatchRequest::Single(request)).await
+}
+
+/// Whether the operation a request would run is a mutation (GET must not change anything).
+fn is_mutation(request: &async_graphql::Request) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    let operation = match (&doc.operations, request.operation_name.as_deref()) {
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| &op.node)
+        }
+        _ => None,
+    };
+    operation.is_some_and(|op| op.ty == OperationType::Mutation)
 }
 
 /// The caller named by `Authorization: Bearer <key>`. The key itself is never logged.

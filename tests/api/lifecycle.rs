@@ -162,3 +162,59 @@ fn sigterm_stops_the_server_cleanly_and_it_restarts_on_the_same_data() {
         assert!(exit.success(), "{exit:?}");
     }
 }
+
+#[test]
+fn api_keys_never_reach_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = binary()
+        .args(["keys", "create", "--name", "logcheck"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let secret = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(secret.starts_with("dg_"));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let log = dir.path().join("server.log");
+    let mut child = binary()
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("RUST_LOG", "trace")
+        .env("DIPLOGRAPH_WORKERS", "1")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let url = format!("http://127.0.0.1:{port}");
+    while ureq::get(&format!("{url}/healthz")).call().is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "server did not come up"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for key in [secret.as_str(), "dg_wrong-key"] {
+        let _ = ureq::post(&format!("{url}/graphql"))
+            .set("Content-Type", "application/json")
+            .set("Authorization", &format!("Bearer {key}"))
+            .send_string(r#"{"query":"mutation { deleteNode(id: \"eA\") { deletedIds } }"}"#);
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    child.wait().unwrap();
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("served"),
+        "the log should have request lines"
+    );
+    assert!(
+        !logged.contains(&secret) && !logged.contains("dg_wrong-key"),
+        "a key reached the log"
+    );
+}

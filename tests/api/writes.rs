@@ -47,6 +47,9 @@ fn mutations_need_a_live_key_of_the_right_role() {
         app.error_as(&keys.admin, create_country, country)["extensions"]["code"],
         "CONFLICT"
     );
+    // Never over GET, with or without a key.
+    let get = app.get("/graphql?query=mutation%20%7B%20deleteNode(id%3A%20%22x%22)%20%7B%20deletedIds%20%7D%20%7D");
+    assert_eq!(get.status, 405);
     // Reads stay open, and the new country is there.
     assert_eq!(
         app.data(r#"{ country(code: "zzz") { name } }"#)["country"]["name"],
