@@ -94,21 +94,6 @@ impl BatchLookup<'_> {
     }
 }
 
-/// The kind of a record and its key field.
-pub fn record_key(record: &mut Record) -> (NodeKind, &mut String) {
-    match record {
-        Record::Country(r) => (NodeKind::Country, &mut r.code),
-        Record::Source(r) => (NodeKind::Source, &mut r.key),
-        Record::Organization(r) => (NodeKind::Organization, &mut r.key),
-        Record::Person(r) => (NodeKind::Person, &mut r.key),
-        Record::Agreement(r) => (NodeKind::Agreement, &mut r.key),
-        Record::Event(r) => (NodeKind::Event, &mut r.key),
-        Record::Relation(r) => (NodeKind::Relation, &mut r.key),
-        Record::Mission(r) => (NodeKind::Mission, &mut r.key),
-        Record::Statement(r) => (NodeKind::Statement, &mut r.key),
-    }
-}
-
 fn write_node(write: &Write) -> NodeRef {
     match write {
         Write::Create(f) | Write::Upsert(f) | Write::Update { fact: f, .. } => f.node(),
@@ -241,7 +226,8 @@ impl Writer {
         let mut writes = Vec::with_capacity(records.len());
         for (path, record) in &mut records {
             let basis = key_basis(record);
-            let (kind, key) = record_key(record);
+            let kind = record.kind();
+            let key = record.key_mut();
             if key.trim().is_empty() && mode == Mode::Create && kind != NodeKind::Country {
                 *key = Self::unique_key(&guard, &lookup, kind, &basis);
             }

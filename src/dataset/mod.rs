@@ -127,20 +127,6 @@ fn read<T: serde::de::DeserializeOwned>(
     serde_json::from_str(files.file(name)?).map_err(|e| DatasetError::parse(name, e))
 }
 
-fn record_key(record: &Record) -> (NodeKind, &str) {
-    match record {
-        Record::Country(r) => (NodeKind::Country, &r.code),
-        Record::Source(r) => (NodeKind::Source, &r.key),
-        Record::Organization(r) => (NodeKind::Organization, &r.key),
-        Record::Person(r) => (NodeKind::Person, &r.key),
-        Record::Agreement(r) => (NodeKind::Agreement, &r.key),
-        Record::Event(r) => (NodeKind::Event, &r.key),
-        Record::Relation(r) => (NodeKind::Relation, &r.key),
-        Record::Mission(r) => (NodeKind::Mission, &r.key),
-        Record::Statement(r) => (NodeKind::Statement, &r.key),
-    }
-}
-
 /// Parses and checks a dataset into a graph ready to store.
 pub fn load(files: &DatasetFiles) -> Result<Graph, DatasetError> {
     let countries = gazetteer::parse(
@@ -218,7 +204,7 @@ pub fn load(files: &DatasetFiles) -> Result<Graph, DatasetError> {
         lookup.codes.insert(c.alpha3.clone(), c.code.clone());
     }
     for (file, record) in &records {
-        let (kind, key) = record_key(record);
+        let (kind, key) = (record.kind(), record.key());
         if !lookup.keys.entry(kind).or_default().insert(key.to_string()) {
             return Err(DatasetError::fact(file, key, "duplicate key"));
         }
@@ -235,7 +221,7 @@ pub fn load(files: &DatasetFiles) -> Result<Graph, DatasetError> {
         ..Graph::default()
     };
     for (file, record) in &records {
-        let (_, key) = record_key(record);
+        let key = record.key();
         let fact = resolver
             .resolve(record, key)
             .map_err(|e| DatasetError::Fact {
@@ -243,17 +229,7 @@ pub fn load(files: &DatasetFiles) -> Result<Graph, DatasetError> {
                 fact: key.to_string(),
                 message: e.to_string(),
             })?;
-        match fact {
-            Fact::Country(e) => graph.countries.push(e),
-            Fact::Source(e) => graph.sources.push(e),
-            Fact::Person(e) => graph.people.push(e),
-            Fact::Organization(e) => graph.organizations.push(e),
-            Fact::Agreement(e) => graph.agreements.push(e),
-            Fact::Relation(e) => graph.relations.push(e),
-            Fact::Mission(e) => graph.missions.push(e),
-            Fact::Event(e) => graph.events.push(e),
-            Fact::Statement(e) => graph.statements.push(e),
-        }
+        graph.push(fact);
     }
     Ok(graph)
 }

@@ -53,6 +53,21 @@ impl Fact {
 }
 
 impl Graph {
+    /// Adds an entity to its kind's list.
+    pub fn push(&mut self, fact: Fact) {
+        match fact {
+            Fact::Country(e) => self.countries.push(e),
+            Fact::Source(e) => self.sources.push(e),
+            Fact::Person(e) => self.people.push(e),
+            Fact::Organization(e) => self.organizations.push(e),
+            Fact::Agreement(e) => self.agreements.push(e),
+            Fact::Relation(e) => self.relations.push(e),
+            Fact::Mission(e) => self.missions.push(e),
+            Fact::Event(e) => self.events.push(e),
+            Fact::Statement(e) => self.statements.push(e),
+        }
+    }
+
     /// Every entity, in an order where each one's references come before it.
     pub fn into_facts(self) -> Vec<Fact> {
         let mut out = Vec::new();

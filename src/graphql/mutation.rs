@@ -9,7 +9,7 @@ use super::types::*;
 use crate::domain::{Fact, NodeKind, NodeRef};
 use crate::facts::Record;
 use crate::store::{KeyRole, Outcome, OutcomeAction};
-use crate::write::{record_key, slug, Mode, WriteFailure, Writer};
+use crate::write::{slug, Mode, WriteFailure, Writer};
 use async_graphql::{Context, Object, Result, SimpleObject, ID};
 use std::sync::Arc;
 
@@ -89,9 +89,8 @@ fn keyed(mut record: Record, kind: NodeKind, id: &ID) -> Result<Record> {
     if key.is_empty() {
         return Err(ApiError::bad_input("`id` must not be empty")).gql();
     }
-    let (record_kind, record_key_field) = record_key(&mut record);
-    debug_assert_eq!(record_kind, kind);
-    *record_key_field = key;
+    debug_assert_eq!(record.kind(), kind);
+    *record.key_mut() = key;
     Ok(record)
 }
 
