@@ -277,7 +277,7 @@ async fn execute(state: &AppState, req: &HttpRequest, batch: BatchRequest) -> Ht
     };
     // Under the GraphQL-over-HTTP media type, a request that never executed is a 400.
     let rejected = match &response {
-        BatchResponse::Single(r) => !r.errors.is_empty() && r.data == Value::Null,
+        BatchResponse::Single(r) => never_executed(r),
         BatchResponse::Batch(_) => false,
     };
     let status = if graphql_response && rejected {
@@ -290,7 +290,15 @@ async fn execute(state: &AppState, req: &HttpRequest, batch: BatchRequest) -> Ht
     } else {
         "application/json"
     };
-    match serde_json::to_vec(&response) {
+    let body = match &response {
+        BatchResponse::Single(r) => encode(r),
+        BatchResponse::Batch(rs) => rs
+            .iter()
+            .map(encode)
+            .collect::<Result<Vec<_>, _>>()
+            .map(serde_json::Value::Array),
+    };
+    match body.and_then(|b| serde_json::to_vec(&b)) {
         Ok(body) => HttpResponse::build(status)
             .content_type(content_type)
             .body(body),
@@ -305,10 +313,30 @@ async fn execute(state: &AppState, req: &HttpRequest, batch: BatchRequest) -> Ht
     }
 }
 
+/// A response as JSON; one that never executed (it failed parsing or validation) has no
+/// `data` entry at all, as GraphQL-over-HTTP asks.
+fn encode(response: &Response) -> Result<serde_json::Value, serde_json::Error> {
+    let mut value = serde_json::to_value(response)?;
+    if never_executed(response) {
+        if let Some(map) = value.as_object_mut() {
+            map.remove("data");
+        }
+    }
+    Ok(value)
+}
+
+/// Whether a request failed before execution: no data, and no error raised by a field (those
+/// carry a path).
+fn never_executed(response: &Response) -> bool {
+    response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
 /// async-graphql reports parse and validation failures, and bad argument values, without a
 /// code; give each one, so clients can always switch on `extensions.code`.
 fn assign_codes(response: &mut Response) {
-    let executed = response.data != Value::Null;
+    let executed = !never_executed(response);
     for error in &mut response.errors {
         let has_code = error
             .extensions

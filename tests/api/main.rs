@@ -1,6 +1,7 @@
 //! Black-box tests: the real server, over HTTP, as clients use it. One binary, to link once.
 
 mod cli;
+mod clients;
 mod errors;
 mod helpers;
 mod lifecycle;
