@@ -5,6 +5,7 @@ use crate::config::Settings;
 use crate::dataset::{self, DatasetError, DatasetFiles};
 use crate::graphql::connection::PageLimits;
 use crate::graphql::{build_schema, QueryLimits};
+use crate::http::persisted::PersistedQueries;
 use crate::http::{self, AppState};
 use crate::search::SearchIndex;
 use crate::store::{Store, StoreError};
@@ -25,6 +26,8 @@ pub enum AppError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Config(String),
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -82,21 +85,38 @@ impl Application {
                 },
             },
         );
+        let persisted = match &settings.http.persisted_queries_only {
+            Some(path) => PersistedQueries::allow_list(path).map_err(AppError::Config)?,
+            None => PersistedQueries::automatic(settings.http.persisted_query_cache),
+        };
         let state = web::Data::new(AppState {
             schema,
             store: store.clone(),
             max_body_bytes: limits.max_body_bytes,
             expose_query_stats: settings.expose_query_stats,
             open_reads: settings.auth.open_reads,
+            persisted,
         });
         let listener = TcpListener::bind(&settings.listen).map_err(|source| AppError::Bind {
             addr: settings.listen.clone(),
             source,
         })?;
         let port = listener.local_addr()?.port();
+        let cors_origins = settings.http.cors_origins.clone();
+        let compression = settings.http.compression;
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .wrap(middleware::Condition::new(
+                    compression,
+                    middleware::Compress::default(),
+                ))
+                // With no origins configured, no CORS layer at all: it would refuse the
+                // playground's own requests, which carry an Origin header.
+                .wrap(middleware::Condition::new(
+                    !cors_origins.is_empty(),
+                    http::cors(&cors_origins),
+                ))
                 .wrap(middleware::from_fn(http::request_log))
                 .configure(http::routes)
         });

@@ -17,6 +17,20 @@ pub struct Settings {
     pub expose_query_stats: bool,
     pub limits: Limits,
     pub auth: Auth,
+    pub http: Http,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Http {
+    /// Origins browsers may call the API from; empty: no CORS headers; ["*"]: any origin.
+    pub cors_origins: Vec<String>,
+    /// gzip or brotli responses for clients that accept them.
+    pub compression: bool,
+    /// A JSON file mapping SHA-256 hashes to queries: when set, only those queries run.
+    pub persisted_queries_only: Option<PathBuf>,
+    /// Queries remembered for automatic persisted queries (APQ).
+    pub persisted_query_cache: usize,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -51,6 +65,12 @@ impl Default for Settings {
                 max_page_size: 100,
             },
             auth: Auth { open_reads: true },
+            http: Http {
+                cors_origins: Vec::new(),
+                compression: true,
+                persisted_queries_only: None,
+                persisted_query_cache: 1000,
+            },
         }
     }
 }
@@ -136,6 +156,24 @@ impl Settings {
                 "limits.default_page_size",
                 "must be between 1 and limits.max_page_size",
             ));
+        }
+        for origin in &self.http.cors_origins {
+            let ok =
+                origin == "*" || origin.starts_with("http://") || origin.starts_with("https://");
+            if !ok {
+                return Err(invalid(
+                    "http.cors_origins",
+                    &format!("'{origin}' is not \"*\" or an http(s) origin"),
+                ));
+            }
+        }
+        if let Some(path) = &self.http.persisted_queries_only {
+            if !path.exists() {
+                return Err(invalid(
+                    "http.persisted_queries_only",
+                    &format!("{} does not exist", path.display()),
+                ));
+            }
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {
             return Err(invalid(

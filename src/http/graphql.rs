@@ -119,7 +119,12 @@ fn parse_body(body: &[u8]) -> Result<BatchRequest, String> {
         other => vec![other],
     };
     for request in requests {
-        if !request.get("query").is_some_and(|q| q.is_string()) {
+        let has_query = request.get("query").is_some_and(|q| q.is_string());
+        let persisted = request
+            .get("extensions")
+            .and_then(|e| e.get("persistedQuery"))
+            .is_some();
+        if !has_query && !persisted {
             return Err("a GraphQL request is a JSON object with a `query` string".into());
         }
     }
@@ -158,26 +163,48 @@ pub async fn websocket(
         .start(&req, payload)
 }
 
-pub async fn get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let request = match async_graphql::http::parse_query_string(req.query_string()) {
-        Ok(request) if !request.query.trim().is_empty() => request,
-        Ok(_) => {
-            return error_body(
-                StatusCode::BAD_REQUEST,
-                code::BAD_REQUEST,
-                "GET /graphql needs a non-empty ?query= parameter",
-            )
-        }
-        Err(e) => {
-            return error_body(
-                StatusCode::BAD_REQUEST,
-                code::BAD_REQUEST,
-                &format!(
-                    "GET /graphql needs ?query=... (and optional variables, operationName): {e}"
-                ),
-            )
-        }
+/// The parameters of a GET request, as GraphQL-over-HTTP names them.
+fn parse_get(query_string: &str) -> Result<async_graphql::Request, String> {
+    let params = web::Query::<std::collections::HashMap<String, String>>::from_query(query_string)
+        .map_err(|e| format!("the query string cannot be read: {e}"))?
+        .into_inner();
+    let json = |name: &str| -> Result<Option<serde_json::Value>, String> {
+        params
+            .get(name)
+            .map(|v| serde_json::from_str(v).map_err(|e| format!("`{name}` is not JSON: {e}")))
+            .transpose()
     };
+    let mut request = async_graphql::Request::new(params.get("query").cloned().unwrap_or_default());
+    request.operation_name = params.get("operationName").cloned();
+    if let Some(variables) = json("variables")? {
+        request.variables = async_graphql::Variables::from_json(variables);
+    }
+    if let Some(serde_json::Value::Object(extensions)) = json("extensions")? {
+        for (k, v) in extensions {
+            request
+                .extensions
+                .insert(k, Value::from_json(v).unwrap_or(Value::Null));
+        }
+    }
+    if request.query.trim().is_empty() && !request.extensions.contains_key("persistedQuery") {
+        return Err("GET /graphql needs a non-empty ?query= parameter".into());
+    }
+    Ok(request)
+}
+
+pub async fn get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let mut request = match parse_get(req.query_string()) {
+        Ok(request) => request,
+        Err(message) => return error_body(StatusCode::BAD_REQUEST, code::BAD_REQUEST, &message),
+    };
+    // A persisted query's text is known only now; GET must not run a mutation by its hash.
+    if let Err((code, message)) = state.persisted.resolve(&mut request) {
+        return HttpResponse::Ok()
+            .content_type(ContentType::json())
+            .json(serde_json::json!({
+                "errors": [{ "message": message, "extensions": { "code": code } }]
+            }));
+    }
     if is_mutation(&request) {
         let mut res = error_body(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -253,7 +280,15 @@ async fn execute(state: &AppState, req: &HttpRequest, batch: BatchRequest) -> Ht
                 .json(body);
         }
     }
-    let run = |request: async_graphql::Request| async {
+    let run = |mut request: async_graphql::Request| async {
+        if let Err((code, message)) = state.persisted.resolve(&mut request) {
+            let mut error = async_graphql::ServerError::new(message, None);
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("code", code);
+            return Response::from_errors(vec![error]);
+        }
         let (request, reader) =
             crate::graphql::prepare(request, state.store.clone(), caller.clone());
         let mut response = state.schema.execute(request).await;

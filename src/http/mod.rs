@@ -1,6 +1,7 @@
 //! HTTP wiring: routes, request parsing and response encoding. No business logic.
 
 mod graphql;
+pub mod persisted;
 mod playground;
 
 use crate::graphql::DiplographSchema;
@@ -22,6 +23,7 @@ pub struct AppState {
     pub expose_query_stats: bool,
     /// Whether queries need no key.
     pub open_reads: bool,
+    pub persisted: persisted::PersistedQueries,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -57,6 +59,24 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
                 .json(serde_json::json!({ "status": "store unavailable" }))
         }
     }
+}
+
+/// CORS as configured: no headers for an empty list, any origin for ["*"].
+pub fn cors(origins: &[String]) -> actix_cors::Cors {
+    let cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST"])
+        .allowed_headers([
+            actix_web::http::header::CONTENT_TYPE,
+            actix_web::http::header::AUTHORIZATION,
+            actix_web::http::header::ACCEPT,
+        ])
+        .max_age(3600);
+    if origins.iter().any(|o| o == "*") {
+        return cors.allow_any_origin();
+    }
+    origins
+        .iter()
+        .fold(cors, |cors, origin| cors.allowed_origin(origin))
 }
 
 static NEXT_REQUEST_ID: AtomicU64 = AtomicU64::new(1);

@@ -9,4 +9,5 @@ mod live;
 mod queries;
 mod schema;
 mod seeds;
+mod transport;
 mod writes;
