@@ -89,6 +89,7 @@ impl Application {
             Some(path) => PersistedQueries::allow_list(path).map_err(AppError::Config)?,
             None => PersistedQueries::automatic(settings.http.persisted_query_cache),
         };
+        let metrics = Arc::new(crate::http::metrics::Metrics::default());
         let state = web::Data::new(AppState {
             schema,
             store: store.clone(),
@@ -96,6 +97,7 @@ impl Application {
             expose_query_stats: settings.expose_query_stats,
             open_reads: settings.auth.open_reads,
             persisted,
+            metrics: metrics.clone(),
         });
         let listener = TcpListener::bind(&settings.listen).map_err(|source| AppError::Bind {
             addr: settings.listen.clone(),
@@ -117,7 +119,10 @@ impl Application {
                     !cors_origins.is_empty(),
                     http::cors(&cors_origins),
                 ))
-                .wrap(middleware::from_fn(http::request_log))
+                .wrap(middleware::from_fn({
+                    let metrics = metrics.clone();
+                    move |req, next| http::request_log(metrics.clone(), req, next)
+                }))
                 .configure(http::routes)
         });
         if settings.workers > 0 {

@@ -14,6 +14,7 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub workers: usize,
     pub log: String,
+    pub log_format: LogFormat,
     pub expose_query_stats: bool,
     pub limits: Limits,
     pub auth: Auth,
@@ -39,6 +40,15 @@ pub struct Auth {
     pub open_reads: bool,
 }
 
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line, for log collectors.
+    Json,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
@@ -56,6 +66,7 @@ impl Default for Settings {
             data_dir: "diplograph-data".into(),
             workers: 0,
             log: "info".into(),
+            log_format: LogFormat::Text,
             expose_query_stats: false,
             limits: Limits {
                 max_depth: 16,

@@ -101,7 +101,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    diplograph::telemetry::init(&settings.log);
+    diplograph::telemetry::init(&settings.log, settings.log_format);
     if let Some(action) = keys {
         return run_keys(&settings, action);
     }

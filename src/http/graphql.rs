@@ -289,10 +289,31 @@ async fn execute(state: &AppState, req: &HttpRequest, batch: BatchRequest) -> Ht
                 .set("code", code);
             return Response::from_errors(vec![error]);
         }
+        let operation = request
+            .operation_name
+            .clone()
+            .or_else(|| document_operation_name(&request.query).map(str::to_string));
         let (request, reader) =
             crate::graphql::prepare(request, state.store.clone(), caller.clone());
+        let started = std::time::Instant::now();
         let mut response = state.schema.execute(request).await;
+        state
+            .metrics
+            .operation(operation.as_deref(), started.elapsed().as_secs_f64());
         assign_codes(&mut response);
+        for error in &response.errors {
+            let code = error
+                .extensions
+                .as_ref()
+                .and_then(|e| e.get("code"))
+                .and_then(|c| match c {
+                    Value::String(s) => Some(s.clone()),
+                    _ => None,
+                });
+            state
+                .metrics
+                .error(code.as_deref().unwrap_or(code::INTERNAL));
+        }
         if state.expose_query_stats {
             response
                 .extensions
@@ -360,6 +381,26 @@ fn encode(response: &Response) -> Result<serde_json::Value, serde_json::Error> {
     Ok(value)
 }
 
+/// The name of a document's first operation (`query Name ...`), read without parsing the
+/// whole document: metrics label operations by name even when clients omit operationName.
+fn document_operation_name(query: &str) -> Option<&str> {
+    let mut rest = query.trim_start();
+    while let Some(comment) = rest.strip_prefix('#') {
+        rest = comment
+            .split_once('\n')
+            .map_or("", |(_, after)| after)
+            .trim_start();
+    }
+    let rest = ["query", "mutation", "subscription"]
+        .iter()
+        .find_map(|keyword| rest.strip_prefix(keyword))?;
+    let rest = rest.strip_prefix(char::is_whitespace)?.trim_start();
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    (end > 0).then(|| &rest[..end])
+}
+
 /// Whether a request failed before execution: no data, and no error raised by a field (those
 /// carry a path).
 fn never_executed(response: &Response) -> bool {
@@ -392,5 +433,25 @@ fn assign_codes(response: &mut Response) {
             .extensions
             .get_or_insert_with(Default::default)
             .set("code", code);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_names_are_read_from_documents() {
+        assert_eq!(
+            document_operation_name("query Kosovo { x }"),
+            Some("Kosovo")
+        );
+        assert_eq!(
+            document_operation_name("# hi\n  mutation Add($a: Int) { x }"),
+            Some("Add")
+        );
+        assert_eq!(document_operation_name("{ x }"), None);
+        assert_eq!(document_operation_name("query { x }"), None);
+        assert_eq!(document_operation_name("queryX { x }"), None);
     }
 }

@@ -1,6 +1,7 @@
 //! HTTP wiring: routes, request parsing and response encoding. No business logic.
 
 mod graphql;
+pub mod metrics;
 pub mod persisted;
 mod playground;
 
@@ -14,6 +15,7 @@ use actix_web::{guard, web, HttpResponse};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
+use tracing::Instrument;
 
 /// What every handler shares; built once, before the workers start.
 pub struct AppState {
@@ -24,6 +26,7 @@ pub struct AppState {
     /// Whether queries need no key.
     pub open_reads: bool,
     pub persisted: persisted::PersistedQueries,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -43,6 +46,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/graphql", web::get().to(graphql::get))
         .route("/graphql", web::to(graphql::method_not_allowed))
         .route("/healthz", web::get().to(healthz))
+        .route("/metrics", web::get().to(metrics_text))
         .route("/", web::get().to(playground::page))
         .route("/assets/graphiql/{file}", web::get().to(playground::asset));
 }
@@ -79,23 +83,43 @@ pub fn cors(origins: &[String]) -> actix_cors::Cors {
         .fold(cors, |cors, origin| cors.allowed_origin(origin))
 }
 
+async fn metrics_text(state: web::Data<AppState>) -> HttpResponse {
+    let size = state.store.size_on_disk().unwrap_or(0);
+    match state.metrics.encode(size) {
+        Ok(text) => HttpResponse::Ok()
+            .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+            .body(text),
+        Err(_) => HttpResponse::InternalServerError().finish(),
+    }
+}
+
 static NEXT_REQUEST_ID: AtomicU64 = AtomicU64::new(1);
 
-/// Gives each request an id (echoed in `x-request-id`) and one log line with its outcome.
+/// Gives each request an id (echoed in `x-request-id`), one log line with its outcome, and
+/// counts it in the metrics.
 pub async fn request_log(
+    metrics: Arc<metrics::Metrics>,
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed);
     let span = tracing::info_span!("request", id, method = %req.method(), path = %req.path());
     let started = Instant::now();
-    let _guard = span.enter();
-    let mut res = next.call(req).await?;
-    tracing::info!(
-        status = res.status().as_u16(),
-        micros = started.elapsed().as_micros() as u64,
-        "served"
-    );
+    let mut res = next.call(req).instrument(span.clone()).await?;
+    let status = res.status().as_u16();
+    span.in_scope(|| {
+        tracing::info!(
+            status,
+            micros = started.elapsed().as_micros() as u64,
+            "served"
+        )
+    });
+    // The route pattern, not the path: paths are unbounded, patterns are few.
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".into());
+    metrics.request(res.request().method().as_str(), &route, status);
     if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
         res.headers_mut()
             .insert(HeaderName::from_static("x-request-id"), value);

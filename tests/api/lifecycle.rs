@@ -164,7 +164,7 @@ fn sigterm_stops_the_server_cleanly_and_it_restarts_on_the_same_data() {
 }
 
 #[test]
-fn api_keys_never_reach_the_logs() {
+fn api_keys_never_reach_the_logs_and_json_logs_carry_request_ids() {
     let dir = tempfile::tempdir().unwrap();
     let out = binary()
         .args(["keys", "create", "--name", "logcheck"])
@@ -184,6 +184,7 @@ fn api_keys_never_reach_the_logs() {
         .arg(dir.path())
         .env("RUST_LOG", "trace")
         .env("DIPLOGRAPH_WORKERS", "1")
+        .env("DIPLOGRAPH_LOG_FORMAT", "json")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()

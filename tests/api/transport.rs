@@ -220,3 +220,32 @@ fn allow_list_mode_runs_only_listed_queries() {
     );
     assert!(refused.get("data").is_none());
 }
+
+#[test]
+fn metrics_count_requests_latency_errors_and_store_size() {
+    let app = TestApp::spawn();
+    app.data("query KosovoQuery { country(code: \"XK\") { name } }");
+    app.errors("{ countries(first: 1000) { totalCount } }");
+    let reply = app.get("/metrics");
+    assert_eq!(reply.status, 200);
+    assert!(
+        reply.content_type.contains("openmetrics-text"),
+        "{}",
+        reply.content_type
+    );
+    let text = reply.body;
+    for needle in [
+        r#"diplograph_http_requests_total{method="POST",route="/graphql",status="200"} 2"#,
+        r#"diplograph_graphql_operation_seconds_count{operation="KosovoQuery"} 1"#,
+        r#"diplograph_graphql_operation_seconds_count{operation="anonymous"} 1"#,
+        r#"diplograph_graphql_errors_total{code="BAD_USER_INPUT"} 1"#,
+    ] {
+        assert!(text.contains(needle), "{needle} missing from\n{text}");
+    }
+    let size: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("diplograph_store_size_bytes "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("store size");
+    assert!(size > 10_000, "{size}");
+}
