@@ -109,6 +109,30 @@ fn name_arg(name: &str, argument: &str) -> Result<String> {
     Ok(name.to_string())
 }
 
+/// `filter.speaker`: the id of a person or an organization.
+pub fn speaker_arg(speaker: &ID) -> Result<NodeRef, ApiError> {
+    id::decode(speaker)
+        .filter(|n| matches!(n.kind, NodeKind::Person | NodeKind::Organization))
+        .ok_or_else(|| {
+            ApiError::bad_input(format!(
+                "`filter.speaker`: '{}' is not the id of a person or organization",
+                speaker.as_str()
+            ))
+        })
+}
+
+/// `filter.about`: a country code or any node id.
+pub fn about_arg(store: &crate::store::Store, about: &str) -> Result<NodeRef, ApiError> {
+    match store.country_code(about)? {
+        Some(code) => Ok(NodeRef::new(NodeKind::Country, code)),
+        None => id::decode(about).ok_or_else(|| {
+            ApiError::bad_input(format!(
+                "`filter.about`: '{about}' is neither a country code nor a node id"
+            ))
+        }),
+    }
+}
+
 /// Narrows an optional candidate set by another.
 fn narrow(
     candidates: Option<Vec<String>>,
@@ -477,15 +501,7 @@ impl Query {
         let filter = filter.unwrap_or_default();
         let mut candidates = None;
         if let Some(speaker) = &filter.speaker {
-            let node = id::decode(speaker)
-                .filter(|n| matches!(n.kind, NodeKind::Person | NodeKind::Organization))
-                .ok_or_else(|| {
-                    ApiError::bad_input(format!(
-                        "`filter.speaker`: '{}' is not the id of a person or organization",
-                        speaker.as_str()
-                    ))
-                })
-                .gql()?;
+            let node = speaker_arg(speaker).gql()?;
             candidates = narrow(
                 candidates,
                 referrers(ctx, node, Role::Speaker).await?.iter().cloned(),
@@ -518,16 +534,7 @@ impl Query {
             candidates = narrow(candidates, keys);
         }
         if let Some(about) = &filter.about {
-            let node = match reader(ctx).call(|s| s.country_code(about)).gql()? {
-                Some(code) => NodeRef::new(NodeKind::Country, code),
-                None => id::decode(about)
-                    .ok_or_else(|| {
-                        ApiError::bad_input(format!(
-                            "`filter.about`: '{about}' is neither a country code nor a node id"
-                        ))
-                    })
-                    .gql()?,
-            };
+            let node = reader(ctx).call(|s| Ok(about_arg(s, about))).gql()?.gql()?;
             candidates = narrow(
                 candidates,
                 referrers(ctx, node, Role::About).await?.iter().cloned(),

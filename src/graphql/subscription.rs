@@ -3,7 +3,7 @@
 
 use super::error::{ApiError, OrGqlError};
 use super::id;
-use super::query::StatementFilter;
+use super::query::{about_arg, speaker_arg, StatementFilter};
 use super::types::*;
 use crate::domain::{self, text, NodeKind, NodeRef};
 use crate::store::{OutcomeAction, Store};
@@ -105,30 +105,12 @@ struct LiveFilter {
 
 impl LiveFilter {
     fn new(store: &Store, filter: StatementFilter) -> Result<Self, ApiError> {
-        let speaker = filter
-            .speaker
-            .map(|s| {
-                id::decode(&s)
-                    .filter(|n| matches!(n.kind, NodeKind::Person | NodeKind::Organization))
-                    .ok_or_else(|| {
-                        ApiError::bad_input(format!(
-                            "`filter.speaker`: '{}' is not the id of a person or organization",
-                            s.as_str()
-                        ))
-                    })
-            })
+        let speaker = filter.speaker.as_ref().map(speaker_arg).transpose()?;
+        let about = filter
+            .about
+            .as_deref()
+            .map(|a| about_arg(store, a))
             .transpose()?;
-        let about = match filter.about {
-            None => None,
-            Some(about) => Some(match store.country_code(&about)? {
-                Some(code) => NodeRef::new(NodeKind::Country, code),
-                None => id::decode(&about).ok_or_else(|| {
-                    ApiError::bad_input(format!(
-                        "`filter.about`: '{about}' is neither a country code nor a node id"
-                    ))
-                })?,
-            }),
-        };
         Ok(LiveFilter {
             speaker,
             speaker_name: filter.speaker_name.map(|n| text::fold(&n)),

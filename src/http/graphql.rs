@@ -199,11 +199,7 @@ pub async fn get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     };
     // A persisted query's text is known only now; GET must not run a mutation by its hash.
     if let Err((code, message)) = state.persisted.resolve(&mut request) {
-        return HttpResponse::Ok()
-            .content_type(ContentType::json())
-            .json(serde_json::json!({
-                "errors": [{ "message": message, "extensions": { "code": code } }]
-            }));
+        return error_body(StatusCode::OK, code, &message);
     }
     if is_mutation(&request) {
         let mut res = error_body(
