@@ -1,12 +1,14 @@
 // Opens the playground in headless Chromium, runs its default query and checks the rendered
 // result; saves a screenshot. The machine has no internet: if the page needed a CDN, it would
 // fail here.
-// Usage: node browser.mjs http://127.0.0.1:PORT/ <screenshot.png>
+// Then runs a subscription in the playground (over WebSocket) and writes a statement with the
+// given key: the playground must show it.
+// Usage: node browser.mjs http://127.0.0.1:PORT/ <screenshot.png> <writer key>
 import { chromium } from 'playwright-core';
 
-const [url, screenshot] = process.argv.slice(2);
-if (!url || !screenshot) {
-  console.error('usage: node browser.mjs <playground url> <screenshot path>');
+const [url, screenshot, key] = process.argv.slice(2);
+if (!url || !screenshot || !key) {
+  console.error('usage: node browser.mjs <playground url> <screenshot path> <writer key>');
   process.exit(2);
 }
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -44,6 +46,28 @@ try {
     console.log(`FAIL the page requested outside hosts: ${outside.join(', ')}`);
   }
   await page.screenshot({ path: screenshot });
+
+  // A subscription from the playground, fed by another client's write.
+  await page.locator('.graphiql-query-editor .CodeMirror').first().click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Delete');
+  await page.keyboard.insertText('subscription Live { statementAdded { text } }');
+  // GraphiQL chooses the WebSocket from the parsed document; let the editor parse it.
+  await page.waitForTimeout(800);
+  await page.locator('.graphiql-execute-button').click();
+  await page.waitForTimeout(800);
+  await fetch(new URL('/graphql', url), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ query: 'mutation { createStatement(input: { text: "Seen live in the playground.", direct: false, medium: OTHER, source: { source: "kosovo-kenya-missions", excerpt: "Kosovo and Kenya" } }) { id } }' }),
+  });
+  try {
+    await result.getByText('Seen live in the playground.').waitFor({ timeout: 10000 });
+    passed += 1;
+  } catch {
+    failed += 1;
+    console.log(`FAIL the playground did not show the subscribed statement: ${await result.innerText()}`);
+  }
 } catch (e) {
   failed += 1;
   console.log(`FAIL ${e?.message ?? e}`);

@@ -17,6 +17,7 @@ const PAGE: &str = r#"<!doctype html>
   <script src="/assets/graphiql/react.production.min.js"></script>
   <script src="/assets/graphiql/react-dom.production.min.js"></script>
   <script src="/assets/graphiql/graphiql.min.js"></script>
+  <script src="/assets/graphiql/graphql-ws.min.js"></script>
   <script>
     const defaultQuery = `# Which countries has Kosovo established relations with,
 # when, who signed, and which article says so?
@@ -44,7 +45,10 @@ const PAGE: &str = r#"<!doctype html>
   }
 }
 `;
-    const fetcher = GraphiQL.createFetcher({ url: '/graphql' });
+    // Subscriptions go over the same path, as a WebSocket (graphql-transport-ws).
+    const subscriptionUrl = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/graphql';
+    const wsClient = graphqlWs.createClient({ url: subscriptionUrl, lazy: true });
+    const fetcher = GraphiQL.createFetcher({ url: '/graphql', wsClient });
     ReactDOM.createRoot(document.getElementById('graphiql')).render(
       React.createElement(GraphiQL, { fetcher, defaultQuery, defaultEditorToolsVisibility: true })
     );
@@ -75,6 +79,10 @@ pub async fn asset(file: web::Path<String>) -> HttpResponse {
         ),
         "react-dom.production.min.js" => (
             include_bytes!("../../assets/graphiql/react-dom.production.min.js"),
+            "text/javascript",
+        ),
+        "graphql-ws.min.js" => (
+            include_bytes!("../../assets/graphiql/graphql-ws.min.js"),
             "text/javascript",
         ),
         _ => return HttpResponse::NotFound().finish(),

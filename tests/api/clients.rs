@@ -67,16 +67,18 @@ fn graphql_request_and_graphql_ws_clients_work() {
 }
 
 #[test]
-fn the_playground_runs_a_query_in_a_real_browser() {
-    let app = TestApp::spawn();
+fn the_playground_runs_a_query_and_a_subscription_in_a_real_browser() {
+    let (app, keys) = TestApp::spawn_with_keys();
     let screenshot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("playground.png");
     let _ = std::fs::remove_file(&screenshot);
-    if let Some(out) = node(
-        "browser.mjs",
-        &[&format!("{}/", app.base), screenshot.to_str().unwrap()],
-        true,
-    ) {
-        assert!(out.contains("browser: 6 passed, 0 failed"), "{out}");
+    let page = format!("{}/", app.base);
+    let args = [
+        page.as_str(),
+        screenshot.to_str().unwrap(),
+        keys.writer.as_str(),
+    ];
+    if let Some(out) = node("browser.mjs", &args, true) {
+        assert!(out.contains("browser: 7 passed, 0 failed"), "{out}");
         assert!(
             std::fs::metadata(&screenshot)
                 .map(|m| m.len() > 10_000)
