@@ -72,7 +72,7 @@ impl Application {
         })?;
         let limits = &settings.limits;
         let search = Arc::new(search);
-        let writer = Arc::new(Writer::new(store.clone(), search.clone()));
+        let writer = Arc::new(Writer::new(store.clone(), Some(search.clone())));
         let schema = build_schema(
             search,
             writer.clone(),

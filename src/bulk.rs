@@ -65,48 +65,63 @@ fn records_of(line: u64, record: Record) -> Vec<(String, Record)> {
     }
 }
 
-/// Imports JSON Lines from `input`. Each line lands whole or not at all; a rejected line is
-/// reported through `on_reject` and skipped, or with `strict` ends the import.
-/// `on_progress` hears the bytes read so far.
-pub fn import(
-    writer: &Writer,
-    input: impl BufRead,
-    strict: bool,
-    mut on_reject: impl FnMut(&Rejection),
-    mut on_progress: impl FnMut(u64),
-) -> Result<Summary, BulkError> {
-    let mut summary = Summary::default();
-    let mut read = 0u64;
-    for (index, line) in input.lines().enumerate() {
-        let line = line?;
-        let number = index as u64 + 1;
-        read += line.len() as u64 + 1;
-        on_progress(read);
-        if line.trim().is_empty() {
-            continue;
+/// Records per transaction: few enough to keep memory flat, many enough that one commit (and
+/// its flush) serves many lines.
+const BATCH_RECORDS: usize = 2000;
+
+struct Batch {
+    lines: Vec<(u64, Vec<(String, Record)>)>,
+    records: usize,
+}
+
+impl Batch {
+    fn new() -> Self {
+        Batch {
+            lines: Vec::new(),
+            records: 0,
         }
-        let result = serde_json::from_str::<Record>(&line)
-            .map_err(|e| format!("not a record: {e}"))
-            .and_then(|record| {
-                writer
-                    .write(records_of(number, record), Mode::Upsert, "import")
-                    .map_err(|e| e.to_string())
-            });
-        match result {
-            Ok(outcomes) => {
-                for o in outcomes {
-                    match o.action {
-                        OutcomeAction::Created => summary.added += 1,
-                        OutcomeAction::Updated => summary.updated += 1,
-                        OutcomeAction::Unchanged => summary.unchanged += 1,
-                        OutcomeAction::Deleted => {}
-                    }
-                }
-            }
-            Err(reason) => {
+    }
+}
+
+fn count(summary: &mut Summary, outcomes: &[crate::store::Outcome]) {
+    for o in outcomes {
+        match o.action {
+            OutcomeAction::Created => summary.added += 1,
+            OutcomeAction::Updated => summary.updated += 1,
+            OutcomeAction::Unchanged => summary.unchanged += 1,
+            OutcomeAction::Deleted => {}
+        }
+    }
+}
+
+/// Commits a batch in one transaction; if anything in it is refused, commits its lines one by
+/// one instead, so that each refusal is reported with its own line and the rest still land.
+fn commit(
+    writer: &Writer,
+    batch: Batch,
+    strict: bool,
+    summary: &mut Summary,
+    on_reject: &mut impl FnMut(&Rejection),
+) -> Result<(), BulkError> {
+    if batch.lines.is_empty() {
+        return Ok(());
+    }
+    let all: Vec<(String, Record)> = batch
+        .lines
+        .iter()
+        .flat_map(|(_, r)| r.iter().cloned())
+        .collect();
+    if let Ok(outcomes) = writer.write(all, Mode::Upsert, "import") {
+        count(summary, &outcomes);
+        return Ok(());
+    }
+    for (line, records) in batch.lines {
+        match writer.write(records, Mode::Upsert, "import") {
+            Ok(outcomes) => count(summary, &outcomes),
+            Err(e) => {
                 let rejection = Rejection {
-                    line: number,
-                    reason,
+                    line,
+                    reason: e.to_string(),
                 };
                 summary.rejected += 1;
                 if strict {
@@ -116,6 +131,68 @@ pub fn import(
             }
         }
     }
+    Ok(())
+}
+
+/// Imports JSON Lines from `input`. Each line lands whole or not at all (lines are committed in
+/// batches; a batch that fails is retried line by line); a rejected line is reported through
+/// `on_reject` and skipped, or with `strict` ends the import. `on_progress` hears the bytes
+/// read so far.
+pub fn import(
+    writer: &Writer,
+    input: impl BufRead,
+    strict: bool,
+    mut on_reject: impl FnMut(&Rejection),
+    mut on_progress: impl FnMut(u64),
+) -> Result<Summary, BulkError> {
+    let mut summary = Summary::default();
+    let mut read = 0u64;
+    let mut batch = Batch::new();
+    for (index, line) in input.lines().enumerate() {
+        let line = line?;
+        let number = index as u64 + 1;
+        read += line.len() as u64 + 1;
+        on_progress(read);
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Record>(&line) {
+            Ok(record) => {
+                let records = records_of(number, record);
+                batch.records += records.len();
+                batch.lines.push((number, records));
+                if batch.records >= BATCH_RECORDS {
+                    commit(
+                        writer,
+                        std::mem::replace(&mut batch, Batch::new()),
+                        strict,
+                        &mut summary,
+                        &mut on_reject,
+                    )?;
+                }
+            }
+            Err(e) => {
+                // Lines before it land first, in order.
+                commit(
+                    writer,
+                    std::mem::replace(&mut batch, Batch::new()),
+                    strict,
+                    &mut summary,
+                    &mut on_reject,
+                )?;
+                let rejection = Rejection {
+                    line: number,
+                    reason: format!("not a record: {e}"),
+                };
+                summary.rejected += 1;
+                if strict {
+                    return Err(BulkError::Strict(rejection));
+                }
+                on_reject(&rejection);
+            }
+        }
+    }
+    commit(writer, batch, strict, &mut summary, &mut on_reject)?;
     Ok(summary)
 }
 

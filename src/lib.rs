@@ -10,6 +10,7 @@ pub mod config;
 pub mod dataset;
 pub mod domain;
 pub mod facts;
+pub mod generate;
 pub mod graphql;
 pub mod http;
 pub mod search;

@@ -38,6 +38,18 @@ enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Write a deterministic synthetic data set (JSON Lines, the import format) for benchmarks.
+    Generate {
+        /// Size: 1 is 10,000 statements, 1,000 events, ... (fractions allowed).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// The same seed gives the same bytes.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The file to write [default: standard output].
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Manage API keys (the server must be stopped: the store is locked while it runs).
     Keys {
         #[command(subcommand)]
@@ -82,6 +94,11 @@ fn main() -> ExitCode {
             print!("{}", diplograph::graphql::sdl());
             return ExitCode::SUCCESS;
         }
+        Some(Command::Generate {
+            scale,
+            seed,
+            output,
+        }) => return run_generate(scale, seed, output),
         Some(Command::Serve(args)) => (args, None),
         Some(Command::Keys { action }) => (cli.serve, Some(action)),
         Some(command @ (Command::Import { .. } | Command::Export { .. })) => {
@@ -215,10 +232,8 @@ fn run_bulk(settings: &Settings, command: Command) -> ExitCode {
                     Err(e) => return fail(&format!("cannot read {}: {e}", file.display())),
                 }
             };
-            // The server rebuilds the search index from the store when it starts.
-            let search =
-                std::sync::Arc::new(diplograph::search::SearchIndex::from_documents(Vec::new()));
-            let writer = diplograph::write::Writer::new(store.clone(), search);
+            // No search index here: the server builds one from the store when it starts.
+            let writer = diplograph::write::Writer::new(store.clone(), None);
             // Drawn only on a terminal; otherwise hidden.
             let progress = indicatif::ProgressBar::new(size);
             let result = diplograph::bulk::import(
@@ -245,5 +260,44 @@ fn run_bulk(settings: &Settings, command: Command) -> ExitCode {
             }
         }
         _ => ExitCode::FAILURE,
+    }
+}
+
+fn run_generate(scale: f64, seed: u64, output: Option<PathBuf>) -> ExitCode {
+    if !(scale.is_finite() && scale > 0.0) {
+        eprintln!("diplograph: --scale must be a positive number");
+        return ExitCode::from(2);
+    }
+    let countries = match diplograph::dataset::load(&diplograph::dataset::DatasetFiles::builtin()) {
+        Ok(graph) => graph.countries.into_iter().map(|c| c.code).collect(),
+        Err(e) => {
+            eprintln!("diplograph: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match &output {
+        Some(path) => std::fs::File::create(path).and_then(|f| {
+            diplograph::generate::generate(scale, seed, countries, &mut std::io::BufWriter::new(f))
+        }),
+        None => diplograph::generate::generate(
+            scale,
+            seed,
+            countries,
+            &mut std::io::BufWriter::new(std::io::stdout().lock()),
+        ),
+    };
+    match result {
+        Ok(plan) => {
+            eprintln!(
+                "generated {} records ({} statements)",
+                plan.records(),
+                plan.statements
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("diplograph: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -38,7 +38,8 @@ pub enum WriteFailure {
 
 pub struct Writer {
     store: Arc<Store>,
-    search: Arc<SearchIndex>,
+    /// None where nothing searches (the CLI importer: the server rebuilds its index at start).
+    search: Option<Arc<SearchIndex>>,
     changes: broadcast::Sender<Change>,
 }
 
@@ -141,7 +142,7 @@ pub fn slug(basis: &str) -> String {
 }
 
 impl Writer {
-    pub fn new(store: Arc<Store>, search: Arc<SearchIndex>) -> Self {
+    pub fn new(store: Arc<Store>, search: Option<Arc<SearchIndex>>) -> Self {
         let (changes, _) = broadcast::channel(1024);
         Writer {
             store,
@@ -160,13 +161,15 @@ impl Writer {
 
     /// After a commit: the search index follows, then subscribers hear of it.
     fn announce(&self, outcomes: &[Outcome], before: &HashMap<NodeRef, Option<Fact>>) {
-        for o in outcomes
-            .iter()
-            .filter(|o| o.action != OutcomeAction::Unchanged)
-        {
-            let new = self.store.get_fact(&o.node).ok().flatten();
-            let old = before.get(&o.node).cloned().flatten();
-            self.search.update(&o.node, old.as_ref(), new.as_ref());
+        if let Some(search) = &self.search {
+            for o in outcomes
+                .iter()
+                .filter(|o| o.action != OutcomeAction::Unchanged)
+            {
+                let new = self.store.get_fact(&o.node).ok().flatten();
+                let old = before.get(&o.node).cloned().flatten();
+                search.update(&o.node, old.as_ref(), new.as_ref());
+            }
         }
         for o in outcomes
             .iter()
@@ -242,7 +245,10 @@ impl Writer {
                 Mode::Upsert => Write::Upsert(fact),
             });
         }
-        let before = self.snapshot(&writes.iter().map(write_node).collect::<Vec<_>>());
+        let before = match self.search {
+            Some(_) => self.snapshot(&writes.iter().map(write_node).collect::<Vec<_>>()),
+            None => HashMap::new(),
+        };
         let outcomes = guard.commit(&writes, by, None)?;
         drop(guard);
         self.announce(&outcomes, &before);

@@ -171,3 +171,48 @@ fn keys_are_created_used_listed_and_revoked() {
         "UNAUTHENTICATED"
     );
 }
+
+#[test]
+fn generated_data_sets_are_deterministic_and_import_cleanly() {
+    let work = tempfile::tempdir().unwrap();
+    let file = |name: &str| work.path().join(name);
+    let dir = file("d");
+    for (name, seed) in [("a.jsonl", "7"), ("b.jsonl", "7"), ("c.jsonl", "8")] {
+        let out = diplograph(
+            &dir,
+            &[
+                "generate",
+                "--scale",
+                "0.05",
+                "--seed",
+                seed,
+                "-o",
+                file(name).to_str().unwrap(),
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let (a, b, c) = (
+        std::fs::read(file("a.jsonl")).unwrap(),
+        std::fs::read(file("b.jsonl")).unwrap(),
+        std::fs::read(file("c.jsonl")).unwrap(),
+    );
+    assert!(a == b, "the same seed must give the same bytes");
+    assert!(a != c, "another seed, other data");
+    let out = diplograph(&dir, &["import", file("a.jsonl").to_str().unwrap()]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let lines = String::from_utf8_lossy(&a).lines().count();
+    assert_eq!(
+        stdout(&out).trim(),
+        format!("added {lines}, updated 0, unchanged 0, rejected 0")
+    );
+    assert!(!diplograph(&dir, &["generate", "--scale", "-1"])
+        .status
+        .success());
+
+    let app = TestApp::spawn_with(test_settings(&dir));
+    let data = app.data(r#"{ statements { totalCount } events { totalCount } search(query: "statement 42") { node { __typename } } }"#);
+    assert_eq!(data["statements"]["totalCount"], 16 + 500);
+    assert_eq!(data["events"]["totalCount"], 9 + 50);
+    assert!(!data["search"].as_array().unwrap().is_empty());
+}
