@@ -5,6 +5,11 @@ use diplograph::store::{KeyError, KeyRole};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+// sled allocates and frees a node copy on most writes: with mimalloc, importing the scale-10
+// data set took 0.68 of the time it took with the system allocator (one run each).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// diplograph: a GraphQL API over a sourced knowledge graph of diplomatic relations.
 #[derive(Parser)]
 #[command(version, about)]
