@@ -106,6 +106,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let cors_origins = settings.http.cors_origins.clone();
         let compression = settings.http.compression;
+        let bench_routes = settings.bench_routes;
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -123,7 +124,12 @@ impl Application {
                     let metrics = metrics.clone();
                     move |req, next| http::request_log(metrics.clone(), req, next)
                 }))
-                .configure(http::routes)
+                .configure(|cfg| {
+                    if bench_routes {
+                        http::bench_routes(cfg);
+                    }
+                    http::routes(cfg);
+                })
         });
         if settings.workers > 0 {
             server = server.workers(settings.workers);

@@ -16,6 +16,8 @@ pub struct Settings {
     pub log: String,
     pub log_format: LogFormat,
     pub expose_query_stats: bool,
+    /// Serves POST /bench/ceiling, the benchmark's reference for what HTTP alone costs.
+    pub bench_routes: bool,
     pub limits: Limits,
     pub auth: Auth,
     pub http: Http,
@@ -68,6 +70,7 @@ impl Default for Settings {
             log: "info".into(),
             log_format: LogFormat::Text,
             expose_query_stats: false,
+            bench_routes: false,
             limits: Limits {
                 max_depth: 16,
                 max_complexity: 50_000,

@@ -106,11 +106,14 @@ impl SearchIndex {
         if terms.is_empty() {
             return Vec::new();
         }
+        // Without a kind filter the engine keeps only the best `limit` (it would otherwise copy
+        // every matching document: at scale 10, 5 searches a second instead of hundreds).
+        let wanted = if kinds.is_none() { Some(limit) } else { None };
         let mut results = self
             .engine
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .search(query, None);
+            .search(query, wanted);
         // Equal scores keep a stable order.
         results.sort_by(|a, b| {
             b.score

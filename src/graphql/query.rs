@@ -194,6 +194,7 @@ async fn list<E: Entity, T, C: From<Page<T>>>(
         return Ok(Page { rows, info, total }.into());
     }
     let keys = match candidates {
+        Some(c) if !filtered => return keyed_page(ctx, &c, page, wrap).await,
         Some(c) => c,
         None => reader.call(|s| s.keys::<E>(None, usize::MAX)).gql()?,
     };

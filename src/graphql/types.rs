@@ -98,6 +98,27 @@ pub async fn filtered_connection<E: Entity, T, C: From<Page<T>>>(
     Ok(Page { rows, info, total }.into())
 }
 
+/// One page of the entities at `keys` when nothing filters them: only the page is loaded,
+/// however many keys there are.
+pub async fn keyed_page<E: Entity, T, C: From<Page<T>>>(
+    ctx: &Context<'_>,
+    keys: &[String],
+    page: PageRequest,
+    wrap: impl Fn(Arc<E>) -> T,
+) -> Result<C> {
+    let mut sorted = keys.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let (range, info) = page.slice(&sorted);
+    let total = sorted.len();
+    let rows = load_many::<E>(ctx, &sorted[range])
+        .await?
+        .into_iter()
+        .map(|e| (e.key().to_string(), wrap(e)))
+        .collect();
+    Ok(Page { rows, info, total }.into())
+}
+
 async fn connection_of<E: Entity, T, C: From<Page<T>>>(
     ctx: &Context<'_>,
     keys: &[String],
@@ -106,7 +127,7 @@ async fn connection_of<E: Entity, T, C: From<Page<T>>>(
     wrap: impl Fn(Arc<E>) -> T,
 ) -> Result<C> {
     let page = PageRequest::new(page_limits(ctx), first, after).gql()?;
-    filtered_connection(ctx, keys, page, |_| true, wrap).await
+    keyed_page(ctx, keys, page, wrap).await
 }
 
 async fn countries(ctx: &Context<'_>, codes: &[String]) -> Result<Vec<CountryObj>> {
@@ -342,6 +363,9 @@ impl CountryObj {
     ) -> Result<RelationConnection> {
         let page = PageRequest::new(page_limits(ctx), first, after).gql()?;
         let keys = referrers(ctx, country_ref(&self.0.code), Role::RelationParty).await?;
+        if kind.is_none() && status.is_none() {
+            return keyed_page(ctx, &keys, page, RelationObj).await;
+        }
         let kind = kind.map(domain::RelationKind::from);
         let status = status.map(domain::RelationStatus::from);
         filtered_connection(

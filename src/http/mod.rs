@@ -29,6 +29,43 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
 }
 
+/// The benchmark's ceiling: a fixed, pre-built JSON body of the requested size, after reading
+/// the request body (skipping it would let actix close connections and flatter the figure).
+async fn ceiling(
+    query: web::Query<std::collections::HashMap<String, usize>>,
+    _body: web::Bytes,
+) -> HttpResponse {
+    static BODIES: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<usize, web::Bytes>>,
+    > = std::sync::OnceLock::new();
+    let size = query
+        .get("bytes")
+        .copied()
+        .unwrap_or(1024)
+        .clamp(32, 16 << 20);
+    let body = {
+        let mut bodies = BODIES
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        bodies
+            .entry(size)
+            .or_insert_with(|| {
+                let pad = "x".repeat(size - 24);
+                web::Bytes::from(format!("{{\"data\":{{\"pad\":\"{pad}\"}}}}"))
+            })
+            .clone()
+    };
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body)
+}
+
+/// Routes only the benchmark uses.
+pub fn bench_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/bench/ceiling", web::post().to(ceiling));
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/graphql", web::post().to(graphql::post))
         .route(

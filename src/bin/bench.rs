@@ -1,0 +1,477 @@
+//! The benchmark harness: `cargo run --release --bin bench -- --scale 10`.
+//!
+//! Generates a data set, imports it into a fresh data dir (records/s, peak RSS), compares the
+//! store's size with its export, starts the server pinned to core 0 with one worker (cold
+//! start, RSS), checks every query's response once, then drives each query with wrk pinned to
+//! core 1 over loopback, `--repeat` times, and reports medians next to the ceiling: a route
+//! answering a fixed body of the nested query's size. Writes bench/results.md.
+
+use clap::{Parser, Subcommand};
+use diplograph::app::Application;
+use diplograph::config::Settings;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    child: Option<Child>,
+    /// Data set size (see `diplograph generate`).
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Seconds per load run.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    #[arg(long, default_value_t = 32)]
+    connections: u32,
+    /// Runs per measurement; the report gives medians.
+    #[arg(long, default_value_t = 3)]
+    repeat: usize,
+    #[arg(long, default_value = "bench/results.md")]
+    output: PathBuf,
+    /// Work dir (data set, data dir); a temporary one when omitted.
+    #[arg(long)]
+    work: Option<PathBuf>,
+}
+
+/// The phases that run in their own process.
+#[derive(Subcommand)]
+enum Child {
+    #[command(hide = true)]
+    ImportChild { file: PathBuf, dir: PathBuf },
+    #[command(hide = true)]
+    ServeChild { dir: PathBuf, port: u16 },
+}
+
+fn peak_rss_kb(pid: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("VmHWM:")
+                .or_else(|| l.strip_prefix("VmRSS:"))
+                .map(str::to_string)
+        })
+        .and_then(|v| v.split_whitespace().next().and_then(|n| n.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next().and_then(|n| n.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn settings(dir: &Path, listen: String) -> Settings {
+    Settings {
+        listen,
+        data_dir: dir.to_path_buf(),
+        workers: 1,
+        log: "warn".into(),
+        bench_routes: true,
+        ..Settings::default()
+    }
+}
+
+fn import_child(file: &Path, dir: &Path) -> Result<(), String> {
+    let store = diplograph::app::open_store(&settings(dir, "127.0.0.1:0".into()))
+        .map_err(|e| e.to_string())?;
+    let writer = diplograph::write::Writer::new(store.clone(), None);
+    let input = std::io::BufReader::new(std::fs::File::open(file).map_err(|e| e.to_string())?);
+    let started = Instant::now();
+    let summary = diplograph::bulk::import(&writer, input, true, |_| {}, |_| {})
+        .map_err(|e| e.to_string())?;
+    store.flush().map_err(|e| e.to_string())?;
+    println!(
+        "records={} seconds={} peak_kb={}",
+        summary.added,
+        started.elapsed().as_secs_f64(),
+        peak_rss_kb("self")
+    );
+    Ok(())
+}
+
+fn serve_child(dir: &Path, port: u16) -> Result<(), String> {
+    actix_web::rt::System::new().block_on(async {
+        let app = Application::build(&settings(dir, format!("127.0.0.1:{port}")))
+            .map_err(|e| e.to_string())?;
+        app.run_until_stopped().await.map_err(|e| e.to_string())
+    })
+}
+
+/// One POST over a fresh connection: status and body.
+fn post(port: u16, path: &str, body: &str) -> Result<(u16, String), String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .map_err(|e| e.to_string())?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .map_err(|e| e.to_string())?;
+    let (head, body) = response.split_once("\r\n\r\n").ok_or("no HTTP response")?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or("no status")?;
+    Ok((status, body.to_string()))
+}
+
+fn graphql(port: u16, query: &str) -> Result<serde_json::Value, String> {
+    let (status, body) = post(
+        port,
+        "/graphql",
+        &serde_json::json!({ "query": query }).to_string(),
+    )?;
+    let value: serde_json::Value =
+        serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))?;
+    if status != 200 || value.get("errors").is_some() || value["data"].is_null() {
+        return Err(format!("query failed ({status}): {body}"));
+    }
+    Ok(value)
+}
+
+struct Load {
+    rate: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+fn duration_ms(text: &str) -> Option<f64> {
+    let number: String = text
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let value: f64 = number.parse().ok()?;
+    let unit = &text[number.len()..];
+    Some(match unit {
+        "us" => value / 1000.0,
+        "ms" => value,
+        "s" => value * 1000.0,
+        _ => return None,
+    })
+}
+
+/// wrk on core 1, a fixed POST body, for `duration` seconds.
+fn wrk(port: u16, path: &str, body: &str, cli: &Cli, work: &Path) -> Result<Load, String> {
+    let script = work.join("post.lua");
+    std::fs::write(
+        &script,
+        format!("wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = [==[{body}]==]\n"),
+    )
+    .map_err(|e| e.to_string())?;
+    let out = Command::new("taskset")
+        .args([
+            "-c",
+            "1",
+            "wrk",
+            "-t1",
+            &format!("-c{}", cli.connections),
+            &format!("-d{}s", cli.duration),
+            "--latency",
+            "-s",
+        ])
+        .arg(&script)
+        .arg(format!("http://127.0.0.1:{port}{path}"))
+        .output()
+        .map_err(|e| format!("wrk: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    if text.contains("Non-2xx") || text.contains("Socket errors") {
+        return Err(format!("wrk saw failed requests:\n{text}"));
+    }
+    let find = |label: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(label).map(|v| v.trim().to_string()))
+    };
+    let rate = find("Requests/sec:")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| format!("no rate in:\n{text}"))?;
+    let p50 = find("50%").and_then(|v| duration_ms(&v)).ok_or("no p50")?;
+    let p99 = find("99%").and_then(|v| duration_ms(&v)).ok_or("no p99")?;
+    Ok(Load {
+        rate,
+        p50_ms: p50,
+        p99_ms: p99,
+    })
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn dir_size(path: &Path) -> u64 {
+    std::fs::read_dir(path)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_size(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn run(cli: &Cli) -> Result<(), String> {
+    if Command::new("wrk").arg("--version").output().is_err() {
+        eprintln!("installing wrk (Debian package)");
+        let ok = Command::new("apt-get")
+            .args(["install", "-y", "-qq", "wrk"])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !ok {
+            return Err("wrk is missing and could not be installed (apt-get install wrk)".into());
+        }
+    }
+    let temp = std::env::temp_dir().join(format!("diplograph-bench-{}", std::process::id()));
+    let work = cli.work.clone().unwrap_or_else(|| temp.clone());
+    std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let data = work.join("data.jsonl");
+    let dir = work.join("store");
+    let _ = std::fs::remove_dir_all(&dir);
+
+    eprintln!("generating scale {}", cli.scale);
+    let countries = diplograph::dataset::load(&diplograph::dataset::DatasetFiles::builtin())
+        .map_err(|e| e.to_string())?
+        .countries
+        .into_iter()
+        .map(|c| c.code)
+        .collect();
+    let mut file =
+        std::io::BufWriter::new(std::fs::File::create(&data).map_err(|e| e.to_string())?);
+    let plan = diplograph::generate::generate(cli.scale, cli.seed, countries, &mut file)
+        .map_err(|e| e.to_string())?;
+    drop(file);
+
+    eprintln!("importing {} records", plan.records());
+    let out = Command::new(&me)
+        .arg("import-child")
+        .arg(&data)
+        .arg(&dir)
+        .output()
+        .map_err(|e| e.to_string())?;
+    let line = String::from_utf8_lossy(&out.stdout).to_string();
+    if !out.status.success() {
+        return Err(format!(
+            "import failed: {line}{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let field = |name: &str| -> f64 {
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let (records, seconds, import_peak_kb) = (field("records"), field("seconds"), field("peak_kb"));
+
+    let store_bytes = dir_size(&dir);
+    let export_path = work.join("export.jsonl");
+    {
+        let store = diplograph::store::Store::open(&dir).map_err(|e| e.to_string())?;
+        let f = std::fs::File::create(&export_path).map_err(|e| e.to_string())?;
+        diplograph::bulk::export(&store, std::io::BufWriter::new(f)).map_err(|e| e.to_string())?;
+    }
+    let export_bytes = std::fs::metadata(&export_path)
+        .map(|m| m.len())
+        .unwrap_or(0);
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| e.to_string())?
+        .port();
+    eprintln!("starting the server on core 0");
+    let started = Instant::now();
+    let mut server = Command::new("taskset")
+        .args(["-c", "0"])
+        .arg(&me)
+        .arg("serve-child")
+        .arg(&dir)
+        .arg(port.to_string())
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let result = (|| -> Result<String, String> {
+        while post(port, "/healthz", "").is_err()
+            || TcpStream::connect(("127.0.0.1", port)).is_err()
+        {
+            if started.elapsed() > Duration::from_secs(120) {
+                return Err("the server did not start".into());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let cold_start = started.elapsed().as_secs_f64();
+        let rss_start = rss_kb(server.id());
+
+        // The queries, each checked once.
+        let party = graphql(
+            port,
+            "{ agreements(first: 1) { edges { node { parties { code } } } } }",
+        )?["data"]["agreements"]["edges"][0]["node"]["parties"][0]["code"]
+            .as_str()
+            .unwrap_or("US")
+            .to_string();
+        let mut cursor = serde_json::Value::Null;
+        for _ in 0..10 {
+            let after = match cursor.as_str() {
+                Some(c) => format!(", after: \"{c}\""),
+                None => String::new(),
+            };
+            let page = graphql(
+                port,
+                &format!("{{ statements(first: 100{after}) {{ pageInfo {{ endCursor }} }} }}"),
+            )?;
+            cursor = page["data"]["statements"]["pageInfo"]["endCursor"].clone();
+        }
+        let nested = format!(
+            "{{ country(code: \"{party}\") {{ name relations(first: 10) {{ edges {{ node {{ kind since subject {{ name }} object {{ name agreements(first: 3) {{ edges {{ node {{ title provisions {{ text }} }} }} }} }} }} }} }} statements(first: 10) {{ edges {{ node {{ text speaker {{ ... on Person {{ name }} }} }} }} }} }} }}"
+        );
+        let queries = [
+            ("point lookup", "{ country(code: \"XK\") { name alpha3 capital region } }".to_string()),
+            ("filtered list (20 agreements of a party)", format!("{{ agreements(filter: {{ party: \"{party}\" }}, first: 20) {{ edges {{ node {{ title signedOn parties {{ code }} }} }} }} }}")),
+            ("nested", nested.clone()),
+            ("full-text search", "{ search(query: \"partnership trade\", first: 10) { score snippet node { __typename } } }".to_string()),
+            ("cursor walk (page 11 of statements)", format!("{{ statements(first: 100, after: {cursor}) {{ edges {{ cursor node {{ text }} }} }} }}")),
+        ];
+        let mut checked = Vec::new();
+        for (name, query) in &queries {
+            let value = graphql(port, query)?;
+            checked.push((
+                name,
+                serde_json::json!({ "query": query }).to_string(),
+                value.to_string().len(),
+            ));
+        }
+        let nested_bytes = graphql(port, &nested)?.to_string().len();
+
+        let measure = |path: &str, body: &str| -> Result<Load, String> {
+            let runs = (0..cli.repeat)
+                .map(|_| wrk(port, path, body, cli, &work))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Load {
+                rate: median(runs.iter().map(|r| r.rate).collect()),
+                p50_ms: median(runs.iter().map(|r| r.p50_ms).collect()),
+                p99_ms: median(runs.iter().map(|r| r.p99_ms).collect()),
+            })
+        };
+        eprintln!("load: ceiling");
+        let ceiling = measure(
+            &format!("/bench/ceiling?bytes={nested_bytes}"),
+            &checked[2].1,
+        )?;
+        let mut rows = Vec::new();
+        for (name, body, bytes) in &checked {
+            eprintln!("load: {name}");
+            // A query that fails under load is a result too: reported, not hidden.
+            rows.push(match measure("/graphql", body) {
+                Ok(load) => format!(
+                    "| {name} | {bytes} | {:.0} | {:.2} | {:.2} | {:.2} |",
+                    load.rate,
+                    load.p50_ms,
+                    load.p99_ms,
+                    load.rate / ceiling.rate
+                ),
+                Err(e) => {
+                    let why = e
+                        .lines()
+                        .find(|l| l.contains("Socket errors") || l.contains("Non-2xx"))
+                        .unwrap_or("failed")
+                        .trim()
+                        .to_string();
+                    format!("| {name} | {bytes} | failed under load: {why} | | | |")
+                }
+            });
+        }
+        let rss_after = rss_kb(server.id());
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+            })
+            .unwrap_or_default();
+        let date = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
+        let command = format!(
+            "cargo run --release --bin bench -- --scale {} --seed {} --duration {} --connections {} --repeat {}",
+            cli.scale, cli.seed, cli.duration, cli.connections, cli.repeat
+        );
+        Ok(format!(
+            "# Benchmark results\n\nThe last run of `{command}`, {date}, on {} cores ({cpu}). The server runs \
+             pinned to core 0 with one worker; wrk runs pinned to core 1, {} connections, {} s a run, the median of \
+             {} runs. Ratios are to the ceiling (a route answering a fixed body of the nested query's size, {nested_bytes} \
+             bytes) measured in the same run.\n\n## Data\n\n| measure | value |\n| --- | --- |\n\
+             | records imported (facts and their articles) | {records:.0} |\n| import time | {seconds:.2} s ({:.0} records/s) |\n\
+             | import peak RSS | {:.0} MiB |\n| store on disk / export | {:.0} MiB / {:.0} MiB ({:.2}×) |\n\
+             | cold start to /healthz | {cold_start:.2} s |\n| server RSS after start / after load | {:.0} MiB / {:.0} MiB |\n\n\
+             ## Queries\n\n| query | response bytes | requests/s | p50 ms | p99 ms | × ceiling |\n| --- | --- | --- | --- | --- | --- |\n\
+             | ceiling | {nested_bytes} | {:.0} | {:.2} | {:.2} | 1.00 |\n{}\n\n\
+             Not measured yet: the framework floor (the same queries on async-graphql over in-memory structs).\n",
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+            cli.connections,
+            cli.duration,
+            cli.repeat,
+            records / seconds.max(1e-9),
+            import_peak_kb / 1024.0,
+            store_bytes as f64 / 1048576.0,
+            export_bytes as f64 / 1048576.0,
+            store_bytes as f64 / export_bytes.max(1) as f64,
+            rss_start as f64 / 1024.0,
+            rss_after as f64 / 1024.0,
+            ceiling.rate,
+            ceiling.p50_ms,
+            ceiling.p99_ms,
+            rows.join("\n"),
+        ))
+    })();
+    let _ = Command::new("kill")
+        .args(["-INT", &server.id().to_string()])
+        .status();
+    let _ = server.wait();
+    if cli.work.is_none() {
+        let _ = std::fs::remove_dir_all(&temp);
+    }
+    let report = result?;
+    if let Some(parent) = cli.output.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+    }
+    std::fs::write(&cli.output, &report).map_err(|e| e.to_string())?;
+    println!("{report}");
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.child {
+        Some(Child::ImportChild { file, dir }) => import_child(file, dir),
+        Some(Child::ServeChild { dir, port }) => serve_child(dir, *port),
+        None => run(&cli),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
