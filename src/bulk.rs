@@ -81,6 +81,11 @@ impl Batch {
             records: 0,
         }
     }
+
+    /// The lines gathered so far, leaving an empty batch.
+    fn take(&mut self) -> Batch {
+        std::mem::replace(self, Batch::new())
+    }
 }
 
 fn count(summary: &mut Summary, outcomes: &[crate::store::Outcome]) {
@@ -92,6 +97,21 @@ fn count(summary: &mut Summary, outcomes: &[crate::store::Outcome]) {
             OutcomeAction::Deleted => {}
         }
     }
+}
+
+/// Counts a refused line: with `strict` it ends the import, else it is reported and skipped.
+fn reject(
+    rejection: Rejection,
+    strict: bool,
+    summary: &mut Summary,
+    on_reject: &mut impl FnMut(&Rejection),
+) -> Result<(), BulkError> {
+    summary.rejected += 1;
+    if strict {
+        return Err(BulkError::Strict(rejection));
+    }
+    on_reject(&rejection);
+    Ok(())
 }
 
 /// Commits a batch in one transaction; if anything in it is refused, commits its lines one by
@@ -119,15 +139,15 @@ fn commit(
         match writer.write(records, Mode::Upsert, "import") {
             Ok(outcomes) => count(summary, &outcomes),
             Err(e) => {
-                let rejection = Rejection {
-                    line,
-                    reason: e.to_string(),
-                };
-                summary.rejected += 1;
-                if strict {
-                    return Err(BulkError::Strict(rejection));
-                }
-                on_reject(&rejection);
+                reject(
+                    Rejection {
+                        line: line,
+                        reason: e.to_string(),
+                    },
+                    strict,
+                    summary,
+                    on_reject,
+                )?;
             }
         }
     }
@@ -162,33 +182,17 @@ pub fn import(
                 batch.records += records.len();
                 batch.lines.push((number, records));
                 if batch.records >= BATCH_RECORDS {
-                    commit(
-                        writer,
-                        std::mem::replace(&mut batch, Batch::new()),
-                        strict,
-                        &mut summary,
-                        &mut on_reject,
-                    )?;
+                    commit(writer, batch.take(), strict, &mut summary, &mut on_reject)?;
                 }
             }
             Err(e) => {
                 // Lines before it land first, in order.
-                commit(
-                    writer,
-                    std::mem::replace(&mut batch, Batch::new()),
-                    strict,
-                    &mut summary,
-                    &mut on_reject,
-                )?;
+                commit(writer, batch.take(), strict, &mut summary, &mut on_reject)?;
                 let rejection = Rejection {
                     line: number,
                     reason: format!("not a record: {e}"),
                 };
-                summary.rejected += 1;
-                if strict {
-                    return Err(BulkError::Strict(rejection));
-                }
-                on_reject(&rejection);
+                reject(rejection, strict, &mut summary, &mut on_reject)?;
             }
         }
     }
