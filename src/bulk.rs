@@ -141,7 +141,7 @@ fn commit(
             Err(e) => {
                 reject(
                     Rejection {
-                        line: line,
+                        line,
                         reason: e.to_string(),
                     },
                     strict,
