@@ -1,7 +1,7 @@
 //! Per-request batched reads. Sibling fields ask for keys; each DataLoader batch is one store
 //! round trip, so a query costs round trips in proportion to its depth, not its rows.
 
-use crate::domain::NodeRef;
+use crate::domain::{NodeKind, NodeRef};
 use crate::store::{Entity, Revision, Role, Store, StoreError};
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use std::collections::HashMap;
@@ -69,6 +69,66 @@ impl<E> Hash for Key<E> {
 /// The entities that refer to `target` in `role`.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Referrers(pub NodeRef, pub Role);
+
+/// One page of the `kind` entities that refer to `target` in `role`: keys strictly after
+/// `after`, at most `limit` of them.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ReferrerPage {
+    pub target: NodeRef,
+    pub role: Role,
+    pub kind: NodeKind,
+    pub after: Option<String>,
+    pub limit: usize,
+}
+
+/// How many entities refer to `target` in `role`.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ReferrerCount(pub NodeRef, pub Role);
+
+impl Loader<ReferrerPage> for StoreLoader {
+    type Value = Arc<Vec<String>>;
+    type Error = Arc<StoreError>;
+
+    async fn load(
+        &self,
+        keys: &[ReferrerPage],
+    ) -> Result<HashMap<ReferrerPage, Self::Value>, Self::Error> {
+        self.reader
+            .call(|s| {
+                keys.iter()
+                    .map(|k| {
+                        let page = s.referrer_page(
+                            &k.target,
+                            k.role,
+                            k.kind,
+                            k.after.as_deref(),
+                            k.limit,
+                        )?;
+                        Ok((k.clone(), Arc::new(page)))
+                    })
+                    .collect()
+            })
+            .map_err(Arc::new)
+    }
+}
+
+impl Loader<ReferrerCount> for StoreLoader {
+    type Value = u64;
+    type Error = Arc<StoreError>;
+
+    async fn load(
+        &self,
+        keys: &[ReferrerCount],
+    ) -> Result<HashMap<ReferrerCount, u64>, Self::Error> {
+        self.reader
+            .call(|s| {
+                keys.iter()
+                    .map(|k| Ok((k.clone(), s.referrer_count(&k.0, k.1)?)))
+                    .collect()
+            })
+            .map_err(Arc::new)
+    }
+}
 
 /// The revision history of a node.
 #[derive(Clone, PartialEq, Eq, Hash)]

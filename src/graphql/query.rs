@@ -133,72 +133,122 @@ pub fn about_arg(store: &crate::store::Store, about: &str) -> Result<NodeRef, Ap
     }
 }
 
-/// Narrows an optional candidate set by another.
-fn narrow(
-    candidates: Option<Vec<String>>,
-    more: impl IntoIterator<Item = String>,
-) -> Option<Vec<String>> {
-    let more: BTreeSet<String> = more.into_iter().collect();
-    Some(match candidates {
-        None => more.into_iter().collect(),
-        Some(c) => c.into_iter().filter(|k| more.contains(k)).collect(),
-    })
+/// The rows the index filters of a list have narrowed it to.
+enum Candidates {
+    /// No index filter: every row of the kind.
+    All,
+    /// One reverse-reference filter so far: read page by page from the index.
+    Referrers(NodeRef, Role),
+    Keys(Vec<String>),
+}
+
+impl Candidates {
+    /// The candidate keys; None for every row.
+    async fn keys(self, ctx: &Context<'_>) -> Result<Option<Vec<String>>> {
+        Ok(match self {
+            Candidates::All => None,
+            Candidates::Referrers(target, role) => {
+                Some(referrers(ctx, target, role).await?.to_vec())
+            }
+            Candidates::Keys(keys) => Some(keys),
+        })
+    }
+
+    /// Keeps only the candidates also in `more`.
+    async fn narrow(
+        self,
+        ctx: &Context<'_>,
+        more: impl IntoIterator<Item = String>,
+    ) -> Result<Candidates> {
+        let more: BTreeSet<String> = more.into_iter().collect();
+        Ok(Candidates::Keys(match self.keys(ctx).await? {
+            None => more.into_iter().collect(),
+            Some(c) => c.into_iter().filter(|k| more.contains(k)).collect(),
+        }))
+    }
+
+    /// Keeps only the entities that refer to `target` in `role`.
+    async fn referring_to(
+        self,
+        ctx: &Context<'_>,
+        target: NodeRef,
+        role: Role,
+    ) -> Result<Candidates> {
+        match self {
+            Candidates::All => Ok(Candidates::Referrers(target, role)),
+            other => {
+                let keys = referrers(ctx, target, role).await?;
+                other.narrow(ctx, keys.iter().cloned()).await
+            }
+        }
+    }
 }
 
 /// Narrows candidates to the entities that refer to a country (given as a code) in `role`.
 async fn by_country(
     ctx: &Context<'_>,
-    candidates: Option<Vec<String>>,
+    candidates: Candidates,
     code: Option<&str>,
     argument: &str,
     role: Role,
-) -> Result<Option<Vec<String>>> {
+) -> Result<Candidates> {
     let Some(code) = code else {
         return Ok(candidates);
     };
     let code = country_arg(ctx, code, argument)?;
-    let keys = referrers(ctx, NodeRef::new(NodeKind::Country, code), role).await?;
-    Ok(narrow(candidates, keys.iter().cloned()))
+    candidates
+        .referring_to(ctx, NodeRef::new(NodeKind::Country, code), role)
+        .await
 }
 
 /// One page of entities of kind E: from `candidates` when a filter chose them, else from the
 /// whole tree; `keep` applies the filters no index answers.
 async fn list<E: Entity, T, C: From<Page<T>>>(
     ctx: &Context<'_>,
-    candidates: Option<Vec<String>>,
+    candidates: Candidates,
     filtered: bool,
     page: PageRequest,
     keep: impl Fn(&E) -> bool,
     wrap: impl Fn(Arc<E>) -> T,
 ) -> Result<C> {
     let reader = reader(ctx);
-    if candidates.is_none() && !filtered {
-        // Unfiltered: a range scan after the cursor, and the stored count.
-        let mut keys = reader
-            .call(|s| s.keys::<E>(page.after.as_deref(), page.size + 1))
-            .gql()?;
-        let total = reader.call(|s| s.count::<E>()).gql()?;
-        let has_next = keys.len() > page.size;
-        keys.truncate(page.size);
-        let entities = load_many::<E>(ctx, &keys).await?;
-        let info = PageInfo {
-            has_next_page: has_next,
-            has_previous_page: page.after.is_some(),
-            start_cursor: keys.first().map(|k| id::encode_cursor(k)),
-            end_cursor: keys.last().map(|k| id::encode_cursor(k)),
-        };
-        let rows = entities
-            .into_iter()
-            .map(|e| (e.key().to_string(), wrap(e)))
-            .collect();
-        return Ok(Page { rows, info, total }.into());
-    }
     let keys = match candidates {
-        Some(c) if !filtered => return keyed_page(ctx, &c, page, wrap).await,
-        Some(c) => c,
-        None => reader.call(|s| s.keys::<E>(None, usize::MAX)).gql()?,
+        Candidates::All if !filtered => return whole_tree_page(ctx, page, wrap).await,
+        Candidates::Referrers(target, role) if !filtered => {
+            return referrer_connection(ctx, target, role, page, wrap).await
+        }
+        Candidates::Keys(c) if !filtered => return keyed_page(ctx, &c, page, wrap).await,
+        Candidates::All => reader.call(|s| s.keys::<E>(None, usize::MAX)).gql()?,
+        other => other.keys(ctx).await?.unwrap_or_default(),
     };
     filtered_connection(ctx, &keys, page, keep, wrap).await
+}
+
+/// Unfiltered: a range scan after the cursor, and the stored count.
+async fn whole_tree_page<E: Entity, T, C: From<Page<T>>>(
+    ctx: &Context<'_>,
+    page: PageRequest,
+    wrap: impl Fn(Arc<E>) -> T,
+) -> Result<C> {
+    let reader = reader(ctx);
+    let mut keys = reader
+        .call(|s| s.keys::<E>(page.after.as_deref(), page.size + 1))
+        .gql()?;
+    let total = reader.call(|s| s.count::<E>()).gql()?;
+    let has_next = keys.len() > page.size;
+    keys.truncate(page.size);
+    let entities = load_many::<E>(ctx, &keys).await?;
+    let info = PageInfo {
+        has_next_page: has_next,
+        has_previous_page: page.after.is_some(),
+        start_cursor: keys.first().map(|k| id::encode_cursor(k)),
+        end_cursor: keys.last().map(|k| id::encode_cursor(k)),
+    };
+    let rows = entities
+        .into_iter()
+        .map(|e| (e.key().to_string(), wrap(e)))
+        .collect();
+    Ok(Page { rows, info, total }.into())
 }
 
 fn page(ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<PageRequest> {
@@ -244,15 +294,13 @@ impl Query {
     ) -> Result<CountryConnection> {
         let page = page(ctx, first, after)?;
         let filter = filter.unwrap_or_default();
-        let mut candidates = None;
+        let mut candidates = Candidates::All;
         if let Some(name) = &filter.name {
             let name = name_arg(name, "filter.name")?;
-            candidates = narrow(
-                candidates,
-                reader(ctx)
-                    .call(|s| s.find_by_name::<domain::Country>(&name))
-                    .gql()?,
-            );
+            let found = reader(ctx)
+                .call(|s| s.find_by_name::<domain::Country>(&name))
+                .gql()?;
+            candidates = candidates.narrow(ctx, found).await?;
         }
         let region = filter.region.map(|r| r.to_lowercase());
         let filtered = region.is_some();
@@ -292,15 +340,13 @@ impl Query {
     ) -> Result<PersonConnection> {
         let page = page(ctx, first, after)?;
         let filter = filter.unwrap_or_default();
-        let mut candidates = None;
+        let mut candidates = Candidates::All;
         if let Some(name) = &filter.name {
             let name = name_arg(name, "filter.name")?;
-            candidates = narrow(
-                candidates,
-                reader(ctx)
-                    .call(|s| s.find_by_name::<domain::Person>(&name))
-                    .gql()?,
-            );
+            let found = reader(ctx)
+                .call(|s| s.find_by_name::<domain::Person>(&name))
+                .gql()?;
+            candidates = candidates.narrow(ctx, found).await?;
         }
         candidates = by_country(
             ctx,
@@ -331,15 +377,13 @@ impl Query {
     ) -> Result<OrganizationConnection> {
         let page = page(ctx, first, after)?;
         let filter = filter.unwrap_or_default();
-        let mut candidates = None;
+        let mut candidates = Candidates::All;
         if let Some(name) = &filter.name {
             let name = name_arg(name, "filter.name")?;
-            candidates = narrow(
-                candidates,
-                reader(ctx)
-                    .call(|s| s.find_by_name::<domain::Organization>(&name))
-                    .gql()?,
-            );
+            let found = reader(ctx)
+                .call(|s| s.find_by_name::<domain::Organization>(&name))
+                .gql()?;
+            candidates = candidates.narrow(ctx, found).await?;
         }
         let kind = filter.kind.map(domain::OrganizationKind::from);
         list(
@@ -363,7 +407,7 @@ impl Query {
     ) -> Result<AgreementConnection> {
         let page = page(ctx, first, after)?;
         let filter = filter.unwrap_or_default();
-        let mut candidates = None;
+        let mut candidates = Candidates::All;
         candidates = by_country(
             ctx,
             candidates,
@@ -395,7 +439,7 @@ impl Query {
     ) -> Result<RelationConnection> {
         let page = page(ctx, first, after)?;
         let filter = filter.unwrap_or_default();
-        let mut candidates = None;
+        let mut candidates = Candidates::All;
         let mut sides = Vec::new();
         for (code, argument) in [
             (&filter.country, "filter.country"),
@@ -403,13 +447,10 @@ impl Query {
         ] {
             if let Some(code) = code {
                 let code = country_arg(ctx, code, argument)?;
-                let keys = referrers(
-                    ctx,
-                    NodeRef::new(NodeKind::Country, code.clone()),
-                    Role::RelationParty,
-                )
-                .await?;
-                candidates = narrow(candidates, keys.iter().cloned());
+                let country = NodeRef::new(NodeKind::Country, code.clone());
+                candidates = candidates
+                    .referring_to(ctx, country, Role::RelationParty)
+                    .await?;
                 sides.push(code);
             }
         }
@@ -443,7 +484,7 @@ impl Query {
     ) -> Result<MissionConnection> {
         let page = page(ctx, first, after)?;
         let filter = filter.unwrap_or_default();
-        let mut candidates = None;
+        let mut candidates = Candidates::All;
         candidates = by_country(
             ctx,
             candidates,
@@ -462,12 +503,10 @@ impl Query {
         .await?;
         if let Some(city) = &filter.city {
             let city = name_arg(city, "filter.city")?;
-            candidates = narrow(
-                candidates,
-                reader(ctx)
-                    .call(|s| s.find_by_name::<domain::Mission>(&city))
-                    .gql()?,
-            );
+            let found = reader(ctx)
+                .call(|s| s.find_by_name::<domain::Mission>(&city))
+                .gql()?;
+            candidates = candidates.narrow(ctx, found).await?;
         }
         // The index matches word starts; the filter wants the whole city name.
         let city = filter.city.as_deref().map(text::fold);
@@ -500,13 +539,10 @@ impl Query {
     ) -> Result<StatementConnection> {
         let page = page(ctx, first, after)?;
         let filter = filter.unwrap_or_default();
-        let mut candidates = None;
+        let mut candidates = Candidates::All;
         if let Some(speaker) = &filter.speaker {
             let node = speaker_arg(speaker).gql()?;
-            candidates = narrow(
-                candidates,
-                referrers(ctx, node, Role::Speaker).await?.iter().cloned(),
-            );
+            candidates = candidates.referring_to(ctx, node, Role::Speaker).await?;
         }
         if let Some(name) = &filter.speaker_name {
             let name = name_arg(name, "filter.speakerName")?;
@@ -532,20 +568,19 @@ impl Query {
             for speaker_statements in found {
                 keys.extend(speaker_statements?.iter().cloned());
             }
-            candidates = narrow(candidates, keys);
+            candidates = candidates.narrow(ctx, keys).await?;
         }
         if let Some(about) = &filter.about {
             let node = reader(ctx).call(|s| Ok(about_arg(s, about))).gql()?.gql()?;
-            candidates = narrow(
-                candidates,
-                referrers(ctx, node, Role::About).await?.iter().cloned(),
-            );
+            candidates = candidates.referring_to(ctx, node, Role::About).await?;
         }
         if let Some(query) = &filter.text {
             let query = name_arg(query, "filter.text")?;
             let search = ctx.data_unchecked::<Arc<SearchIndex>>();
             let hits = search.search(&query, usize::MAX, Some(&[NodeKind::Statement]));
-            candidates = narrow(candidates, hits.into_iter().map(|h| h.node.key));
+            candidates = candidates
+                .narrow(ctx, hits.into_iter().map(|h| h.node.key))
+                .await?;
         }
         let (from, to) = (filter.from, filter.to);
         let filtered = from.is_some() || to.is_some();
@@ -570,7 +605,7 @@ impl Query {
     ) -> Result<EventConnection> {
         let page = page(ctx, first, after)?;
         let filter = filter.unwrap_or_default();
-        let mut candidates = None;
+        let mut candidates = Candidates::All;
         candidates = by_country(
             ctx,
             candidates,
@@ -602,7 +637,15 @@ impl Query {
         after: Option<String>,
     ) -> Result<SourceConnection> {
         let page = page(ctx, first, after)?;
-        list(ctx, None, false, page, |_: &domain::Source| true, SourceObj).await
+        list(
+            ctx,
+            Candidates::All,
+            false,
+            page,
+            |_: &domain::Source| true,
+            SourceObj,
+        )
+        .await
     }
 
     /// Ranked full-text search over statements, agreements, provisions, events and source articles.

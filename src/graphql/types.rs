@@ -4,10 +4,10 @@
 use super::connection::*;
 use super::error::OrGqlError;
 use super::id;
-use super::loader::{Key, Loaders, Referrers, RevisionsOf};
+use super::loader::{Key, Loaders, ReferrerCount, ReferrerPage, Referrers, RevisionsOf};
 use crate::domain::{self, NodeKind, NodeRef, PartialDate};
 use crate::store::{Entity, Role};
-use async_graphql::futures_util::future::join_all;
+use async_graphql::futures_util::future::{join, join_all};
 use async_graphql::{
     Context, Enum, ErrorExtensions, InputValueError, InputValueResult, Interface, Object, Result,
     Scalar, ScalarType, Union, Value, ID,
@@ -119,15 +119,60 @@ pub async fn keyed_page<E: Entity, T, C: From<Page<T>>>(
     Ok(Page { rows, info, total }.into())
 }
 
+/// One page of the entities that refer to `target` in `role`, read as a range of the index
+/// (the page and one more row), never the whole list. The kept count is read only when the
+/// selection asks for `totalCount`; otherwise the page's total is left at 0, unseen.
+pub async fn referrer_connection<E: Entity, T, C: From<Page<T>>>(
+    ctx: &Context<'_>,
+    target: NodeRef,
+    role: Role,
+    page: PageRequest,
+    wrap: impl Fn(Arc<E>) -> T,
+) -> Result<C> {
+    let loaders = loaders(ctx);
+    let wants_total = ctx.look_ahead().field("totalCount").exists();
+    let request = ReferrerPage {
+        target: target.clone(),
+        role,
+        kind: E::KIND,
+        after: page.after.clone(),
+        limit: page.size.saturating_add(1),
+    };
+    let (keys, total) = join(loaders.load_one(request), async {
+        match wants_total {
+            true => loaders.load_one(ReferrerCount(target, role)).await,
+            false => Ok(Some(0)),
+        }
+    })
+    .await;
+    let mut keys: Vec<String> = keys.gql()?.map(|k| k.to_vec()).unwrap_or_default();
+    let total = total.gql()?.unwrap_or(0) as usize;
+    let has_next_page = keys.len() > page.size;
+    keys.truncate(page.size);
+    let info = PageInfo {
+        has_next_page,
+        has_previous_page: page.after.is_some(),
+        start_cursor: keys.first().map(|k| id::encode_cursor(k)),
+        end_cursor: keys.last().map(|k| id::encode_cursor(k)),
+    };
+    let rows = load_many::<E>(ctx, &keys)
+        .await?
+        .into_iter()
+        .map(|e| (e.key().to_string(), wrap(e)))
+        .collect();
+    Ok(Page { rows, info, total }.into())
+}
+
 async fn connection_of<E: Entity, T, C: From<Page<T>>>(
     ctx: &Context<'_>,
-    keys: &[String],
+    target: NodeRef,
+    role: Role,
     first: Option<i32>,
     after: Option<String>,
     wrap: impl Fn(Arc<E>) -> T,
 ) -> Result<C> {
     let page = PageRequest::new(page_limits(ctx), first, after).gql()?;
-    keyed_page(ctx, keys, page, wrap).await
+    referrer_connection(ctx, target, role, page, wrap).await
 }
 
 async fn countries(ctx: &Context<'_>, codes: &[String]) -> Result<Vec<CountryObj>> {
@@ -362,10 +407,11 @@ impl CountryObj {
         after: Option<String>,
     ) -> Result<RelationConnection> {
         let page = PageRequest::new(page_limits(ctx), first, after).gql()?;
-        let keys = referrers(ctx, country_ref(&self.0.code), Role::RelationParty).await?;
+        let country = country_ref(&self.0.code);
         if kind.is_none() && status.is_none() {
-            return keyed_page(ctx, &keys, page, RelationObj).await;
+            return referrer_connection(ctx, country, Role::RelationParty, page, RelationObj).await;
         }
+        let keys = referrers(ctx, country, Role::RelationParty).await?;
         let kind = kind.map(domain::RelationKind::from);
         let status = status.map(domain::RelationStatus::from);
         filtered_connection(
@@ -387,8 +433,15 @@ impl CountryObj {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<AgreementConnection> {
-        let keys = referrers(ctx, country_ref(&self.0.code), Role::Party).await?;
-        connection_of(ctx, &keys, first, after, AgreementObj).await
+        connection_of(
+            ctx,
+            country_ref(&self.0.code),
+            Role::Party,
+            first,
+            after,
+            AgreementObj,
+        )
+        .await
     }
     /// Missions this country sends abroad.
     async fn missions_abroad(&self, ctx: &Context<'_>) -> Result<Vec<MissionObj>> {
@@ -418,8 +471,15 @@ impl CountryObj {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<StatementConnection> {
-        let keys = referrers(ctx, country_ref(&self.0.code), Role::About).await?;
-        connection_of(ctx, &keys, first, after, StatementObj).await
+        connection_of(
+            ctx,
+            country_ref(&self.0.code),
+            Role::About,
+            first,
+            after,
+            StatementObj,
+        )
+        .await
     }
     /// People who hold or held a post for this country.
     async fn people(&self, ctx: &Context<'_>) -> Result<Vec<PersonObj>> {
@@ -433,8 +493,15 @@ impl CountryObj {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<EventConnection> {
-        let keys = referrers(ctx, country_ref(&self.0.code), Role::EventCountry).await?;
-        connection_of(ctx, &keys, first, after, EventObj).await
+        connection_of(
+            ctx,
+            country_ref(&self.0.code),
+            Role::EventCountry,
+            first,
+            after,
+            EventObj,
+        )
+        .await
     }
 }
 
@@ -468,13 +535,15 @@ impl PersonObj {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<StatementConnection> {
-        let keys = referrers(
+        connection_of(
             ctx,
             NodeRef::new(NodeKind::Person, &self.0.key),
             Role::Speaker,
+            first,
+            after,
+            StatementObj,
         )
-        .await?;
-        connection_of(ctx, &keys, first, after, StatementObj).await
+        .await
     }
     /// Agreements this person signed.
     async fn signed(&self, ctx: &Context<'_>) -> Result<Vec<AgreementObj>> {
@@ -553,13 +622,15 @@ impl OrganizationObj {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<StatementConnection> {
-        let keys = referrers(
+        connection_of(
             ctx,
             NodeRef::new(NodeKind::Organization, &self.0.key),
             Role::Speaker,
+            first,
+            after,
+            StatementObj,
         )
-        .await?;
-        connection_of(ctx, &keys, first, after, StatementObj).await
+        .await
     }
     /// People who hold or held a post in this organization.
     async fn people(&self, ctx: &Context<'_>) -> Result<Vec<PersonObj>> {
@@ -651,13 +722,15 @@ impl AgreementObj {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<StatementConnection> {
-        let keys = referrers(
+        connection_of(
             ctx,
             NodeRef::new(NodeKind::Agreement, &self.0.key),
             Role::About,
+            first,
+            after,
+            StatementObj,
         )
-        .await?;
-        connection_of(ctx, &keys, first, after, StatementObj).await
+        .await
     }
     async fn sources(&self) -> Vec<CitationObj> {
         citations(&self.0.sources)

@@ -2,7 +2,8 @@
 //!
 //! Layout: one tree per entity kind (key = the entity's key, value = versioned postcard), plus
 //! index trees: `refs` (target \0 role \0 referrer Kind:key), `names` (kind \0 folded token \0
-//! key), `codes` (alpha-2 or alpha-3 → alpha-2) and `urls` (source URL → key); `revisions`
+//! key), `refcounts` (target \0 role \0 → how many referrers, so a page of referrers never
+//! scans them all), `codes` (alpha-2 or alpha-3 → alpha-2) and `urls` (source URL → key); `revisions`
 //! (node \0 big-endian number → who, when, what) and `meta` (format version, per-kind counts,
 //! the seeded marker). Every multi-tree write is one sled transaction.
 
@@ -18,7 +19,7 @@ pub use write::{Outcome, OutcomeAction, Revision, RevisionAction, Write, WriteEr
 use crate::domain::{text, Agreement, Fact, Graph, NodeKind, NodeRef, Provision};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -38,12 +39,15 @@ pub enum StoreError {
 
 const META: &str = "meta";
 const REFS: &str = "refs";
+const REFCOUNTS: &str = "refcounts";
 const NAMES: &str = "names";
 const CODES: &str = "codes";
 const URLS: &str = "urls";
 const REVISIONS: &str = "revisions";
 const META_FORMAT: &[u8] = b"format";
 const META_SEEDED: &[u8] = b"seeded";
+/// Set once `refcounts` agrees with `refs` (data dirs from before it existed are counted once).
+const META_REFCOUNTS: &[u8] = b"refcounts";
 
 fn tree_name(kind: NodeKind) -> &'static str {
     match kind {
@@ -69,6 +73,13 @@ fn refs_prefix(target: &NodeRef, role: Role) -> Vec<u8> {
     format!("{target}\0{}\0", role.tag()).into_bytes()
 }
 
+/// The `target \0 role \0` part of a `refs` key.
+fn refs_key_prefix(key: &[u8]) -> Option<&[u8]> {
+    let first = key.iter().position(|b| *b == 0)?;
+    let second = key[first + 1..].iter().position(|b| *b == 0)?;
+    Some(&key[..first + second + 2])
+}
+
 fn names_prefix(kind: NodeKind, token: &str) -> Vec<u8> {
     format!("{kind}\0{token}").into_bytes()
 }
@@ -81,6 +92,7 @@ fn utf8(bytes: &[u8]) -> Result<String, StoreError> {
 const TREES: &[&str] = &[
     META,
     REFS,
+    REFCOUNTS,
     NAMES,
     CODES,
     URLS,
@@ -234,7 +246,27 @@ impl Store {
                 meta.insert(META_FORMAT, &[codec::FORMAT_VERSION])?;
             }
         }
+        if !meta.contains_key(META_REFCOUNTS)? {
+            store.count_all_referrers()?;
+        }
         Ok(store)
+    }
+
+    /// Fills `refcounts` from `refs`, for a data dir written before counts were kept.
+    fn count_all_referrers(&self) -> Result<(), StoreError> {
+        let mut counts: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+        for key in self.tree(REFS)?.iter().keys() {
+            let key = key?;
+            if let Some(prefix) = refs_key_prefix(&key) {
+                *counts.entry(prefix.to_vec()).or_default() += 1;
+            }
+        }
+        let mut batch = Batch::default();
+        for (prefix, n) in counts {
+            batch.put(REFCOUNTS, prefix, n.to_be_bytes().to_vec());
+        }
+        batch.put(META, META_REFCOUNTS.to_vec(), b"1".to_vec());
+        self.apply(&batch)
     }
 
     fn tree(&self, name: &str) -> Result<&sled::Tree, StoreError> {
@@ -486,6 +518,54 @@ impl Store {
         keys.sort();
         keys.dedup();
         Ok(keys)
+    }
+
+    /// One page of the keys of the `kind` entities that refer to `target` in `role`, in key
+    /// order, strictly after `after`: a range scan that reads `limit` index entries at most.
+    pub fn referrer_page(
+        &self,
+        target: &NodeRef,
+        role: Role,
+        kind: NodeKind,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut prefix = refs_prefix(target, role);
+        prefix.extend_from_slice(format!("{kind}:").as_bytes());
+        let start = match after {
+            Some(after) => {
+                let mut k = prefix.clone();
+                k.extend_from_slice(after.as_bytes());
+                std::ops::Bound::Excluded(k)
+            }
+            None => std::ops::Bound::Included(prefix.clone()),
+        };
+        let mut keys = Vec::new();
+        for key in self
+            .tree(REFS)?
+            .range::<Vec<u8>, _>((start, std::ops::Bound::Unbounded))
+            .keys()
+        {
+            let key = key?;
+            if !key.starts_with(&prefix) || keys.len() == limit {
+                break;
+            }
+            keys.push(utf8(&key[prefix.len()..])?);
+        }
+        Ok(keys)
+    }
+
+    /// How many entities refer to `target` in `role`: one read, kept by every write.
+    pub fn referrer_count(&self, target: &NodeRef, role: Role) -> Result<u64, StoreError> {
+        self.refcount(&refs_prefix(target, role))
+    }
+
+    fn refcount(&self, prefix: &[u8]) -> Result<u64, StoreError> {
+        Ok(self
+            .tree(REFCOUNTS)?
+            .get(prefix)?
+            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+            .map_or(0, u64::from_be_bytes))
     }
 
     /// Keys of entities of `kind` whose name or an alias contains `query` at a word start,
