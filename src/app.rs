@@ -1,6 +1,7 @@
 //! Start-up and shut-down: open the store once, seed it if new, build the search index and the
 //! schema once, bind, serve, and flush on the way out.
 
+use crate::cache::{QueryCache, ResponseCache};
 use crate::config::Settings;
 use crate::dataset::{self, DatasetError, DatasetFiles};
 use crate::graphql::connection::PageLimits;
@@ -98,6 +99,8 @@ impl Application {
             open_reads: settings.auth.open_reads,
             persisted,
             metrics: metrics.clone(),
+            queries: QueryCache::new(settings.cache.parsed_queries),
+            responses: ResponseCache::new(settings.cache.response_bytes, writer.generations()),
         });
         let listener = TcpListener::bind(&settings.listen).map_err(|source| AppError::Bind {
             addr: settings.listen.clone(),

@@ -21,6 +21,16 @@ pub struct Settings {
     pub limits: Limits,
     pub auth: Auth,
     pub http: Http,
+    pub cache: CacheSettings,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettings {
+    /// Bytes of encoded read-query responses kept; 0 turns the response cache off.
+    pub response_bytes: u64,
+    /// Parsed query documents kept; 0 turns the parsed-query cache off.
+    pub parsed_queries: usize,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -84,6 +94,10 @@ impl Default for Settings {
                 compression: true,
                 persisted_queries_only: None,
                 persisted_query_cache: 1000,
+            },
+            cache: CacheSettings {
+                response_bytes: 64 * 1024 * 1024,
+                parsed_queries: 1000,
             },
         }
     }

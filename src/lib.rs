@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod bulk;
+pub mod cache;
 pub mod config;
 pub mod dataset;
 pub mod domain;

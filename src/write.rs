@@ -2,6 +2,7 @@
 //! transaction, then announced to subscribers. The GraphQL mutations and the importer both
 //! write through here, so they check and store facts the same way.
 
+use crate::cache::Generations;
 use crate::domain::{text, Fact, NodeKind, NodeRef};
 use crate::facts::{FactError, Lookup, Record, Resolver};
 use crate::search::SearchIndex;
@@ -41,6 +42,7 @@ pub struct Writer {
     /// None where nothing searches (the CLI importer: the server rebuilds its index at start).
     search: Option<Arc<SearchIndex>>,
     changes: broadcast::Sender<Change>,
+    generations: Arc<Generations>,
 }
 
 /// The store as seen by a batch being written: what it holds plus what the batch adds.
@@ -148,7 +150,13 @@ impl Writer {
             store,
             search,
             changes,
+            generations: Arc::default(),
         }
+    }
+
+    /// Write counters per kind of node, for caches of what was read.
+    pub fn generations(&self) -> Arc<Generations> {
+        self.generations.clone()
     }
 
     pub fn store(&self) -> &Arc<Store> {
@@ -159,7 +167,8 @@ impl Writer {
         self.changes.subscribe()
     }
 
-    /// After a commit: the search index follows, then subscribers hear of it.
+    /// After a commit: the search index follows, then cached responses that read a changed
+    /// kind go stale, then subscribers hear of it; all before the write is answered.
     fn announce(&self, outcomes: &[Outcome], before: &HashMap<NodeRef, Option<Fact>>) {
         if let Some(search) = &self.search {
             for o in outcomes
@@ -171,6 +180,13 @@ impl Writer {
                 search.update(&o.node, old.as_ref(), new.as_ref());
             }
         }
+        self.generations.bump(
+            outcomes
+                .iter()
+                .filter(|o| o.action != OutcomeAction::Unchanged)
+                .map(|o| o.node.kind)
+                .collect(),
+        );
         for o in outcomes
             .iter()
             .filter(|o| o.action != OutcomeAction::Unchanged)

@@ -1,6 +1,7 @@
 //! Per-request batched reads. Sibling fields ask for keys; each DataLoader batch is one store
 //! round trip, so a query costs round trips in proportion to its depth, not its rows.
 
+use crate::cache::{Kinds, ReadSet};
 use crate::domain::{NodeKind, NodeRef};
 use crate::store::{Entity, Revision, Role, Store, StoreError};
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
@@ -11,11 +12,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The store as one request sees it: every call is counted as one round trip.
+/// The store as one request sees it: every call is counted as one round trip, and says which
+/// kinds of node it reads, so that a cached response is dropped when one of them changes.
 #[derive(Clone)]
 pub struct Reader {
     store: Arc<Store>,
     round_trips: Arc<AtomicU64>,
+    reads: Arc<ReadSet>,
 }
 
 impl Reader {
@@ -23,16 +26,29 @@ impl Reader {
         Reader {
             store,
             round_trips: Arc::new(AtomicU64::new(0)),
+            reads: Arc::default(),
         }
     }
 
-    /// Runs one store call, counted.
+    /// Runs one store call that reads nodes (or indexes kept by nodes) of `kinds`, counted.
     pub fn call<T>(
         &self,
+        kinds: Kinds,
         f: impl FnOnce(&Store) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
+        self.reads.add(kinds);
         f(&self.store)
+    }
+
+    /// Notes a read that does not go through the store (the search index).
+    pub fn note_read(&self, kinds: Kinds) {
+        self.reads.add(kinds);
+    }
+
+    /// The kinds of node read so far.
+    pub fn reads(&self) -> Kinds {
+        self.reads.kinds()
     }
 
     pub fn round_trips(&self) -> u64 {
@@ -93,8 +109,9 @@ impl Loader<ReferrerPage> for StoreLoader {
         &self,
         keys: &[ReferrerPage],
     ) -> Result<HashMap<ReferrerPage, Self::Value>, Self::Error> {
+        let kinds = keys.iter().map(|k| k.kind).collect();
         self.reader
-            .call(|s| {
+            .call(kinds, |s| {
                 keys.iter()
                     .map(|k| {
                         let page = s.referrer_page(
@@ -120,8 +137,11 @@ impl Loader<ReferrerCount> for StoreLoader {
         &self,
         keys: &[ReferrerCount],
     ) -> Result<HashMap<ReferrerCount, u64>, Self::Error> {
+        let kinds = keys
+            .iter()
+            .fold(Kinds::NONE, |acc, k| acc.and(k.1.referrer_kinds()));
         self.reader
-            .call(|s| {
+            .call(kinds, |s| {
                 keys.iter()
                     .map(|k| Ok((k.clone(), s.referrer_count(&k.0, k.1)?)))
                     .collect()
@@ -142,8 +162,9 @@ impl Loader<RevisionsOf> for StoreLoader {
         &self,
         keys: &[RevisionsOf],
     ) -> Result<HashMap<RevisionsOf, Self::Value>, Self::Error> {
+        let kinds = keys.iter().map(|k| k.0.kind).collect();
         self.reader
-            .call(|s| {
+            .call(kinds, |s| {
                 keys.iter()
                     .map(|k| Ok((k.clone(), Arc::new(s.revisions(&k.0)?))))
                     .collect()
@@ -163,7 +184,9 @@ impl<E: Entity> Loader<Key<E>> for StoreLoader {
     async fn load(&self, keys: &[Key<E>]) -> Result<HashMap<Key<E>, Arc<E>>, Self::Error> {
         let found = self
             .reader
-            .call(|s| s.get_many::<E>(keys.iter().map(|k| k.0.as_str())))
+            .call(Kinds::of(E::KIND), |s| {
+                s.get_many::<E>(keys.iter().map(|k| k.0.as_str()))
+            })
             .map_err(Arc::new)?;
         Ok(found
             .into_iter()
@@ -180,8 +203,11 @@ impl Loader<Referrers> for StoreLoader {
         &self,
         keys: &[Referrers],
     ) -> Result<HashMap<Referrers, Self::Value>, Self::Error> {
+        let kinds = keys
+            .iter()
+            .fold(Kinds::NONE, |acc, k| acc.and(k.1.referrer_kinds()));
         self.reader
-            .call(|s| {
+            .call(kinds, |s| {
                 keys.iter()
                     .map(|k| Ok((k.clone(), Arc::new(s.referrers(&k.0, k.1)?))))
                     .collect()

@@ -5,6 +5,7 @@ use super::error::{ApiError, OrGqlError};
 use super::id;
 use super::loader::Reader;
 use super::types::*;
+use crate::cache::Kinds;
 use crate::domain::{self, text, NodeKind, NodeRef};
 use crate::search::SearchIndex;
 use crate::store::{Entity, Role};
@@ -14,6 +15,15 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 pub struct Query;
+
+/// The kinds a speaker can be.
+const SPEAKERS: Kinds = Kinds::of(NodeKind::Person).and(Kinds::of(NodeKind::Organization));
+
+/// The kinds of node the search index holds text of.
+const SEARCHED: Kinds = Kinds::of(NodeKind::Statement)
+    .and(Kinds::of(NodeKind::Agreement))
+    .and(Kinds::of(NodeKind::Event))
+    .and(Kinds::of(NodeKind::Source));
 
 /// Name filters match the name or any alias, ignoring letter case and diacritics (Vucic finds
 /// Vučić); a name matches from the start of any of its words.
@@ -89,7 +99,7 @@ fn reader<'a>(ctx: &Context<'a>) -> &'a Reader {
 /// Resolves a country argument; an unknown code is the caller's mistake.
 fn country_arg(ctx: &Context<'_>, code: &str, argument: &str) -> Result<String> {
     reader(ctx)
-        .call(|s| s.country_code(code))
+        .call(Kinds::of(NodeKind::Country), |s| s.country_code(code))
         .gql()?
         .ok_or_else(|| {
             ApiError::bad_input(format!(
@@ -218,7 +228,9 @@ async fn list<E: Entity, T, C: From<Page<T>>>(
             return referrer_connection(ctx, target, role, page, wrap).await
         }
         Candidates::Keys(c) if !filtered => return keyed_page(ctx, &c, page, wrap).await,
-        Candidates::All => reader.call(|s| s.keys::<E>(None, usize::MAX)).gql()?,
+        Candidates::All => reader
+            .call(Kinds::of(E::KIND), |s| s.keys::<E>(None, usize::MAX))
+            .gql()?,
         other => other.keys(ctx).await?.unwrap_or_default(),
     };
     filtered_connection(ctx, &keys, page, keep, wrap).await
@@ -232,9 +244,11 @@ async fn whole_tree_page<E: Entity, T, C: From<Page<T>>>(
 ) -> Result<C> {
     let reader = reader(ctx);
     let mut keys = reader
-        .call(|s| s.keys::<E>(page.after.as_deref(), page.size + 1))
+        .call(Kinds::of(E::KIND), |s| {
+            s.keys::<E>(page.after.as_deref(), page.size + 1)
+        })
         .gql()?;
-    let total = reader.call(|s| s.count::<E>()).gql()?;
+    let total = reader.call(Kinds::of(E::KIND), |s| s.count::<E>()).gql()?;
     let has_next = keys.len() > page.size;
     keys.truncate(page.size);
     let entities = load_many::<E>(ctx, &keys).await?;
@@ -278,7 +292,10 @@ impl Query {
 
     /// ISO 3166-1 alpha-2 or alpha-3, any letter case. Kosovo is XK / XKX. Unknown code: null.
     async fn country(&self, ctx: &Context<'_>, code: String) -> Result<Option<CountryObj>> {
-        match reader(ctx).call(|s| s.country_code(&code)).gql()? {
+        match reader(ctx)
+            .call(Kinds::of(NodeKind::Country), |s| s.country_code(&code))
+            .gql()?
+        {
             Some(key) => Ok(load_one(ctx, &key).await?.map(CountryObj)),
             None => Ok(None),
         }
@@ -298,7 +315,9 @@ impl Query {
         if let Some(name) = &filter.name {
             let name = name_arg(name, "filter.name")?;
             let found = reader(ctx)
-                .call(|s| s.find_by_name::<domain::Country>(&name))
+                .call(Kinds::of(NodeKind::Country), |s| {
+                    s.find_by_name::<domain::Country>(&name)
+                })
                 .gql()?;
             candidates = candidates.narrow(ctx, found).await?;
         }
@@ -344,7 +363,9 @@ impl Query {
         if let Some(name) = &filter.name {
             let name = name_arg(name, "filter.name")?;
             let found = reader(ctx)
-                .call(|s| s.find_by_name::<domain::Person>(&name))
+                .call(Kinds::of(NodeKind::Person), |s| {
+                    s.find_by_name::<domain::Person>(&name)
+                })
                 .gql()?;
             candidates = candidates.narrow(ctx, found).await?;
         }
@@ -381,7 +402,9 @@ impl Query {
         if let Some(name) = &filter.name {
             let name = name_arg(name, "filter.name")?;
             let found = reader(ctx)
-                .call(|s| s.find_by_name::<domain::Organization>(&name))
+                .call(Kinds::of(NodeKind::Organization), |s| {
+                    s.find_by_name::<domain::Organization>(&name)
+                })
                 .gql()?;
             candidates = candidates.narrow(ctx, found).await?;
         }
@@ -504,7 +527,9 @@ impl Query {
         if let Some(city) = &filter.city {
             let city = name_arg(city, "filter.city")?;
             let found = reader(ctx)
-                .call(|s| s.find_by_name::<domain::Mission>(&city))
+                .call(Kinds::of(NodeKind::Mission), |s| {
+                    s.find_by_name::<domain::Mission>(&city)
+                })
                 .gql()?;
             candidates = candidates.narrow(ctx, found).await?;
         }
@@ -547,7 +572,7 @@ impl Query {
         if let Some(name) = &filter.speaker_name {
             let name = name_arg(name, "filter.speakerName")?;
             let (people, orgs) = reader(ctx)
-                .call(|s| {
+                .call(SPEAKERS, |s| {
                     Ok((
                         s.find_by_name::<domain::Person>(&name)?,
                         s.find_by_name::<domain::Organization>(&name)?,
@@ -571,12 +596,16 @@ impl Query {
             candidates = candidates.narrow(ctx, keys).await?;
         }
         if let Some(about) = &filter.about {
-            let node = reader(ctx).call(|s| Ok(about_arg(s, about))).gql()?.gql()?;
+            let node = reader(ctx)
+                .call(Kinds::of(NodeKind::Country), |s| Ok(about_arg(s, about)))
+                .gql()?
+                .gql()?;
             candidates = candidates.referring_to(ctx, node, Role::About).await?;
         }
         if let Some(query) = &filter.text {
             let query = name_arg(query, "filter.text")?;
             let search = ctx.data_unchecked::<Arc<SearchIndex>>();
+            reader(ctx).note_read(Kinds::of(NodeKind::Statement));
             let hits = search.search(&query, usize::MAX, Some(&[NodeKind::Statement]));
             candidates = candidates
                 .narrow(ctx, hits.into_iter().map(|h| h.node.key))
@@ -659,6 +688,7 @@ impl Query {
         let limit = page_limits(ctx).size(first).gql()?;
         let query = name_arg(&query, "query")?;
         let search = ctx.data_unchecked::<Arc<SearchIndex>>();
+        reader(ctx).note_read(SEARCHED);
         let hits = search.search(&query, limit, None);
         // Concurrent, so that hits of one kind load in one batch.
         let nodes = join_all(hits.iter().map(|hit| resolve_node(ctx, &hit.node))).await;

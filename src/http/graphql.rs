@@ -3,14 +3,17 @@
 //! `extensions.code`.
 
 use super::AppState;
+use crate::cache::ResponseCache;
 use crate::graphql::auth::{Caller, RoleGuard};
 use crate::graphql::error::code;
 use crate::store::KeyRole;
 use actix_web::http::header::{self, ContentType};
 use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use async_graphql::futures_util::StreamExt;
-use async_graphql::{BatchRequest, BatchResponse, Response, Value};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::{BatchRequest, Response, Value};
 use async_graphql_actix_web::GraphQLSubscription;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -216,11 +219,14 @@ pub async fn get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
 
 /// Whether the operation a request would run is a mutation (GET must not change anything).
 fn is_mutation(request: &async_graphql::Request) -> bool {
-    use async_graphql::parser::types::{DocumentOperations, OperationType};
-    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
-        return false;
-    };
-    let operation = match (&doc.operations, request.operation_name.as_deref()) {
+    async_graphql::parser::parse_query(&request.query).is_ok_and(|doc| {
+        operation_type(&doc, request.operation_name.as_deref()) == Some(OperationType::Mutation)
+    })
+}
+
+/// The type of the operation a document runs under `name` (None: no such operation).
+fn operation_type(doc: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
+    let operation = match (&doc.operations, name) {
         (DocumentOperations::Single(op), _) => Some(&op.node),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
         (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
@@ -228,7 +234,7 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
         }
         _ => None,
     };
-    operation.is_some_and(|op| op.ty == OperationType::Mutation)
+    operation.map(|op| op.ty)
 }
 
 /// The caller named by `Authorization: Bearer <key>`. The key itself is never logged.
@@ -283,15 +289,48 @@ async fn execute(state: &AppState, req: &HttpRequest, batch: BatchRequest) -> Ht
                 .extensions
                 .get_or_insert_with(Default::default)
                 .set("code", code);
-            return Response::from_errors(vec![error]);
+            return encode(&Response::from_errors(vec![error]));
         }
         let operation = request
             .operation_name
             .clone()
             .or_else(|| document_operation_name(&request.query).map(str::to_string));
+        let started = std::time::Instant::now();
+        let document = state.queries.parse(&request.query);
+        // Only read queries are cached; with query stats on, every response reports its own.
+        let cache_key = document
+            .as_deref()
+            .filter(|doc| {
+                operation_type(doc, request.operation_name.as_deref()) == Some(OperationType::Query)
+            })
+            .filter(|_| state.responses.enabled() && !state.expose_query_stats)
+            .map(|_| {
+                ResponseCache::key(
+                    &request.query,
+                    request.operation_name.as_deref(),
+                    &serde_json::to_string(&request.variables).unwrap_or_default(),
+                )
+            });
+        if let Some(key) = &cache_key {
+            let cached = state.responses.get(key);
+            state.metrics.cache(cached.is_some());
+            if let Some(body) = cached {
+                state
+                    .metrics
+                    .operation(operation.as_deref(), started.elapsed().as_secs_f64());
+                return Ok(Encoded {
+                    body,
+                    never_executed: false,
+                });
+            }
+        }
+        if let Some(document) = document {
+            request.set_parsed_query((*document).clone());
+        }
+        // Before the first read: a write landing from here on makes this response stale.
+        let snapshot = state.responses.snapshot();
         let (request, reader) =
             crate::graphql::prepare(request, state.store.clone(), caller.clone());
-        let started = std::time::Instant::now();
         let mut response = state.schema.execute(request).await;
         state
             .metrics
@@ -315,22 +354,41 @@ async fn execute(state: &AppState, req: &HttpRequest, batch: BatchRequest) -> Ht
                 .extensions
                 .insert("storeRoundTrips".into(), Value::from(reader.round_trips()));
         }
-        response
-    };
-    let response = match batch {
-        BatchRequest::Single(request) => BatchResponse::Single(run(request).await),
-        BatchRequest::Batch(requests) => {
-            let mut responses = Vec::with_capacity(requests.len());
-            for request in requests {
-                responses.push(run(request).await);
-            }
-            BatchResponse::Batch(responses)
+        let encoded = encode(&response)?;
+        if let Some(key) = cache_key.filter(|_| response.errors.is_empty()) {
+            state
+                .responses
+                .insert(key, encoded.body.clone(), reader.reads(), snapshot);
         }
+        Ok(encoded)
     };
-    // Under the GraphQL-over-HTTP media type, a request that never executed is a 400.
-    let rejected = match &response {
-        BatchResponse::Single(r) => never_executed(r),
-        BatchResponse::Batch(_) => false,
+    let mut rejected = false;
+    let body = match batch {
+        BatchRequest::Single(request) => run(request).await.map(|encoded| {
+            // Under the GraphQL-over-HTTP media type, a request that never executed is a 400.
+            rejected = encoded.never_executed;
+            encoded.body
+        }),
+        BatchRequest::Batch(requests) => {
+            let mut body = vec![b'['];
+            let mut failed = None;
+            for (i, request) in requests.into_iter().enumerate() {
+                match run(request).await {
+                    Ok(encoded) => {
+                        if i > 0 {
+                            body.push(b',');
+                        }
+                        body.extend_from_slice(&encoded.body);
+                    }
+                    Err(e) => failed = Some(e),
+                }
+            }
+            body.push(b']');
+            match failed {
+                Some(e) => Err(e),
+                None => Ok(Bytes::from(body)),
+            }
+        }
     };
     let status = if graphql_response && rejected {
         StatusCode::BAD_REQUEST
@@ -342,15 +400,7 @@ async fn execute(state: &AppState, req: &HttpRequest, batch: BatchRequest) -> Ht
     } else {
         "application/json"
     };
-    let body = match &response {
-        BatchResponse::Single(r) => encode(r),
-        BatchResponse::Batch(rs) => rs
-            .iter()
-            .map(encode)
-            .collect::<Result<Vec<_>, _>>()
-            .map(serde_json::Value::Array),
-    };
-    match body.and_then(|b| serde_json::to_vec(&b)) {
+    match body {
         Ok(body) => HttpResponse::build(status)
             .content_type(content_type)
             .body(body),
@@ -365,16 +415,30 @@ async fn execute(state: &AppState, req: &HttpRequest, batch: BatchRequest) -> Ht
     }
 }
 
-/// A response as JSON; one that never executed (it failed parsing or validation) has no
-/// `data` entry at all, as GraphQL-over-HTTP asks.
-fn encode(response: &Response) -> Result<serde_json::Value, serde_json::Error> {
-    let mut value = serde_json::to_value(response)?;
-    if never_executed(response) {
+/// One response as JSON bytes.
+struct Encoded {
+    body: Bytes,
+    /// It failed parsing or validation, so it has no `data` entry.
+    never_executed: bool,
+}
+
+/// A response as JSON, serialized once; one that never executed (it failed parsing or
+/// validation) has no `data` entry at all, as GraphQL-over-HTTP asks.
+fn encode(response: &Response) -> Result<Encoded, serde_json::Error> {
+    let never_executed = never_executed(response);
+    let body = if never_executed {
+        let mut value = serde_json::to_value(response)?;
         if let Some(map) = value.as_object_mut() {
             map.remove("data");
         }
-    }
-    Ok(value)
+        serde_json::to_vec(&value)?
+    } else {
+        serde_json::to_vec(response)?
+    };
+    Ok(Encoded {
+        body: Bytes::from(body),
+        never_executed,
+    })
 }
 
 /// The name of a document's first operation (`query Name ...`), read without parsing the

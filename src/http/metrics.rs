@@ -24,6 +24,11 @@ struct OperationLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CacheLabels {
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ErrorLabels {
     code: String,
 }
@@ -39,6 +44,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: HistogramFamily,
     errors: Family<ErrorLabels, Counter>,
+    cache: Family<CacheLabels, Counter>,
     store_bytes: Gauge<u64, AtomicU64>,
     operation_names: Mutex<HashSet<String>>,
 }
@@ -55,6 +61,12 @@ impl Default for Metrics {
         let latency: HistogramFamily = Family::new_with_constructor(latency_histogram);
         let errors = Family::<ErrorLabels, Counter>::default();
         let store_bytes = Gauge::<u64, AtomicU64>::default();
+        let cache = Family::<CacheLabels, Counter>::default();
+        registry.register(
+            "response_cache",
+            "Cacheable read queries answered from the response cache (hit) or run (miss)",
+            cache.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by method, route and status",
@@ -80,6 +92,7 @@ impl Default for Metrics {
             requests,
             latency,
             errors,
+            cache,
             store_bytes,
             operation_names: Mutex::new(HashSet::new()),
         }
@@ -102,6 +115,11 @@ impl Metrics {
         self.latency
             .get_or_create(&OperationLabels { operation })
             .observe(seconds);
+    }
+
+    pub fn cache(&self, hit: bool) {
+        let result = if hit { "hit" } else { "miss" };
+        self.cache.get_or_create(&CacheLabels { result }).inc();
     }
 
     pub fn error(&self, code: &str) {

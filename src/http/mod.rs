@@ -27,6 +27,8 @@ pub struct AppState {
     pub open_reads: bool,
     pub persisted: persisted::PersistedQueries,
     pub metrics: Arc<metrics::Metrics>,
+    pub queries: crate::cache::QueryCache,
+    pub responses: crate::cache::ResponseCache,
 }
 
 /// The benchmark's ceiling: a fixed, pre-built JSON body of the requested size, after reading

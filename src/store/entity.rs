@@ -1,5 +1,6 @@
 //! How each entity type is stored and indexed.
 
+use crate::cache::Kinds;
 use crate::domain::*;
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -31,6 +32,24 @@ pub enum Role {
 }
 
 impl Role {
+    /// The kinds of node that refer in this role (a citation can come from any fact).
+    pub fn referrer_kinds(self) -> Kinds {
+        let kind = match self {
+            Role::Party | Role::Broker | Role::Signatory => NodeKind::Agreement,
+            Role::SignatoryCountry | Role::ProvisionActor => NodeKind::Agreement,
+            Role::RelationParty | Role::RelationAgreement | Role::RelationEvent => {
+                NodeKind::Relation
+            }
+            Role::MissionSending | Role::MissionHost => NodeKind::Mission,
+            Role::EventCountry | Role::EventParticipant | Role::EventAgreement => NodeKind::Event,
+            Role::Speaker | Role::About | Role::StatementEvent => NodeKind::Statement,
+            Role::PostCountry | Role::PostOrganization => NodeKind::Person,
+            Role::OrganizationCountry => NodeKind::Organization,
+            Role::Cites => return Kinds::ALL,
+        };
+        Kinds::of(kind)
+    }
+
     pub(crate) fn tag(self) -> &'static str {
         match self {
             Role::Party => "party",
@@ -297,5 +316,39 @@ impl Entity for Statement {
             .map(|e| (Role::StatementEvent, NodeRef::new(NodeKind::Event, e)));
         let about = self.about.iter().cloned().map(|a| (Role::About, a));
         speaker.into_iter().chain(event).chain(about).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::{load, DatasetFiles};
+
+    /// A cached response that read referrers in some role is dropped when a node of that
+    /// role's referrer kind changes: the kinds must be right for every reference there is.
+    #[test]
+    fn every_reference_is_made_by_a_kind_its_role_names() {
+        fn check<E: Entity>(items: &[E]) {
+            for item in items {
+                for (role, _) in all_references(item) {
+                    assert!(
+                        role.referrer_kinds().contains(E::KIND),
+                        "{:?} from a {}",
+                        role,
+                        E::KIND
+                    );
+                }
+            }
+        }
+        let g = load(&DatasetFiles::builtin()).unwrap();
+        check(&g.countries);
+        check(&g.sources);
+        check(&g.people);
+        check(&g.organizations);
+        check(&g.agreements);
+        check(&g.relations);
+        check(&g.missions);
+        check(&g.events);
+        check(&g.statements);
     }
 }

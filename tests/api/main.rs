@@ -1,5 +1,6 @@
 //! Black-box tests: the real server, over HTTP, as clients use it. One binary, to link once.
 
+mod cache;
 mod cli;
 mod clients;
 mod errors;

@@ -1,6 +1,7 @@
 //! Lookups, aliases and diacritics, pagination, nesting and its cost, node ids, search.
 
 use crate::helpers::*;
+use diplograph::config::Settings;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 
@@ -173,7 +174,11 @@ fn round_trips(app: &TestApp, query: &str) -> u64 {
 
 #[test]
 fn nested_queries_cost_round_trips_by_depth_not_rows() {
-    let app = TestApp::spawn();
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn_with(Settings {
+        expose_query_stats: true,
+        ..test_settings(dir.path())
+    });
     // Both reach the same depth (Europe includes Kosovo); one has ~50 times the rows.
     let nested = |filter: &str| {
         format!(

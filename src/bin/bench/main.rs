@@ -1,10 +1,15 @@
 //! The benchmark harness: `cargo run --release --bin bench -- --scale 10`.
 //!
 //! Generates a data set, imports it into a fresh data dir (records/s, peak RSS), compares the
-//! store's size with its export, starts the server pinned to core 0 with one worker (cold
-//! start, RSS), checks every query's response once, then drives each query with wrk pinned to
-//! core 1 over loopback, `--repeat` times, and reports medians next to the ceiling: a route
-//! answering a fixed body of the nested query's size. Writes bench/results.md.
+//! store's size with its export, then runs three servers in turn, each pinned to core 0 with one
+//! worker: the real server with its caches off (cold start, RSS), the framework floor (the same
+//! queries on async-graphql over in-memory structs; its answers must equal the server's), and
+//! the real server with its caches on. Every query's response is checked once, then wrk pinned
+//! to core 1 drives it over loopback `--repeat` times; the report gives medians, as ratios to
+//! the ceiling (a route answering a fixed body of the nested query's size) and to the floor,
+//! all measured in the same run. Writes bench/results.md.
+
+mod floor;
 
 use clap::{Parser, Subcommand};
 use diplograph::app::Application;
@@ -21,7 +26,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser)]
 struct Cli {
     #[command(subcommand)]
-    child: Option<Child>,
+    child: Option<Phase>,
     /// Data set size (see `diplograph generate`).
     #[arg(long, default_value_t = 1.0)]
     scale: f64,
@@ -44,11 +49,19 @@ struct Cli {
 
 /// The phases that run in their own process.
 #[derive(Subcommand)]
-enum Child {
-    #[command(hide = true)]
-    ImportChild { file: PathBuf, dir: PathBuf },
-    #[command(hide = true)]
-    ServeChild { dir: PathBuf, port: u16 },
+enum Phase {
+    #[command(name = "import-child", hide = true)]
+    Import { file: PathBuf, dir: PathBuf },
+    #[command(name = "serve-child", hide = true)]
+    Serve {
+        dir: PathBuf,
+        port: u16,
+        /// With the parsed-query and response caches (off otherwise, to measure the engine).
+        #[arg(long)]
+        caches: bool,
+    },
+    #[command(name = "floor-child", hide = true)]
+    Floor { dir: PathBuf, port: u16 },
 }
 
 fn peak_rss_kb(pid: &str) -> u64 {
@@ -102,10 +115,14 @@ fn import_child(file: &Path, dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn serve_child(dir: &Path, port: u16) -> Result<(), String> {
+fn serve_child(dir: &Path, port: u16, caches: bool) -> Result<(), String> {
+    let mut settings = settings(dir, format!("127.0.0.1:{port}"));
+    if !caches {
+        settings.cache.response_bytes = 0;
+        settings.cache.parsed_queries = 0;
+    }
     actix_web::rt::System::new().block_on(async {
-        let app = Application::build(&settings(dir, format!("127.0.0.1:{port}")))
-            .map_err(|e| e.to_string())?;
+        let app = Application::build(&settings).map_err(|e| e.to_string())?;
         app.run_until_stopped().await.map_err(|e| e.to_string())
     })
 }
@@ -296,76 +313,28 @@ fn run(cli: &Cli) -> Result<(), String> {
         .map(|m| m.len())
         .unwrap_or(0);
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| e.to_string())?
-        .port();
     eprintln!("starting the server on core 0");
     let started = Instant::now();
-    let mut server = Command::new("taskset")
-        .args(["-c", "0"])
-        .arg(&me)
-        .arg("serve-child")
-        .arg(&dir)
-        .arg(port.to_string())
-        .stdout(Stdio::null())
-        .spawn()
-        .map_err(|e| e.to_string())?;
+    let server = Pinned::start(&me, "serve-child", &dir, &[])?;
+    let cold_start = started.elapsed().as_secs_f64();
+    let rss_start = rss_kb(server.child.id());
+    let port = server.port;
     let result = (|| -> Result<String, String> {
-        while post(port, "/healthz", "").is_err()
-            || TcpStream::connect(("127.0.0.1", port)).is_err()
-        {
-            if started.elapsed() > Duration::from_secs(120) {
-                return Err("the server did not start".into());
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let cold_start = started.elapsed().as_secs_f64();
-        let rss_start = rss_kb(server.id());
-
-        // The queries, each checked once.
-        let party = graphql(
-            port,
-            "{ agreements(first: 1) { edges { node { parties { code } } } } }",
-        )?["data"]["agreements"]["edges"][0]["node"]["parties"][0]["code"]
-            .as_str()
-            .unwrap_or("US")
-            .to_string();
-        let mut cursor = serde_json::Value::Null;
-        for _ in 0..10 {
-            let after = match cursor.as_str() {
-                Some(c) => format!(", after: \"{c}\""),
-                None => String::new(),
-            };
-            let page = graphql(
-                port,
-                &format!("{{ statements(first: 100{after}) {{ pageInfo {{ endCursor }} }} }}"),
-            )?;
-            cursor = page["data"]["statements"]["pageInfo"]["endCursor"].clone();
-        }
-        let nested = format!(
-            "{{ country(code: \"{party}\") {{ name relations(first: 10) {{ edges {{ node {{ kind since subject {{ name }} object {{ name agreements(first: 3) {{ edges {{ node {{ title provisions {{ text }} }} }} }} }} }} }} }} statements(first: 10) {{ edges {{ node {{ text speaker {{ ... on Person {{ name }} }} }} }} }} }} }}"
-        );
-        let queries = [
-            ("point lookup", "{ country(code: \"XK\") { name alpha3 capital region } }".to_string()),
-            ("filtered list (20 agreements of a party)", format!("{{ agreements(filter: {{ party: \"{party}\" }}, first: 20) {{ edges {{ node {{ title signedOn parties {{ code }} }} }} }} }}")),
-            ("nested", nested.clone()),
-            ("cursor walk (page 11 of statements)", format!("{{ statements(first: 100, after: {cursor}) {{ edges {{ cursor node {{ text }} }} }} }}")),
-            // Last: a search that overloads the server would leave it busy for what follows.
-            ("full-text search", "{ search(query: \"partnership trade\", first: 10) { score snippet node { __typename } } }".to_string()),
-        ];
+        let queries = queries(port)?;
+        // Each query checked once: load tools count a 200 with errors as a success.
         let mut checked = Vec::new();
         for (name, query) in &queries {
             let value = graphql(port, query)?;
-            checked.push((
+            checked.push(Checked {
                 name,
-                serde_json::json!({ "query": query }).to_string(),
-                value.to_string().len(),
-            ));
+                query,
+                body: serde_json::json!({ "query": query }).to_string(),
+                bytes: value.to_string().len(),
+                data: value["data"].clone(),
+            });
         }
-        let nested_bytes = graphql(port, &nested)?.to_string().len();
-
-        let measure = |path: &str, body: &str| -> Result<Load, String> {
+        let nested_bytes = checked[NESTED].bytes;
+        let measure = |port: u16, path: &str, body: &str| -> Result<Load, String> {
             let runs = (0..cli.repeat)
                 .map(|_| wrk(port, path, body, cli, &work))
                 .collect::<Result<Vec<_>, _>>()?;
@@ -377,33 +346,80 @@ fn run(cli: &Cli) -> Result<(), String> {
         };
         eprintln!("load: ceiling");
         let ceiling = measure(
+            port,
             &format!("/bench/ceiling?bytes={nested_bytes}"),
-            &checked[2].1,
+            &checked[NESTED].body,
         )?;
-        let mut rows = Vec::new();
-        for (name, body, bytes) in &checked {
-            eprintln!("load: {name}");
-            // A query that fails under load is a result too: reported, not hidden.
-            rows.push(match measure("/graphql", body) {
-                Ok(load) => format!(
-                    "| {name} | {bytes} | {:.0} | {:.2} | {:.2} | {:.2} |",
-                    load.rate,
-                    load.p50_ms,
-                    load.p99_ms,
-                    load.rate / ceiling.rate
-                ),
-                Err(e) => {
-                    let why = e
-                        .lines()
-                        .find(|l| l.contains("Socket errors") || l.contains("Non-2xx"))
-                        .unwrap_or("failed")
-                        .trim()
-                        .to_string();
-                    format!("| {name} | {bytes} | failed under load: {why} | | | |")
-                }
-            });
+        let mut served = Vec::new();
+        for query in &checked {
+            eprintln!("load: {}", query.name);
+            served.push(measure(port, "/graphql", &query.body));
         }
-        let rss_after = rss_kb(server.id());
+        let rss_after = rss_kb(server.child.id());
+        server.stop();
+
+        eprintln!("starting the framework floor on core 0");
+        let floor = Pinned::start(&me, "floor-child", &dir, &[])?;
+        let mut floor_rows = Vec::new();
+        for query in &checked {
+            let value = graphql(floor.port, query.query)?;
+            if value["data"] != query.data {
+                return Err(format!(
+                    "the floor's answer to '{}' differs from the server's:\n{}\n{}",
+                    query.name, value["data"], query.data
+                ));
+            }
+            eprintln!("load (floor): {}", query.name);
+            floor_rows.push(measure(floor.port, "/graphql", &query.body));
+        }
+        floor.stop();
+
+        eprintln!("starting the server with its caches on core 0");
+        let cached = Pinned::start(&me, "serve-child", &dir, &["--caches"])?;
+        let mut cached_rows = Vec::new();
+        for query in &checked {
+            if graphql(cached.port, query.query)?["data"] != query.data {
+                return Err(format!(
+                    "the cached server's answer to '{}' differs",
+                    query.name
+                ));
+            }
+            eprintln!("load (caches): {}", query.name);
+            cached_rows.push(measure(cached.port, "/graphql", &query.body));
+        }
+        cached.stop();
+
+        let rows: Vec<String> = checked
+            .iter()
+            .zip(served)
+            .zip(floor_rows)
+            .zip(cached_rows)
+            .map(|(((query, served), floor), cached)| {
+                let cell = |load: &Result<Load, String>| match load {
+                    Ok(l) => (format!("{:.0}", l.rate), format!("{:.2}", l.p50_ms), format!("{:.2}", l.p99_ms)),
+                    // A query that fails under load is a result too: reported, not hidden.
+                    Err(e) => (failure(e), String::new(), String::new()),
+                };
+                let (rate, p50, p99) = cell(&served);
+                let (floor_rate, _, _) = cell(&floor);
+                let (cached_rate, _, cached_p99) = cell(&cached);
+                let ratio = |a: &Result<Load, String>, b: f64| match a {
+                    Ok(l) => format!("{:.2}", l.rate / b),
+                    Err(_) => String::new(),
+                };
+                let to_floor = match (&served, &floor) {
+                    (Ok(s), Ok(f)) => format!("{:.2}", s.rate / f.rate),
+                    _ => String::new(),
+                };
+                format!(
+                    "| {} | {} | {rate} | {p50} | {p99} | {} | {floor_rate} | {to_floor} | {cached_rate} | {cached_p99} | {} |",
+                    query.name,
+                    query.bytes,
+                    ratio(&served, ceiling.rate),
+                    ratio(&cached, ceiling.rate),
+                )
+            })
+            .collect();
         let cpu = std::fs::read_to_string("/proc/cpuinfo")
             .unwrap_or_default()
             .lines()
@@ -418,16 +434,19 @@ fn run(cli: &Cli) -> Result<(), String> {
             cli.scale, cli.seed, cli.duration, cli.connections, cli.repeat
         );
         Ok(format!(
-            "# Benchmark results\n\nThe last run of `{command}`, {date}, on {} cores ({cpu}). The server runs \
+            "# Benchmark results\n\nThe last run of `{command}`, {date}, on {} cores ({cpu}). Each server runs \
              pinned to core 0 with one worker; wrk runs pinned to core 1, {} connections, {} s a run, the median of \
              {} runs. Ratios are to the ceiling (a route answering a fixed body of the nested query's size, {nested_bytes} \
-             bytes) measured in the same run.\n\n## Data\n\n| measure | value |\n| --- | --- |\n\
+             bytes) and to the framework floor (the same queries on async-graphql over in-memory structs, same \
+             answers checked), both measured in the same run.\n\n## Data\n\n| measure | value |\n| --- | --- |\n\
              | records imported (facts and their articles) | {records:.0} |\n| import time | {seconds:.2} s ({:.0} records/s) |\n\
              | import peak RSS | {:.0} MiB |\n| store on disk / export | {:.0} MiB / {:.0} MiB ({:.2}×) |\n\
              | cold start to /healthz | {cold_start:.2} s |\n| server RSS after start / after load | {:.0} MiB / {:.0} MiB |\n\n\
-             ## Queries\n\n| query | response bytes | requests/s | p50 ms | p99 ms | × ceiling |\n| --- | --- | --- | --- | --- | --- |\n\
-             | ceiling | {nested_bytes} | {:.0} | {:.2} | {:.2} | 1.00 |\n{}\n\n\
-             Not measured yet: the framework floor (the same queries on async-graphql over in-memory structs).\n",
+             ## Queries\n\nThe server without its caches (the engine: store, indexes, batching), the floor, then the \
+             server with its parsed-query and response caches answering the same request again and again.\n\n\
+             | query | response bytes | requests/s | p50 ms | p99 ms | × ceiling | floor requests/s | × floor | cached requests/s | cached p99 ms | cached × ceiling |\n\
+             | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n\
+             | ceiling | {nested_bytes} | {:.0} | {:.2} | {:.2} | 1.00 | | | | | |\n{}\n",
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
             cli.connections,
             cli.duration,
@@ -445,10 +464,6 @@ fn run(cli: &Cli) -> Result<(), String> {
             rows.join("\n"),
         ))
     })();
-    let _ = Command::new("kill")
-        .args(["-INT", &server.id().to_string()])
-        .status();
-    let _ = server.wait();
     if cli.work.is_none() {
         let _ = std::fs::remove_dir_all(&temp);
     }
@@ -461,11 +476,112 @@ fn run(cli: &Cli) -> Result<(), String> {
     Ok(())
 }
 
+/// A query's first answer, kept to compare the floor's with and to size the ceiling.
+struct Checked<'a> {
+    name: &'a str,
+    query: &'a str,
+    body: String,
+    bytes: usize,
+    data: serde_json::Value,
+}
+
+/// Where the nested query stands in `queries`.
+const NESTED: usize = 2;
+
+/// The query mix, with arguments read from the data set (a popular party, a cursor 10 pages in).
+fn queries(port: u16) -> Result<Vec<(&'static str, String)>, String> {
+    let party = graphql(
+        port,
+        "{ agreements(first: 1) { edges { node { parties { code } } } } }",
+    )?["data"]["agreements"]["edges"][0]["node"]["parties"][0]["code"]
+        .as_str()
+        .unwrap_or("US")
+        .to_string();
+    let mut cursor = serde_json::Value::Null;
+    for _ in 0..10 {
+        let after = match cursor.as_str() {
+            Some(c) => format!(", after: \"{c}\""),
+            None => String::new(),
+        };
+        let page = graphql(
+            port,
+            &format!("{{ statements(first: 100{after}) {{ pageInfo {{ endCursor }} }} }}"),
+        )?;
+        cursor = page["data"]["statements"]["pageInfo"]["endCursor"].clone();
+    }
+    let nested = format!(
+        "{{ country(code: \"{party}\") {{ name relations(first: 10) {{ edges {{ node {{ kind since subject {{ name }} object {{ name agreements(first: 3) {{ edges {{ node {{ title provisions {{ text }} }} }} }} }} }} }} }} statements(first: 10) {{ edges {{ node {{ text speaker {{ ... on Person {{ name }} }} }} }} }} }} }}"
+    );
+    Ok(vec![
+        ("point lookup", "{ country(code: \"XK\") { name alpha3 capital region } }".to_string()),
+        ("filtered list (20 agreements of a party)", format!("{{ agreements(filter: {{ party: \"{party}\" }}, first: 20) {{ edges {{ node {{ title signedOn parties {{ code }} }} }} }} }}")),
+        ("nested", nested),
+        ("cursor walk (page 11 of statements)", format!("{{ statements(first: 100, after: {cursor}) {{ edges {{ cursor node {{ text }} }} }} }}")),
+        // Last: a search that overloads the server would leave it busy for what follows.
+        ("full-text search", "{ search(query: \"partnership trade\", first: 10) { score snippet node { __typename } } }".to_string()),
+    ])
+}
+
+/// The line of wrk's output that says why a run failed.
+fn failure(e: &str) -> String {
+    let why = e
+        .lines()
+        .find(|l| l.contains("Socket errors") || l.contains("Non-2xx"))
+        .unwrap_or("failed")
+        .trim()
+        .to_string();
+    format!("failed under load: {why}")
+}
+
+/// A server child process pinned to core 0, ready once it answers `/healthz`.
+struct Pinned {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Pinned {
+    fn start(me: &Path, role: &str, dir: &Path, flags: &[&str]) -> Result<Pinned, String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let started = Instant::now();
+        let child = Command::new("taskset")
+            .args(["-c", "0"])
+            .arg(me)
+            .arg(role)
+            .arg(dir)
+            .arg(port.to_string())
+            .args(flags)
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let pinned = Pinned { child, port };
+        while post(port, "/healthz", "").is_err() {
+            if started.elapsed() > Duration::from_secs(300) {
+                pinned.stop();
+                return Err(format!("the {role} did not start"));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(pinned)
+    }
+
+    /// SIGINT, as a person would stop it, then wait until it is gone (and the store closed).
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match &cli.child {
-        Some(Child::ImportChild { file, dir }) => import_child(file, dir),
-        Some(Child::ServeChild { dir, port }) => serve_child(dir, *port),
+        Some(Phase::Import { file, dir }) => import_child(file, dir),
+        Some(Phase::Serve { dir, port, caches }) => serve_child(dir, *port, *caches),
+        Some(Phase::Floor { dir, port }) => floor::serve(dir, *port),
         None => run(&cli),
     };
     match result {

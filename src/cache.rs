@@ -1,0 +1,350 @@
+//! Caches in front of query execution: parsed documents by query text, and whole encoded
+//! responses by normalized query, operation name and variables.
+//!
+//! A cached response remembers which kinds of node it read and the write generation of each
+//! kind when its execution began. A commit bumps the generations of the kinds it changed, after
+//! the commit and before the write is answered, so a lookup afterwards finds the response stale
+//! and runs the query again. A response computed while a write landed was stamped with the older
+//! generation, so it can be stored but never served. Knows neither sled nor HTTP.
+
+use crate::domain::NodeKind;
+use async_graphql::parser::types::ExecutableDocument;
+use bytes::Bytes;
+use quick_cache::sync::Cache;
+use quick_cache::Weighter;
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::Arc;
+
+const KINDS: usize = NodeKind::ALL.len();
+
+/// A set of node kinds. Provisions live inside their agreement, so they count as agreements.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Kinds(u16);
+
+impl Kinds {
+    pub const NONE: Kinds = Kinds(0);
+    pub const ALL: Kinds = Kinds((1 << KINDS) - 1);
+
+    pub const fn of(kind: NodeKind) -> Kinds {
+        let kind = match kind {
+            NodeKind::Provision => NodeKind::Agreement,
+            other => other,
+        };
+        Kinds(1 << kind as u16)
+    }
+
+    pub const fn and(self, other: Kinds) -> Kinds {
+        Kinds(self.0 | other.0)
+    }
+
+    pub fn contains(self, kind: NodeKind) -> bool {
+        self.0 & Kinds::of(kind).0 != 0
+    }
+}
+
+impl FromIterator<NodeKind> for Kinds {
+    fn from_iter<I: IntoIterator<Item = NodeKind>>(iter: I) -> Self {
+        iter.into_iter()
+            .fold(Kinds::NONE, |acc, k| acc.and(Kinds::of(k)))
+    }
+}
+
+/// What a request read, gathered as it runs (reads may come from several tasks).
+#[derive(Debug, Default)]
+pub struct ReadSet(AtomicU16);
+
+impl ReadSet {
+    pub fn add(&self, kinds: Kinds) {
+        self.0.fetch_or(kinds.0, Ordering::Relaxed);
+    }
+
+    pub fn kinds(&self) -> Kinds {
+        Kinds(self.0.load(Ordering::Relaxed))
+    }
+}
+
+/// A write counter per kind of node.
+#[derive(Debug, Default)]
+pub struct Generations([AtomicU64; KINDS]);
+
+/// The generations as they were at one moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Snapshot([u64; KINDS]);
+
+impl Generations {
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot(std::array::from_fn(|i| self.0[i].load(Ordering::SeqCst)))
+    }
+
+    /// Called after a commit changed nodes of `kinds`.
+    pub fn bump(&self, kinds: Kinds) {
+        for (i, counter) in self.0.iter().enumerate() {
+            if kinds.0 & (1 << i) != 0 {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// Whether no node of `kinds` changed since `snapshot`.
+    fn unchanged_since(&self, snapshot: &Snapshot, kinds: Kinds) -> bool {
+        (0..KINDS)
+            .filter(|i| kinds.0 & (1 << i) != 0)
+            .all(|i| self.0[i].load(Ordering::SeqCst) == snapshot.0[i])
+    }
+}
+
+struct Entry {
+    body: Bytes,
+    reads: Kinds,
+    snapshot: Snapshot,
+}
+
+#[derive(Clone)]
+struct ByBytes;
+
+impl Weighter<String, Arc<Entry>> for ByBytes {
+    fn weight(&self, key: &String, entry: &Arc<Entry>) -> u64 {
+        (key.len() + entry.body.len() + std::mem::size_of::<Entry>()) as u64
+    }
+}
+
+/// Encoded responses of read queries, by request.
+pub struct ResponseCache {
+    entries: Option<Cache<String, Arc<Entry>, ByBytes>>,
+    generations: Arc<Generations>,
+}
+
+impl ResponseCache {
+    /// At most `max_bytes` of responses and keys; 0 turns the cache off.
+    pub fn new(max_bytes: u64, generations: Arc<Generations>) -> Self {
+        let entries = (max_bytes > 0).then(|| {
+            // quick_cache sizes its tables from an item estimate; assume ~8 KiB a response.
+            let estimated = (max_bytes / 8192).clamp(16, 1 << 20) as usize;
+            Cache::with_weighter(estimated, max_bytes, ByBytes)
+        });
+        ResponseCache {
+            entries,
+            generations,
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.entries.is_some()
+    }
+
+    /// Taken before a query starts reading; stored with its response.
+    pub fn snapshot(&self) -> Snapshot {
+        self.generations.snapshot()
+    }
+
+    /// The cache key of a request: its query with insignificant white space and comments
+    /// taken out, its operation name and its variables.
+    pub fn key(query: &str, operation: Option<&str>, variables: &str) -> String {
+        let mut key = normalize(query);
+        key.push('\0');
+        key.push_str(operation.unwrap_or(""));
+        key.push('\0');
+        key.push_str(variables);
+        key
+    }
+
+    /// The stored response, unless a write has changed what it read since.
+    pub fn get(&self, key: &str) -> Option<Bytes> {
+        let entries = self.entries.as_ref()?;
+        let entry = entries.get(key)?;
+        if self
+            .generations
+            .unchanged_since(&entry.snapshot, entry.reads)
+        {
+            Some(entry.body.clone())
+        } else {
+            entries.remove(key);
+            None
+        }
+    }
+
+    /// Keeps a response that read `reads`, stamped with the generations from before it ran.
+    pub fn insert(&self, key: String, body: Bytes, reads: Kinds, snapshot: Snapshot) {
+        let Some(entries) = &self.entries else {
+            return;
+        };
+        // Already stale: a write landed while it ran. Not worth the space.
+        if !self.generations.unchanged_since(&snapshot, reads) {
+            return;
+        }
+        entries.insert(
+            key,
+            Arc::new(Entry {
+                body,
+                reads,
+                snapshot,
+            }),
+        );
+    }
+}
+
+/// Parsed documents by exact query text: the GraphQL parser is a tenth of a nested query's
+/// time, and clients send the same few queries again and again.
+pub struct QueryCache {
+    documents: Option<Cache<String, Arc<ExecutableDocument>>>,
+}
+
+impl QueryCache {
+    /// At most `capacity` documents; 0 turns the cache off.
+    pub fn new(capacity: usize) -> Self {
+        QueryCache {
+            documents: (capacity > 0).then(|| Cache::new(capacity)),
+        }
+    }
+
+    /// The parsed document, or None when the query does not parse (execution reports why).
+    pub fn parse(&self, query: &str) -> Option<Arc<ExecutableDocument>> {
+        if let Some(doc) = self.documents.as_ref().and_then(|d| d.get(query)) {
+            return Some(doc);
+        }
+        let doc = Arc::new(async_graphql::parser::parse_query(query).ok()?);
+        if let Some(documents) = &self.documents {
+            documents.insert(query.to_string(), doc.clone());
+        }
+        Some(doc)
+    }
+}
+
+/// The query with comments dropped and white space (commas included, which GraphQL ignores)
+/// kept only where it separates two names or numbers; string literals stay as they are.
+pub fn normalize(query: &str) -> String {
+    let mut out = String::with_capacity(query.len());
+    let mut chars = query.chars().peekable();
+    let mut pending_space = false;
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '-' || c == '.';
+    while let Some(c) = chars.next() {
+        match c {
+            '#' => {
+                for c in chars.by_ref() {
+                    if c == '\n' || c == '\r' {
+                        break;
+                    }
+                }
+                pending_space = true;
+            }
+            c if c.is_whitespace() || c == ',' || c == '\u{feff}' => pending_space = true,
+            '"' => {
+                pending_space = false;
+                out.push('"');
+                // Block strings ("""...""") and plain strings are copied verbatim.
+                let block = chars.peek() == Some(&'"') && {
+                    let mut ahead = chars.clone();
+                    ahead.next();
+                    ahead.peek() == Some(&'"')
+                };
+                if block {
+                    out.push_str("\"\"");
+                    chars.next();
+                    chars.next();
+                    let mut quotes = 0;
+                    for c in chars.by_ref() {
+                        out.push(c);
+                        if c == '"' {
+                            quotes += 1;
+                            if quotes == 3 {
+                                break;
+                            }
+                        } else {
+                            quotes = 0;
+                        }
+                    }
+                } else {
+                    let mut escaped = false;
+                    for c in chars.by_ref() {
+                        out.push(c);
+                        if escaped {
+                            escaped = false;
+                        } else if c == '\\' {
+                            escaped = true;
+                        } else if c == '"' {
+                            break;
+                        }
+                    }
+                }
+            }
+            c => {
+                if pending_space && out.chars().last().is_some_and(word) && word(c) {
+                    out.push(' ');
+                }
+                pending_space = false;
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizing_keeps_meaning_and_drops_layout() {
+        let a = "query Q($c: String!) {\n  country(code: $c) { # the country\n name,  alpha3 }\n}";
+        let b = "query Q($c:String!){country(code:$c){name alpha3}}";
+        assert_eq!(normalize(a), normalize(b));
+        assert_eq!(normalize(b), b);
+        // Names stay apart; strings keep their spaces, commas and hashes.
+        assert_eq!(normalize("{ a  b }"), "{a b}");
+        assert_eq!(
+            normalize(r#"{ search(query: "a,  b # c \" d") { x } }"#),
+            r#"{search(query:"a,  b # c \" d"){x}}"#
+        );
+        assert_eq!(
+            normalize("{ s(q: \"\"\"x  \"y\"  z\"\"\") }"),
+            "{s(q:\"\"\"x  \"y\"  z\"\"\")}"
+        );
+        assert_ne!(normalize("{ a(n: 1 2) }"), normalize("{ a(n: 12) }"));
+    }
+
+    #[test]
+    fn a_write_to_a_kind_read_makes_the_response_stale_and_others_do_not() {
+        let generations = Arc::new(Generations::default());
+        let cache = ResponseCache::new(1 << 20, generations.clone());
+        let key = ResponseCache::key("{ x }", None, "{}");
+        let reads = Kinds::of(NodeKind::Country).and(Kinds::of(NodeKind::Provision));
+        cache.insert(
+            key.clone(),
+            Bytes::from_static(b"1"),
+            reads,
+            cache.snapshot(),
+        );
+        assert_eq!(cache.get(&key).as_deref(), Some(&b"1"[..]));
+        generations.bump(Kinds::of(NodeKind::Statement));
+        assert!(cache.get(&key).is_some(), "statements were not read");
+        generations.bump(Kinds::of(NodeKind::Agreement));
+        assert!(cache.get(&key).is_none(), "a provision's agreement changed");
+
+        // A response whose execution overlapped a write is never served.
+        let before = cache.snapshot();
+        generations.bump(Kinds::of(NodeKind::Country));
+        cache.insert(key.clone(), Bytes::from_static(b"2"), reads, before);
+        assert!(cache.get(&key).is_none());
+    }
+
+    #[test]
+    fn an_off_cache_keeps_nothing_and_documents_are_parsed_once() {
+        let cache = ResponseCache::new(0, Arc::default());
+        cache.insert("k".into(), Bytes::new(), Kinds::NONE, cache.snapshot());
+        assert!(cache.get("k").is_none());
+        let queries = QueryCache::new(10);
+        let first = queries.parse("{ a }").unwrap();
+        assert!(Arc::ptr_eq(&first, &queries.parse("{ a }").unwrap()));
+        assert!(queries.parse("{ a ").is_none());
+    }
+
+    #[test]
+    fn kinds_collect_and_provisions_are_agreements() {
+        let kinds: Kinds = [NodeKind::Statement, NodeKind::Provision]
+            .into_iter()
+            .collect();
+        assert!(kinds.contains(NodeKind::Agreement));
+        assert!(!kinds.contains(NodeKind::Country));
+        assert!(Kinds::ALL.contains(NodeKind::Source));
+    }
+}
