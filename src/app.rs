@@ -20,6 +20,11 @@ use std::sync::Arc;
 pub enum AppError {
     #[error("cannot open the store in {dir}: {source}")]
     Store { dir: String, source: StoreError },
+    #[error("cannot open the search index in {dir}: {source}")]
+    Search {
+        dir: String,
+        source: crate::search::SearchError,
+    },
     #[error("the built-in dataset is invalid: {0}")]
     Dataset(#[from] DatasetError),
     #[error("cannot listen on {addr}: {source}")]
@@ -63,16 +68,23 @@ pub fn open_store_seeding(settings: &Settings, seed: bool) -> Result<Arc<Store>,
     Ok(Arc::new(store))
 }
 
+/// Opens the search index beside the store; one behind its store is rebuilt first.
+pub fn open_search(settings: &Settings, store: &Store) -> Result<Arc<SearchIndex>, AppError> {
+    let dir = settings.data_dir.join("search");
+    SearchIndex::open(&dir, store)
+        .map(Arc::new)
+        .map_err(|source| AppError::Search {
+            dir: dir.display().to_string(),
+            source,
+        })
+}
+
 impl Application {
     /// Everything but serving; must run inside an actix system (the server is spawned there).
     pub fn build(settings: &Settings) -> Result<Application, AppError> {
         let store = open_store(settings)?;
-        let search = SearchIndex::build(&store).map_err(|source| AppError::Store {
-            dir: settings.data_dir.display().to_string(),
-            source,
-        })?;
+        let search = open_search(settings, &store)?;
         let limits = &settings.limits;
-        let search = Arc::new(search);
         let writer = Arc::new(Writer::new(store.clone(), Some(search.clone())));
         let schema = build_schema(
             search,

@@ -237,7 +237,7 @@ fn run_bulk(settings: &Settings, command: Command) -> ExitCode {
                     Err(e) => return fail(&format!("cannot read {}: {e}", file.display())),
                 }
             };
-            // No search index here: the server builds one from the store when it starts.
+            // The index is brought level once, after the last line, rather than per batch.
             let writer = diplograph::write::Writer::new(store.clone(), None);
             // Drawn only on a terminal; otherwise hidden.
             let progress = indicatif::ProgressBar::new(size);
@@ -250,6 +250,9 @@ fn run_bulk(settings: &Settings, command: Command) -> ExitCode {
             );
             progress.finish_and_clear();
             if let Err(e) = store.flush() {
+                return fail(&e);
+            }
+            if let Err(e) = diplograph::app::open_search(settings, &store) {
                 return fail(&e);
             }
             match result {

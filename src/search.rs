@@ -1,164 +1,368 @@
-//! Ranked full-text search (BM25, from the `bm25` crate) over statements, agreements,
-//! provisions, events and source articles. The index lives in memory and is rebuilt from the
-//! store at start-up; its tokenizer folds case and diacritics, drops stop words and stems.
+//! Ranked full-text search (BM25, by tantivy) over statements, agreements, provisions, events
+//! and source articles. The index lives in the data dir beside the store and is opened, not
+//! rebuilt, at start; its analyzer folds case and diacritics, drops English stop words and
+//! stems. Top hits are found with block-max WAND, so a query whose words are in most documents
+//! does not score them all.
+//!
+//! The store stays the truth: every store commit carries a sequence number, and every index
+//! commit records the sequence it caught up with. An index that is behind its store (a crash
+//! between the two commits, an index from an older build, none at all) is rebuilt on open.
 
 use crate::domain::{Agreement, Event, Fact, NodeKind, NodeRef, Provision, Source, Statement};
 use crate::store::{Store, StoreError};
-use bm25::{DefaultTokenizer, Language, SearchEngine, SearchEngineBuilder, Tokenizer};
 use std::collections::HashSet;
-use std::sync::RwLock;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Mutex;
+use tantivy::collector::{DocSetCollector, TopDocs};
+use tantivy::directory::MmapDirectory;
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STRING,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+    StopWordFilter, TextAnalyzer,
+};
+use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 
-pub struct SearchIndex {
-    engine: RwLock<SearchEngine<NodeRef>>,
-    tokenizer: DefaultTokenizer,
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("search index: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    #[error("search index: {0}")]
+    Open(#[from] tantivy::directory::error::OpenDirectoryError),
+    #[error("search index: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
-/// The searchable documents of one entity.
-fn documents(fact: &Fact) -> Vec<(NodeRef, String)> {
-    match fact {
-        Fact::Statement(s) => vec![(NodeRef::new(NodeKind::Statement, &s.key), s.text.clone())],
-        Fact::Agreement(a) => agreement_documents(a),
-        Fact::Event(e) => vec![(NodeRef::new(NodeKind::Event, &e.key), e.title.clone())],
-        Fact::Source(s) => vec![(
-            NodeRef::new(NodeKind::Source, &s.key),
-            format!("{}\n\n{}", s.title, s.text),
-        )],
-        _ => Vec::new(),
-    }
+/// The analyzer's name in the index's tokenizer registry.
+const ANALYZER: &str = "diplograph";
+/// Memory the index writer buffers before it writes a segment.
+const WRITER_BUDGET: usize = 32 * 1024 * 1024;
+/// Bumped when the schema or the analyzer changes: an index made otherwise is rebuilt.
+const INDEX_VERSION: u32 = 1;
+
+fn analyzer() -> TextAnalyzer {
+    let stop_words = StopWordFilter::new(Language::English)
+        .unwrap_or_else(|| StopWordFilter::remove(Vec::<String>::new()));
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(stop_words)
+        .filter(Stemmer::new(Language::English))
+        .build()
 }
 
-fn agreement_documents(a: &Agreement) -> Vec<(NodeRef, String)> {
-    let mut docs: Vec<(NodeRef, String)> = a
-        .provisions
-        .iter()
-        .map(|p| {
-            (
-                NodeRef::new(NodeKind::Provision, Provision::key(&a.key, p.number)),
-                p.text.clone(),
-            )
-        })
-        .collect();
+#[derive(Clone, Copy)]
+struct Fields {
+    /// The document's node, `Kind:key`.
+    id: Field,
+    /// The fact the document comes from (an agreement for its provisions): what a write of
+    /// that fact replaces.
+    owner: Field,
+    kind: Field,
+    text: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(ANALYZER)
+            .set_index_option(IndexRecordOption::WithFreqs),
+    );
+    let fields = Fields {
+        id: builder.add_text_field("id", STRING | FAST),
+        owner: builder.add_text_field("owner", STRING),
+        kind: builder.add_text_field("kind", STRING),
+        text: builder.add_text_field("text", text),
+    };
+    (builder.build(), fields)
+}
+
+/// The text an agreement is found by: its title and other names.
+pub fn agreement_text(a: &Agreement) -> String {
     let mut text = a.title.clone();
     for alias in &a.aliases {
         text.push_str(". ");
         text.push_str(alias);
     }
-    docs.push((NodeRef::new(NodeKind::Agreement, &a.key), text));
-    docs
+    text
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct Hit {
-    pub node: NodeRef,
-    pub score: f32,
-    pub snippet: String,
+/// The text a source article is found by: its title and body.
+pub fn source_text(s: &Source) -> String {
+    format!("{}\n\n{}", s.title, s.text)
+}
+
+/// The searchable documents of one fact.
+fn documents(fact: &Fact) -> Vec<(NodeRef, String)> {
+    match fact {
+        Fact::Statement(s) => vec![(NodeRef::new(NodeKind::Statement, &s.key), s.text.clone())],
+        Fact::Agreement(a) => {
+            let mut docs: Vec<(NodeRef, String)> = a
+                .provisions
+                .iter()
+                .map(|p| {
+                    let key = Provision::key(&a.key, p.number);
+                    (NodeRef::new(NodeKind::Provision, key), p.text.clone())
+                })
+                .collect();
+            docs.push((NodeRef::new(NodeKind::Agreement, &a.key), agreement_text(a)));
+            docs
+        }
+        Fact::Event(e) => vec![(NodeRef::new(NodeKind::Event, &e.key), e.title.clone())],
+        Fact::Source(s) => vec![(NodeRef::new(NodeKind::Source, &s.key), source_text(s))],
+        _ => Vec::new(),
+    }
+}
+
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: Fields,
 }
 
 /// Characters of context kept around the first match in a snippet.
 const SNIPPET_BEFORE: usize = 60;
 const SNIPPET_AFTER: usize = 140;
 
+/// What an index commit records: the schema version and the store sequence it caught up with.
+fn payload(sequence: u64) -> String {
+    format!("v{INDEX_VERSION} sequence {sequence}")
+}
+
 impl SearchIndex {
-    pub fn build(store: &Store) -> Result<Self, StoreError> {
-        let mut docs: Vec<(NodeRef, String)> = Vec::new();
-        for s in store.all::<Statement>()? {
-            docs.extend(documents(&Fact::Statement(s)));
+    /// Opens the index in `dir` (created if missing) and brings it level with `store`.
+    pub fn open(dir: &Path, store: &Store) -> Result<Self, SearchError> {
+        std::fs::create_dir_all(dir)?;
+        let (schema, fields) = schema();
+        let directory = MmapDirectory::open(dir)?;
+        let index = match Index::open_or_create(directory, schema.clone()) {
+            Ok(index) if index.schema() == schema => index,
+            // Another build's schema: start afresh (the rebuild below fills it).
+            _ => {
+                std::fs::remove_dir_all(dir)?;
+                std::fs::create_dir_all(dir)?;
+                Index::create_in_dir(dir, schema)?
+            }
+        };
+        let search = Self::with_index(index, fields)?;
+        let sequence = store.sequence()?;
+        let recorded = search.index.load_metas()?.payload;
+        if recorded.as_deref() != Some(payload(sequence).as_str()) {
+            tracing::info!(
+                recorded = recorded.as_deref().unwrap_or("none"),
+                sequence,
+                "the search index is behind the store: rebuilding it"
+            );
+            search.rebuild(store, sequence)?;
         }
-        for a in store.all::<Agreement>()? {
-            docs.extend(agreement_documents(&a));
-        }
-        for e in store.all::<Event>()? {
-            docs.extend(documents(&Fact::Event(e)));
-        }
-        for s in store.all::<Source>()? {
-            docs.extend(documents(&Fact::Source(s)));
-        }
-        Ok(Self::from_documents(docs))
+        Ok(search)
     }
 
-    /// Brings the index in line with a node's state after a write (`None`: deleted).
-    pub fn update(&self, node: &NodeRef, old: Option<&Fact>, new: Option<&Fact>) {
-        let mut engine = self.engine.write().unwrap_or_else(|p| p.into_inner());
-        for (id, _) in old.map(documents).unwrap_or_default() {
-            engine.remove(&id);
+    /// An index held in memory, of `facts` (the benchmark's floor, tests).
+    pub fn in_memory(facts: impl IntoIterator<Item = Fact>) -> Result<Self, SearchError> {
+        let (schema, fields) = schema();
+        let search = Self::with_index(Index::create_in_ram(schema), fields)?;
+        {
+            let mut writer = search.lock_writer();
+            for fact in facts {
+                search.add(&writer, &fact)?;
+            }
+            writer.commit()?;
         }
-        engine.remove(node);
-        for (id, text) in new.map(documents).unwrap_or_default() {
-            engine.upsert(bm25::Document::new(id, text));
-        }
+        search.reader.reload()?;
+        Ok(search)
     }
 
-    pub fn from_documents(docs: Vec<(NodeRef, String)>) -> Self {
-        let documents = docs
+    fn with_index(index: Index, fields: Fields) -> Result<Self, SearchError> {
+        index.tokenizers().register(ANALYZER, analyzer());
+        let writer = index.writer_with_num_threads(1, WRITER_BUDGET)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(SearchIndex {
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+        })
+    }
+
+    fn lock_writer(&self) -> std::sync::MutexGuard<'_, IndexWriter> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn add(&self, writer: &IndexWriter, fact: &Fact) -> Result<(), SearchError> {
+        let owner = fact.node().to_string();
+        for (node, text) in documents(fact) {
+            writer.add_document(doc!(
+                self.fields.id => node.to_string(),
+                self.fields.owner => owner.as_str(),
+                self.fields.kind => node.kind.to_string(),
+                self.fields.text => text,
+            ))?;
+        }
+        Ok(())
+    }
+
+    /// Replaces everything with the searchable facts of `store`, streamed kind by kind.
+    fn rebuild(&self, store: &Store, sequence: u64) -> Result<(), SearchError> {
+        let mut writer = self.lock_writer();
+        writer.delete_all_documents()?;
+        store.for_each::<Statement, SearchError>(|s| self.add(&writer, &Fact::Statement(s)))?;
+        store.for_each::<Agreement, SearchError>(|a| self.add(&writer, &Fact::Agreement(a)))?;
+        store.for_each::<Event, SearchError>(|e| self.add(&writer, &Fact::Event(e)))?;
+        store.for_each::<Source, SearchError>(|s| self.add(&writer, &Fact::Source(s)))?;
+        let mut commit = writer.prepare_commit()?;
+        commit.set_payload(&payload(sequence));
+        commit.commit()?;
+        drop(writer);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Brings the index in line with a commit of the store: each changed fact in its new state
+    /// (None: deleted). `sequence` is the store's after that commit. Searches see it on return.
+    pub fn apply(&self, changes: &[(NodeRef, Option<Fact>)], sequence: u64) -> Result<(), SearchError> {
+        let mut writer = self.lock_writer();
+        for (node, new) in changes {
+            writer.delete_term(Term::from_field_text(self.fields.owner, &node.to_string()));
+            if let Some(fact) = new {
+                self.add(&writer, fact)?;
+            }
+        }
+        let mut commit = writer.prepare_commit()?;
+        commit.set_payload(&payload(sequence));
+        commit.commit()?;
+        drop(writer);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// The analyzed terms of a query, each once.
+    fn terms(&self, query: &str) -> Vec<String> {
+        let mut analyzer = analyzer();
+        let mut stream = analyzer.token_stream(query);
+        let mut terms = Vec::new();
+        let mut seen = HashSet::new();
+        while let Some(token) = stream.next() {
+            if seen.insert(token.text.clone()) {
+                terms.push(token.text.clone());
+            }
+        }
+        terms
+    }
+
+    /// Documents with any of the query's words, optionally only of some kinds.
+    fn query(&self, query: &str, kinds: Option<&[NodeKind]>) -> Option<Box<dyn Query>> {
+        let words: Vec<(Occur, Box<dyn Query>)> = self
+            .terms(query)
             .into_iter()
-            .map(|(id, contents)| bm25::Document::new(id, contents));
-        let engine =
-            SearchEngineBuilder::<NodeRef>::with_documents(Language::English, documents).build();
-        SearchIndex {
-            engine: RwLock::new(engine),
-            tokenizer: DefaultTokenizer::new(Language::English),
-        }
-    }
-
-    /// The best `limit` matches, optionally only of some kinds, best first.
-    pub fn search(&self, query: &str, limit: usize, kinds: Option<&[NodeKind]>) -> Vec<Hit> {
-        let terms: HashSet<String> = self.tokenizer.tokenize(query).into_iter().collect();
-        if terms.is_empty() {
-            return Vec::new();
-        }
-        // Without a kind filter the engine keeps only the best `limit` (it would otherwise copy
-        // every matching document: at scale 10, 5 searches a second instead of hundreds).
-        let wanted = if kinds.is_none() { Some(limit) } else { None };
-        let mut results = self
-            .engine
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .search(query, wanted);
-        // Equal scores keep a stable order.
-        results.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| a.document.id.cmp(&b.document.id))
-        });
-        results
-            .into_iter()
-            .filter(|r| kinds.is_none_or(|k| k.contains(&r.document.id.kind)))
-            .take(limit)
-            .map(|r| Hit {
-                snippet: self.snippet(&r.document.contents, &terms),
-                node: r.document.id,
-                score: r.score,
+            .map(|t| {
+                let term = Term::from_field_text(self.fields.text, &t);
+                let q: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
+                (Occur::Should, q)
             })
-            .collect()
+            .collect();
+        if words.is_empty() {
+            return None;
+        }
+        let words: Box<dyn Query> = Box::new(BooleanQuery::new(words));
+        Some(match kinds {
+            None => words,
+            Some(kinds) => {
+                let kinds: Vec<(Occur, Box<dyn Query>)> = kinds
+                    .iter()
+                    .map(|k| {
+                        let term = Term::from_field_text(self.fields.kind, &k.to_string());
+                        let q: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::Basic));
+                        (Occur::Should, q)
+                    })
+                    .collect();
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, words),
+                    (Occur::Must, Box::new(BooleanQuery::new(kinds))),
+                ]))
+            }
+        })
     }
 
-    /// The text around the first word that matches a query term.
-    fn snippet(&self, text: &str, terms: &HashSet<String>) -> String {
-        let chars: Vec<(usize, char)> = text.char_indices().collect();
-        let mut found = None;
-        let mut i = 0;
-        while i < chars.len() {
-            if !chars[i].1.is_alphanumeric() {
-                i += 1;
-                continue;
+    /// The best `limit` matches, optionally only of some kinds, best first (equal scores in
+    /// node order).
+    pub fn search(
+        &self,
+        query: &str,
+        limit: usize,
+        kinds: Option<&[NodeKind]>,
+    ) -> Result<Vec<(NodeRef, f32)>, SearchError> {
+        let Some(query) = self.query(query, kinds).filter(|_| limit > 0) else {
+            return Ok(Vec::new());
+        };
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            if let Some(node) = self.node_of(&searcher, address)? {
+                hits.push((node, score));
             }
-            let start = i;
-            while i < chars.len() && chars[i].1.is_alphanumeric() {
-                i += 1;
+        }
+        hits.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(hits)
+    }
+
+    /// Keys of every node of `kind` that matches the query, unranked.
+    pub fn matching(&self, query: &str, kind: NodeKind) -> Result<Vec<String>, SearchError> {
+        let Some(query) = self.query(query, Some(&[kind])) else {
+            return Ok(Vec::new());
+        };
+        let searcher = self.reader.searcher();
+        let mut keys = Vec::new();
+        for address in searcher.search(&query, &DocSetCollector)? {
+            if let Some(node) = self.node_of(&searcher, address)? {
+                keys.push(node.key);
             }
-            let end_byte = chars.get(i).map_or(text.len(), |c| c.0);
-            let word = &text[chars[start].0..end_byte];
-            if self
-                .tokenizer
-                .tokenize(word)
-                .iter()
-                .any(|t| terms.contains(t))
-            {
-                found = Some(start);
+        }
+        Ok(keys)
+    }
+
+    fn node_of(
+        &self,
+        searcher: &tantivy::Searcher,
+        address: tantivy::DocAddress,
+    ) -> Result<Option<NodeRef>, SearchError> {
+        let segment = searcher.segment_reader(address.segment_ord);
+        let Some(ids) = segment.fast_fields().str("id")? else {
+            return Ok(None);
+        };
+        let mut id = String::new();
+        for ord in ids.term_ords(address.doc_id) {
+            ids.ord_to_str(ord, &mut id)?;
+        }
+        Ok(NodeRef::from_str(&id).ok())
+    }
+
+    /// The text around the first word of `text` that matches a word of `query`.
+    pub fn snippet(&self, text: &str, query: &str) -> String {
+        let terms: HashSet<String> = self.terms(query).into_iter().collect();
+        let mut analyzer = analyzer();
+        let mut stream = analyzer.token_stream(text);
+        let mut at_byte = None;
+        while let Some(token) = stream.next() {
+            if terms.contains(&token.text) {
+                at_byte = Some(token.offset_from);
                 break;
             }
         }
-        let at = found.unwrap_or(0);
+        let chars: Vec<(usize, char)> = text.char_indices().collect();
+        let at = at_byte.map_or(0, |b| chars.partition_point(|(i, _)| *i < b));
         let from = at.saturating_sub(SNIPPET_BEFORE);
         let to = (at + SNIPPET_AFTER).min(chars.len());
         let from_byte = chars.get(from).map_or(text.len(), |c| c.0);
@@ -184,45 +388,105 @@ impl SearchIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dataset::{load, DatasetFiles};
+    use crate::store::Write;
+
+    fn statement(key: &str, text: &str) -> Fact {
+        Fact::Statement(Statement {
+            key: key.into(),
+            text: text.into(),
+            direct: false,
+            speaker: None,
+            date: None,
+            medium: crate::domain::StatementMedium::Other,
+            event: None,
+            about: vec![],
+            source: crate::domain::Citation {
+                source: "reuters-israel-kosovo-relations".into(),
+                start: 0,
+                end: 0,
+            },
+        })
+    }
 
     fn index() -> SearchIndex {
-        SearchIndex::from_documents(vec![
-            (
-                NodeRef::new(NodeKind::Statement, "a"),
-                "Serbian President Aleksandar Vučić signed an economic agreement".into(),
-            ),
-            (
-                NodeRef::new(NodeKind::Event, "b"),
-                "Kosovo declares independence from Serbia".into(),
-            ),
-            (
-                NodeRef::new(NodeKind::Statement, "c"),
-                "Deeper international ties contribute to peace".into(),
-            ),
+        SearchIndex::in_memory([
+            statement("a", "Serbian President Aleksandar Vučić signed an economic agreement"),
+            statement("c", "Deeper international ties contribute to peace"),
+            Fact::Event(Event {
+                key: "b".into(),
+                kind: crate::domain::EventKind::Declaration,
+                title: "Kosovo declares independence from Serbia".into(),
+                date: None,
+                place: None,
+                participants: vec![],
+                countries: vec![],
+                agreement: None,
+                sources: vec![],
+            }),
         ])
+        .unwrap()
     }
 
     #[test]
-    fn ranks_folds_diacritics_and_filters_kinds() {
+    fn ranks_folds_diacritics_stems_and_filters_kinds() {
         let idx = index();
-        let hits = idx.search("vucic", 10, None);
+        let hits = idx.search("vucic", 10, None).unwrap();
         assert_eq!(hits.len(), 1);
-        assert_eq!(hits[0].node.key, "a");
-        assert!(hits[0].snippet.contains("Vučić"));
-        let hits = idx.search("independence", 10, Some(&[NodeKind::Statement]));
+        assert_eq!(hits[0].0.key, "a");
+        let hits = idx.search("independence", 10, Some(&[NodeKind::Statement])).unwrap();
         assert!(hits.is_empty());
-        assert_eq!(idx.search("the of", 10, None), vec![]);
-        let hits = idx.search("peace ties", 10, None);
-        assert_eq!(hits[0].node.key, "c");
+        assert!(idx.search("the of", 10, None).unwrap().is_empty());
+        assert!(idx.search("", 10, None).unwrap().is_empty());
+        assert!(idx.search("peace", 0, None).unwrap().is_empty());
+        let hits = idx.search("peace ties", 10, None).unwrap();
+        assert_eq!(hits[0].0.key, "c");
+        // "declared" and "declares" share a stem.
+        assert_eq!(idx.search("declared", 10, None).unwrap()[0].0.key, "b");
+        assert_eq!(idx.matching("agreements", NodeKind::Statement).unwrap(), ["a"]);
     }
 
     #[test]
     fn snippets_are_cut_around_the_match() {
+        let idx = index();
         let long = format!("{} embassy {}", "word ".repeat(100), "tail ".repeat(100));
-        let idx = SearchIndex::from_documents(vec![(NodeRef::new(NodeKind::Source, "s"), long)]);
-        let hit = &idx.search("embassy", 1, None)[0];
-        assert!(hit.snippet.starts_with('…') && hit.snippet.ends_with('…'));
-        assert!(hit.snippet.contains("embassy"));
-        assert!(hit.snippet.chars().count() < 220);
+        let snippet = idx.snippet(&long, "embassies");
+        assert!(snippet.starts_with('…') && snippet.ends_with('…'));
+        assert!(snippet.contains("embassy"));
+        assert!(snippet.chars().count() < 220);
+        assert!(idx.snippet("Vučić spoke", "vucic").starts_with("Vučić"));
+    }
+
+    #[test]
+    fn a_persistent_index_follows_writes_and_is_rebuilt_when_behind_its_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        store.seed(&load(&DatasetFiles::builtin()).unwrap()).unwrap();
+        let path = dir.path().join("search");
+        let idx = SearchIndex::open(&path, &store).unwrap();
+        assert!(!idx.search("embassy Jerusalem", 5, None).unwrap().is_empty());
+
+        // A write applied to both: found at once, and the index is level on reopen.
+        let fact = statement("new-one", "A zeppelin embassy");
+        let guard = store.lock_writes();
+        guard.commit(&[Write::Upsert(fact.clone())], "t", None).unwrap();
+        drop(guard);
+        let node = fact.node();
+        idx.apply(&[(node.clone(), Some(fact))], store.sequence().unwrap()).unwrap();
+        assert_eq!(idx.search("zeppelin", 5, None).unwrap()[0].0, node);
+        drop(idx);
+        let idx = SearchIndex::open(&path, &store).unwrap();
+        assert_eq!(idx.search("zeppelin", 5, None).unwrap().len(), 1);
+
+        // A store commit the index never heard of (a crash between the two): rebuilt on open.
+        let guard = store.lock_writes();
+        guard
+            .commit(&[Write::Upsert(statement("lost", "A lost dirigible"))], "t", None)
+            .unwrap();
+        drop(guard);
+        drop(idx);
+        let idx = SearchIndex::open(&path, &store).unwrap();
+        assert_eq!(idx.search("dirigible", 5, None).unwrap().len(), 1);
+        assert_eq!(idx.search("zeppelin", 5, None).unwrap().len(), 1);
     }
 }

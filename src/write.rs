@@ -5,7 +5,7 @@
 use crate::cache::Generations;
 use crate::domain::{text, Fact, NodeKind, NodeRef};
 use crate::facts::{FactError, Lookup, Record, Resolver};
-use crate::search::SearchIndex;
+use crate::search::{SearchError, SearchIndex};
 use crate::store::{Outcome, OutcomeAction, Store, Write, WriteError, WriteGuard};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -39,7 +39,7 @@ pub enum WriteFailure {
 
 pub struct Writer {
     store: Arc<Store>,
-    /// None where nothing searches (the CLI importer: the server rebuilds its index at start).
+    /// None where nothing searches (the floor's loader, tests of the store alone).
     search: Option<Arc<SearchIndex>>,
     changes: broadcast::Sender<Change>,
     generations: Arc<Generations>,
@@ -94,13 +94,6 @@ impl BatchLookup<'_> {
             _ => {}
         }
         self.added.entry(node.kind).or_default().insert(node.key);
-    }
-}
-
-fn write_node(write: &Write) -> NodeRef {
-    match write {
-        Write::Create(f) | Write::Upsert(f) | Write::Update { fact: f, .. } => f.node(),
-        Write::Delete { node, .. } => node.clone(),
     }
 }
 
@@ -167,30 +160,30 @@ impl Writer {
         self.changes.subscribe()
     }
 
-    /// After a commit: the search index follows, then cached responses that read a changed
-    /// kind go stale, then subscribers hear of it; all before the write is answered.
-    fn announce(&self, outcomes: &[Outcome], before: &HashMap<NodeRef, Option<Fact>>) {
-        if let Some(search) = &self.search {
-            for o in outcomes
-                .iter()
-                .filter(|o| o.action != OutcomeAction::Unchanged)
-            {
-                let new = self.store.get_fact(&o.node).ok().flatten();
-                let old = before.get(&o.node).cloned().flatten();
-                search.update(&o.node, old.as_ref(), new.as_ref());
-            }
-        }
-        self.generations.bump(
-            outcomes
-                .iter()
-                .filter(|o| o.action != OutcomeAction::Unchanged)
-                .map(|o| o.node.kind)
-                .collect(),
-        );
-        for o in outcomes
+    /// After a commit, with the write lock still held (so the search index commits in the
+    /// store's order): the search index follows, then cached responses that read a changed kind
+    /// go stale, then subscribers hear of it; all before the write is answered.
+    fn announce(&self, outcomes: &[Outcome]) {
+        let changed: Vec<&Outcome> = outcomes
             .iter()
             .filter(|o| o.action != OutcomeAction::Unchanged)
-        {
+            .collect();
+        if let Some(search) = &self.search {
+            let followed = self.store.sequence().map_err(SearchError::from).and_then(|sequence| {
+                let changes: Vec<(NodeRef, Option<Fact>)> = changed
+                    .iter()
+                    .map(|o| (o.node.clone(), self.store.get_fact(&o.node).ok().flatten()))
+                    .collect();
+                search.apply(&changes, sequence)
+            });
+            // The write stands; the index, behind its store, is rebuilt on the next start.
+            if let Err(e) = followed {
+                tracing::error!(error = %e, "the search index could not follow a write");
+            }
+        }
+        self.generations
+            .bump(changed.iter().map(|o| o.node.kind).collect());
+        for o in changed {
             // No subscriber is not an error.
             let _ = self.changes.send(Change {
                 node: o.node.clone(),
@@ -198,14 +191,6 @@ impl Writer {
                 revision: o.revision,
             });
         }
-    }
-
-    /// The stored state of some nodes, to tell the search index what to drop.
-    fn snapshot(&self, nodes: &[NodeRef]) -> HashMap<NodeRef, Option<Fact>> {
-        nodes
-            .iter()
-            .map(|n| (n.clone(), self.store.get_fact(n).ok().flatten()))
-            .collect()
     }
 
     fn unique_key(
@@ -261,13 +246,9 @@ impl Writer {
                 Mode::Upsert => Write::Upsert(fact),
             });
         }
-        let before = match self.search {
-            Some(_) => self.snapshot(&writes.iter().map(write_node).collect::<Vec<_>>()),
-            None => HashMap::new(),
-        };
         let outcomes = guard.commit(&writes, by, None)?;
+        self.announce(&outcomes);
         drop(guard);
-        self.announce(&outcomes, &before);
         Ok(outcomes)
     }
 
@@ -279,16 +260,6 @@ impl Writer {
         by: &str,
     ) -> Result<Vec<Outcome>, WriteFailure> {
         let guard = self.store.lock_writes();
-        let mut affected = vec![node.clone()];
-        if cascade {
-            affected.extend(
-                self.store
-                    .all_referrers(&node)
-                    .map_err(WriteError::from)?
-                    .into_iter()
-                    .map(|(_, n)| n),
-            );
-        }
         let outcomes = guard.commit(
             &[Write::Delete {
                 node,
@@ -298,13 +269,8 @@ impl Writer {
             by,
             None,
         )?;
+        self.announce(&outcomes);
         drop(guard);
-        // A cascade reaches further than the first referrers: read what it deleted.
-        let mut before = self.snapshot(&affected);
-        for o in &outcomes {
-            before.entry(o.node.clone()).or_insert(None);
-        }
-        self.announce(&outcomes, &before);
         Ok(outcomes)
     }
 }

@@ -1,6 +1,7 @@
 //! The one place where failures become GraphQL errors with `extensions.code`.
 
 use crate::facts::FactErrorKind;
+use crate::search::SearchError;
 use crate::store::{StoreError, WriteError};
 use crate::write::WriteFailure;
 use async_graphql::{Error, ErrorExtensions};
@@ -28,6 +29,14 @@ pub enum ApiError {
     Write(#[from] WriteFailure),
     #[error("internal error")]
     Store(#[from] Arc<StoreError>),
+    #[error("internal error")]
+    Search(#[from] Arc<SearchError>),
+}
+
+impl From<SearchError> for ApiError {
+    fn from(e: SearchError) -> Self {
+        ApiError::Search(Arc::new(e))
+    }
 }
 
 impl From<StoreError> for ApiError {
@@ -52,6 +61,10 @@ impl ErrorExtensions for ApiError {
             ApiError::Store(e) => {
                 // Details go to the log, not to the client.
                 tracing::error!(error = %e, "store failure while resolving a query");
+                code::INTERNAL
+            }
+            ApiError::Search(e) => {
+                tracing::error!(error = %e, "search failure while resolving a query");
                 code::INTERNAL
             }
         };

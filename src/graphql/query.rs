@@ -606,10 +606,8 @@ impl Query {
             let query = name_arg(query, "filter.text")?;
             let search = ctx.data_unchecked::<Arc<SearchIndex>>();
             reader(ctx).note_read(Kinds::of(NodeKind::Statement));
-            let hits = search.search(&query, usize::MAX, Some(&[NodeKind::Statement]));
-            candidates = candidates
-                .narrow(ctx, hits.into_iter().map(|h| h.node.key))
-                .await?;
+            let keys = search.matching(&query, NodeKind::Statement).gql()?;
+            candidates = candidates.narrow(ctx, keys).await?;
         }
         let (from, to) = (filter.from, filter.to);
         let filtered = from.is_some() || to.is_some();
@@ -689,16 +687,16 @@ impl Query {
         let query = name_arg(&query, "query")?;
         let search = ctx.data_unchecked::<Arc<SearchIndex>>();
         reader(ctx).note_read(SEARCHED);
-        let hits = search.search(&query, limit, None);
+        let hits = search.search(&query, limit, None).gql()?;
         // Concurrent, so that hits of one kind load in one batch.
-        let nodes = join_all(hits.iter().map(|hit| resolve_node(ctx, &hit.node))).await;
+        let nodes = join_all(hits.iter().map(|(node, _)| resolve_node(ctx, node))).await;
         let mut out = Vec::with_capacity(hits.len());
-        for (hit, node) in hits.into_iter().zip(nodes) {
+        for ((_, score), node) in hits.into_iter().zip(nodes) {
             if let Some(node) = node? {
                 out.push(SearchHitObj {
+                    snippet: search.snippet(&node.search_text(), &query),
                     node,
-                    score: hit.score as f64,
-                    snippet: hit.snippet,
+                    score: score as f64,
                 });
             }
         }

@@ -306,6 +306,23 @@ pub enum Node {
     Source(SourceObj),
 }
 
+impl Node {
+    /// The text the search index holds for this node, to cut snippets from.
+    pub fn search_text(&self) -> String {
+        match self {
+            Node::Statement(s) => s.0.text.clone(),
+            Node::Agreement(a) => crate::search::agreement_text(&a.0),
+            Node::Provision(p) => p.provision().text.clone(),
+            Node::Event(e) => e.0.title.clone(),
+            Node::Source(s) => crate::search::source_text(&s.0),
+            Node::Country(c) => c.0.name.clone(),
+            Node::Person(p) => p.0.name.clone(),
+            Node::Organization(o) => o.0.name.clone(),
+            Node::Relation(_) | Node::Mission(_) => String::new(),
+        }
+    }
+}
+
 /// Loads any node by reference; None when it does not exist.
 pub async fn resolve_node(ctx: &Context<'_>, node: &NodeRef) -> Result<Option<Node>> {
     let key = node.key.as_str();

@@ -46,6 +46,8 @@ const URLS: &str = "urls";
 const REVISIONS: &str = "revisions";
 const META_FORMAT: &[u8] = b"format";
 const META_SEEDED: &[u8] = b"seeded";
+/// How many commits the store has made: the search index records the one it caught up with.
+const META_SEQUENCE: &[u8] = b"sequence";
 /// Set once `refcounts` agrees with `refs` (data dirs from before it existed are counted once).
 const META_REFCOUNTS: &[u8] = b"refcounts";
 
@@ -479,6 +481,27 @@ impl Store {
             None => tree.iter(),
         };
         iter.keys().take(limit).map(|k| utf8(&k?)).collect()
+    }
+
+    /// The number of commits made so far.
+    pub fn sequence(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .tree(META)?
+            .get(META_SEQUENCE)?
+            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+            .map_or(0, u64::from_be_bytes))
+    }
+
+    /// Calls `f` with every entity of one kind in key order, one at a time.
+    pub fn for_each<E: Entity, Err: From<StoreError>>(
+        &self,
+        mut f: impl FnMut(E) -> Result<(), Err>,
+    ) -> Result<(), Err> {
+        for value in self.tree(tree_name(E::KIND))?.iter().values() {
+            let value = value.map_err(StoreError::from)?;
+            f(codec::decode(&value)?)?;
+        }
+        Ok(())
     }
 
     /// Every entity of one kind, in key order.

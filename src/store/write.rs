@@ -479,6 +479,10 @@ impl<'s> WriteGuard<'s> {
         if let Some(marker) = marker {
             puts.put(META, marker.to_vec(), b"1".to_vec());
         }
+        if !removals.ops.is_empty() || !puts.ops.is_empty() {
+            let next = store.sequence()? + 1;
+            puts.put(META, META_SEQUENCE.to_vec(), next.to_be_bytes().to_vec());
+        }
         let mut batch = removals;
         batch.ops.extend(puts.ops);
         if !batch.ops.is_empty() {

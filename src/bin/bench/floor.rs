@@ -115,7 +115,16 @@ impl Graph {
             relations_of,
             agreements_of,
             statements_about,
-            search: SearchIndex::build(store)?,
+            search: SearchIndex::in_memory(
+                store
+                    .all::<domain::Statement>()?
+                    .into_iter()
+                    .map(domain::Fact::Statement)
+                    .chain(store.all::<domain::Agreement>()?.into_iter().map(domain::Fact::Agreement))
+                    .chain(store.all::<domain::Event>()?.into_iter().map(domain::Fact::Event))
+                    .chain(store.all::<domain::Source>()?.into_iter().map(domain::Fact::Source)),
+            )
+            .map_err(|e| StoreError::Codec(e.to_string()))?,
         })
     }
 }
@@ -440,31 +449,41 @@ impl Query {
     async fn search(&self, ctx: &Context<'_>, query: String, first: Option<i32>) -> Vec<SearchHit> {
         let g = graph(ctx);
         let limit = first.unwrap_or(20).clamp(0, 100) as usize;
-        g.search
-            .search(&query, limit, None)
-            .into_iter()
-            .filter_map(|hit| {
-                let key = &hit.node.key;
-                let node = match hit.node.kind {
+        let hits = g.search.search(&query, limit, None).unwrap_or_default();
+        hits.into_iter()
+            .filter_map(|(node, score)| {
+                let key = &node.key;
+                let (node, text) = match node.kind {
                     NodeKind::Statement => {
-                        Node::Statement(Statement(g.statements.get(key)?.clone()))
+                        let s = g.statements.get(key)?.clone();
+                        (Node::Statement(Statement(s.clone())), s.text.clone())
                     }
                     NodeKind::Agreement => {
-                        Node::Agreement(Agreement(g.agreements.get(key)?.clone()))
+                        let a = g.agreements.get(key)?.clone();
+                        let text = diplograph::search::agreement_text(&a);
+                        (Node::Agreement(Agreement(a)), text)
                     }
                     NodeKind::Provision => {
                         let (agreement, number) = domain::Provision::split_key(key)?;
                         let a = g.agreements.get(agreement)?.clone();
                         let index = a.provisions.iter().position(|p| p.number == number)?;
-                        Node::Provision(Provision(a, index))
+                        let text = a.provisions[index].text.clone();
+                        (Node::Provision(Provision(a, index)), text)
                     }
-                    NodeKind::Event => Node::Event(Event(g.events.get(key)?.clone())),
-                    NodeKind::Source => Node::Source(Source(g.sources.get(key)?.clone())),
+                    NodeKind::Event => {
+                        let e = g.events.get(key)?.clone();
+                        (Node::Event(Event(e.clone())), e.title.clone())
+                    }
+                    NodeKind::Source => {
+                        let s = g.sources.get(key)?.clone();
+                        let text = diplograph::search::source_text(&s);
+                        (Node::Source(Source(s)), text)
+                    }
                     _ => return None,
                 };
                 Some(SearchHit {
-                    score: hit.score as f64,
-                    snippet: hit.snippet,
+                    score: score as f64,
+                    snippet: g.search.snippet(&text, &query),
                     node,
                 })
             })
