@@ -55,7 +55,8 @@ pub fn open_store_seeding(settings: &Settings, seed: bool) -> Result<Arc<Store>,
         dir: settings.data_dir.display().to_string(),
         source,
     };
-    let store = Store::open(&settings.data_dir).map_err(store_error)?;
+    let store = Store::open_with_cache(&settings.data_dir, settings.store_cache_bytes)
+        .map_err(store_error)?;
     if seed && !store.is_seeded().map_err(store_error)? {
         let graph = dataset::load(&DatasetFiles::builtin())?;
         store.seed(&graph).map_err(store_error)?;

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 pub struct Settings {
     pub listen: String,
     pub data_dir: PathBuf,
+    /// Bytes of store pages kept in memory (sled's page cache).
+    pub store_cache_bytes: u64,
     pub workers: usize,
     pub log: String,
     pub log_format: LogFormat,
@@ -76,6 +78,7 @@ impl Default for Settings {
         Settings {
             listen: "127.0.0.1:8080".into(),
             data_dir: "diplograph-data".into(),
+            store_cache_bytes: crate::store::DEFAULT_CACHE_BYTES,
             workers: 0,
             log: "info".into(),
             log_format: LogFormat::Text,
@@ -165,6 +168,12 @@ impl Settings {
         }
         if self.data_dir.as_os_str().is_empty() {
             return Err(invalid("data_dir", "must not be empty"));
+        }
+        if self.store_cache_bytes < 1024 * 1024 {
+            return Err(invalid(
+                "store_cache_bytes",
+                "must be at least 1048576 (1 MiB)",
+            ));
         }
         let l = &self.limits;
         if l.max_depth == 0 {

@@ -231,7 +231,11 @@ impl SearchIndex {
 
     /// Brings the index in line with a commit of the store: each changed fact in its new state
     /// (None: deleted). `sequence` is the store's after that commit. Searches see it on return.
-    pub fn apply(&self, changes: &[(NodeRef, Option<Fact>)], sequence: u64) -> Result<(), SearchError> {
+    pub fn apply(
+        &self,
+        changes: &[(NodeRef, Option<Fact>)],
+        sequence: u64,
+    ) -> Result<(), SearchError> {
         let mut writer = self.lock_writer();
         for (node, new) in changes {
             writer.delete_term(Term::from_field_text(self.fields.owner, &node.to_string()));
@@ -268,7 +272,8 @@ impl SearchIndex {
             .into_iter()
             .map(|t| {
                 let term = Term::from_field_text(self.fields.text, &t);
-                let q: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
+                let q: Box<dyn Query> =
+                    Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
                 (Occur::Should, q)
             })
             .collect();
@@ -283,7 +288,8 @@ impl SearchIndex {
                     .iter()
                     .map(|k| {
                         let term = Term::from_field_text(self.fields.kind, &k.to_string());
-                        let q: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::Basic));
+                        let q: Box<dyn Query> =
+                            Box::new(TermQuery::new(term, IndexRecordOption::Basic));
                         (Occur::Should, q)
                     })
                     .collect();
@@ -411,7 +417,10 @@ mod tests {
 
     fn index() -> SearchIndex {
         SearchIndex::in_memory([
-            statement("a", "Serbian President Aleksandar Vučić signed an economic agreement"),
+            statement(
+                "a",
+                "Serbian President Aleksandar Vučić signed an economic agreement",
+            ),
             statement("c", "Deeper international ties contribute to peace"),
             Fact::Event(Event {
                 key: "b".into(),
@@ -434,7 +443,9 @@ mod tests {
         let hits = idx.search("vucic", 10, None).unwrap();
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].0.key, "a");
-        let hits = idx.search("independence", 10, Some(&[NodeKind::Statement])).unwrap();
+        let hits = idx
+            .search("independence", 10, Some(&[NodeKind::Statement]))
+            .unwrap();
         assert!(hits.is_empty());
         assert!(idx.search("the of", 10, None).unwrap().is_empty());
         assert!(idx.search("", 10, None).unwrap().is_empty());
@@ -443,7 +454,10 @@ mod tests {
         assert_eq!(hits[0].0.key, "c");
         // "declared" and "declares" share a stem.
         assert_eq!(idx.search("declared", 10, None).unwrap()[0].0.key, "b");
-        assert_eq!(idx.matching("agreements", NodeKind::Statement).unwrap(), ["a"]);
+        assert_eq!(
+            idx.matching("agreements", NodeKind::Statement).unwrap(),
+            ["a"]
+        );
     }
 
     #[test]
@@ -461,7 +475,9 @@ mod tests {
     fn a_persistent_index_follows_writes_and_is_rebuilt_when_behind_its_store() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("store")).unwrap();
-        store.seed(&load(&DatasetFiles::builtin()).unwrap()).unwrap();
+        store
+            .seed(&load(&DatasetFiles::builtin()).unwrap())
+            .unwrap();
         let path = dir.path().join("search");
         let idx = SearchIndex::open(&path, &store).unwrap();
         assert!(!idx.search("embassy Jerusalem", 5, None).unwrap().is_empty());
@@ -469,10 +485,13 @@ mod tests {
         // A write applied to both: found at once, and the index is level on reopen.
         let fact = statement("new-one", "A zeppelin embassy");
         let guard = store.lock_writes();
-        guard.commit(&[Write::Upsert(fact.clone())], "t", None).unwrap();
+        guard
+            .commit(&[Write::Upsert(fact.clone())], "t", None)
+            .unwrap();
         drop(guard);
         let node = fact.node();
-        idx.apply(&[(node.clone(), Some(fact))], store.sequence().unwrap()).unwrap();
+        idx.apply(&[(node.clone(), Some(fact))], store.sequence().unwrap())
+            .unwrap();
         assert_eq!(idx.search("zeppelin", 5, None).unwrap()[0].0, node);
         drop(idx);
         let idx = SearchIndex::open(&path, &store).unwrap();
@@ -481,7 +500,11 @@ mod tests {
         // A store commit the index never heard of (a crash between the two): rebuilt on open.
         let guard = store.lock_writes();
         guard
-            .commit(&[Write::Upsert(statement("lost", "A lost dirigible"))], "t", None)
+            .commit(
+                &[Write::Upsert(statement("lost", "A lost dirigible"))],
+                "t",
+                None,
+            )
             .unwrap();
         drop(guard);
         drop(idx);

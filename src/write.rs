@@ -169,13 +169,17 @@ impl Writer {
             .filter(|o| o.action != OutcomeAction::Unchanged)
             .collect();
         if let Some(search) = &self.search {
-            let followed = self.store.sequence().map_err(SearchError::from).and_then(|sequence| {
-                let changes: Vec<(NodeRef, Option<Fact>)> = changed
-                    .iter()
-                    .map(|o| (o.node.clone(), self.store.get_fact(&o.node).ok().flatten()))
-                    .collect();
-                search.apply(&changes, sequence)
-            });
+            let followed = self
+                .store
+                .sequence()
+                .map_err(SearchError::from)
+                .and_then(|sequence| {
+                    let changes: Vec<(NodeRef, Option<Fact>)> = changed
+                        .iter()
+                        .map(|o| (o.node.clone(), self.store.get_fact(&o.node).ok().flatten()))
+                        .collect();
+                    search.apply(&changes, sequence)
+                });
             // The write stands; the index, behind its store, is rebuilt on the next start.
             if let Err(e) = followed {
                 tracing::error!(error = %e, "the search index could not follow a write");

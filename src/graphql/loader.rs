@@ -41,6 +41,13 @@ impl Reader {
         f(&self.store)
     }
 
+    /// An entity that is in memory: no round trip, no batch to wait for.
+    pub fn cached<E: Entity>(&self, key: &str) -> Option<Arc<E>> {
+        let hit = self.store.cached::<E>(key)?;
+        self.reads.add(Kinds::of(E::KIND));
+        Some(hit)
+    }
+
     /// Notes a read that does not go through the store (the search index).
     pub fn note_read(&self, kinds: Kinds) {
         self.reads.add(kinds);
@@ -185,13 +192,10 @@ impl<E: Entity> Loader<Key<E>> for StoreLoader {
         let found = self
             .reader
             .call(Kinds::of(E::KIND), |s| {
-                s.get_many::<E>(keys.iter().map(|k| k.0.as_str()))
+                s.get_many_shared::<E>(keys.iter().map(|k| k.0.as_str()))
             })
             .map_err(Arc::new)?;
-        Ok(found
-            .into_iter()
-            .map(|(k, v)| (Key::new(k), Arc::new(v)))
-            .collect())
+        Ok(found.into_iter().map(|(k, v)| (Key::new(k), v)).collect())
     }
 }
 

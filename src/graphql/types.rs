@@ -4,7 +4,7 @@
 use super::connection::*;
 use super::error::OrGqlError;
 use super::id;
-use super::loader::{Key, Loaders, ReferrerCount, ReferrerPage, Referrers, RevisionsOf};
+use super::loader::{Key, Loaders, Reader, ReferrerCount, ReferrerPage, Referrers, RevisionsOf};
 use crate::domain::{self, NodeKind, NodeRef, PartialDate};
 use crate::store::{Entity, Role};
 use async_graphql::futures_util::future::{join, join_all};
@@ -23,19 +23,33 @@ pub fn page_limits<'a>(ctx: &Context<'a>) -> &'a PageLimits {
     ctx.data_unchecked::<PageLimits>()
 }
 
+/// An entity from memory when it is there, else through the request's batch.
 pub async fn load_one<E: Entity>(ctx: &Context<'_>, key: &str) -> Result<Option<Arc<E>>> {
+    if let Some(hit) = ctx.data_unchecked::<Reader>().cached::<E>(key) {
+        return Ok(Some(hit));
+    }
     loaders(ctx).load_one(Key::<E>::new(key)).await.gql()
 }
 
-/// Entities for `keys`, in the order given; keys with no entity are skipped.
+/// Entities for `keys`, in the order given; keys with no entity are skipped. Those in memory
+/// are taken at once; only the rest join the request's batch.
 pub async fn load_many<E: Entity>(ctx: &Context<'_>, keys: &[String]) -> Result<Vec<Arc<E>>> {
-    let found = loaders(ctx)
-        .load_many(keys.iter().map(|k| Key::<E>::new(k.as_str())))
-        .await
-        .gql()?;
+    let reader = ctx.data_unchecked::<Reader>();
+    let cached: Vec<Option<Arc<E>>> = keys.iter().map(|k| reader.cached::<E>(k)).collect();
+    let missing: Vec<Key<E>> = keys
+        .iter()
+        .zip(&cached)
+        .filter(|(_, hit)| hit.is_none())
+        .map(|(k, _)| Key::new(k.as_str()))
+        .collect();
+    let found = match missing.is_empty() {
+        false => loaders(ctx).load_many(missing).await.gql()?,
+        true => Default::default(),
+    };
     Ok(keys
         .iter()
-        .filter_map(|k| found.get(&Key::new(k.as_str())).cloned())
+        .zip(cached)
+        .filter_map(|(k, hit)| hit.or_else(|| found.get(&Key::new(k.as_str())).cloned()))
         .collect())
 }
 

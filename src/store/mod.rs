@@ -10,6 +10,7 @@
 mod codec;
 mod entity;
 mod keys;
+mod memo;
 mod write;
 
 pub use entity::{all_references, Entity, Role};
@@ -21,6 +22,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +92,9 @@ fn utf8(bytes: &[u8]) -> Result<String, StoreError> {
     String::from_utf8(bytes.to_vec()).map_err(|e| StoreError::Codec(e.to_string()))
 }
 
+/// sled's page cache when no size is configured.
+pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
 /// Every tree the store uses; opened once, since `open_tree` takes a lock on each call.
 const TREES: &[&str] = &[
     META,
@@ -118,7 +123,11 @@ pub struct Store {
     /// One writer at a time, so that a write's checks (references, referrers, natural keys)
     /// see the state its transaction commits on.
     writer: std::sync::Mutex<()>,
+    memo: memo::Memo,
 }
+
+/// Decoded entities kept in memory for reads.
+const MEMO_ENTITIES: usize = 50_000;
 
 /// Writes computed before a transaction starts, because sled may run the closure more than
 /// once. `None` removes the key.
@@ -206,13 +215,23 @@ macro_rules! with_entity {
 pub(crate) use with_entity;
 
 impl Store {
-    /// Opens (or creates) the store in `dir`. One `Store` per process: sled locks the dir.
+    /// Opens (or creates) the store in `dir` with sled's default page cache.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        Self::open_with_cache(dir, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Opens (or creates) the store in `dir`, keeping at most `cache_bytes` of pages in memory.
+    /// One `Store` per process: sled locks the dir.
+    pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
         // A store closed a moment ago (a CLI command, then the server) may still hold sled's
         // lock while its flusher winds down: wait a little before calling the dir busy.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
         let db = loop {
-            match sled::Config::new().path(dir).open() {
+            match sled::Config::new()
+                .path(dir)
+                .cache_capacity(cache_bytes)
+                .open()
+            {
                 Ok(db) => break db,
                 Err(sled::Error::Io(io))
                     if io.kind() == std::io::ErrorKind::WouldBlock
@@ -234,6 +253,7 @@ impl Store {
             db,
             trees,
             writer: std::sync::Mutex::new(()),
+            memo: memo::Memo::new(MEMO_ENTITIES),
         };
         let meta = store.tree(META)?;
         match meta.get(META_FORMAT)? {
@@ -462,6 +482,34 @@ impl Store {
                 out.insert(key.to_string(), codec::decode(&v)?);
             }
         }
+        Ok(out)
+    }
+
+    /// An entity from memory, if a recent read left it there (no store access at all).
+    pub fn cached<E: Entity>(&self, key: &str) -> Option<Arc<E>> {
+        self.memo.get(key)
+    }
+
+    /// Entities for the keys that exist, shared, from memory where they are and from the store
+    /// otherwise (and then kept); missing keys are left out.
+    pub fn get_many_shared<'k, E: Entity>(
+        &self,
+        keys: impl IntoIterator<Item = &'k str>,
+    ) -> Result<HashMap<String, Arc<E>>, StoreError> {
+        let tree = self.tree(tree_name(E::KIND))?;
+        let epoch = self.memo.epoch();
+        let mut out = HashMap::new();
+        let mut read = Vec::new();
+        for key in keys {
+            if let Some(hit) = self.memo.get::<E>(key) {
+                out.insert(key.to_string(), hit);
+            } else if let Some(v) = tree.get(key.as_bytes())? {
+                let value = Arc::new(codec::decode::<E>(&v)?);
+                read.push((key.to_string(), value.clone()));
+                out.insert(key.to_string(), value);
+            }
+        }
+        self.memo.insert(epoch, &read);
         Ok(out)
     }
 

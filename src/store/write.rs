@@ -487,6 +487,7 @@ impl<'s> WriteGuard<'s> {
         batch.ops.extend(puts.ops);
         if !batch.ops.is_empty() {
             store.apply(&batch)?;
+            store.memo.committed(&order);
         }
         Ok(outcomes)
     }

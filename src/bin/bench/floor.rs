@@ -120,9 +120,24 @@ impl Graph {
                     .all::<domain::Statement>()?
                     .into_iter()
                     .map(domain::Fact::Statement)
-                    .chain(store.all::<domain::Agreement>()?.into_iter().map(domain::Fact::Agreement))
-                    .chain(store.all::<domain::Event>()?.into_iter().map(domain::Fact::Event))
-                    .chain(store.all::<domain::Source>()?.into_iter().map(domain::Fact::Source)),
+                    .chain(
+                        store
+                            .all::<domain::Agreement>()?
+                            .into_iter()
+                            .map(domain::Fact::Agreement),
+                    )
+                    .chain(
+                        store
+                            .all::<domain::Event>()?
+                            .into_iter()
+                            .map(domain::Fact::Event),
+                    )
+                    .chain(
+                        store
+                            .all::<domain::Source>()?
+                            .into_iter()
+                            .map(domain::Fact::Source),
+                    ),
             )
             .map_err(|e| StoreError::Codec(e.to_string()))?,
         })
