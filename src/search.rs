@@ -36,6 +36,8 @@ pub enum SearchError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("search index: its writer was lost in a failed rebuild")]
+    Closed,
 }
 
 /// The analyzer's name in the index's tokenizer registry.
@@ -124,7 +126,8 @@ fn documents(fact: &Fact) -> Vec<(NodeRef, String)> {
 pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
-    writer: Mutex<IndexWriter>,
+    /// None only while a rebuild waits for its merges to finish.
+    writer: Mutex<Option<IndexWriter>>,
     fields: Fields,
 }
 
@@ -170,14 +173,12 @@ impl SearchIndex {
     pub fn in_memory(facts: impl IntoIterator<Item = Fact>) -> Result<Self, SearchError> {
         let (schema, fields) = schema();
         let search = Self::with_index(Index::create_in_ram(schema), fields)?;
-        {
-            let mut writer = search.lock_writer();
+        search.replace_all(|writer| {
             for fact in facts {
-                search.add(&writer, &fact)?;
+                search.add(writer, &fact)?;
             }
-            writer.commit()?;
-        }
-        search.reader.reload()?;
+            Ok(())
+        }, None)?;
         Ok(search)
     }
 
@@ -191,13 +192,44 @@ impl SearchIndex {
         Ok(SearchIndex {
             index,
             reader,
-            writer: Mutex::new(writer),
+            writer: Mutex::new(Some(writer)),
             fields,
         })
     }
 
-    fn lock_writer(&self) -> std::sync::MutexGuard<'_, IndexWriter> {
+    fn lock_writer(&self) -> std::sync::MutexGuard<'_, Option<IndexWriter>> {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Replaces every document with those `fill` adds, commits (with the store sequence, if
+    /// any), and waits for the merges that follow, so that a server opening the index later
+    /// does not spend its first seconds merging.
+    fn replace_all(
+        &self,
+        fill: impl FnOnce(&IndexWriter) -> Result<(), SearchError>,
+        sequence: Option<u64>,
+    ) -> Result<(), SearchError> {
+        let mut slot = self.lock_writer();
+        let mut writer = slot.take().ok_or(SearchError::Closed)?;
+        let filled = (|| {
+            writer.delete_all_documents()?;
+            fill(&writer)?;
+            let mut commit = writer.prepare_commit()?;
+            if let Some(sequence) = sequence {
+                commit.set_payload(&payload(sequence));
+            }
+            commit.commit()?;
+            Ok::<_, SearchError>(())
+        })();
+        if let Err(e) = filled {
+            *slot = Some(writer);
+            return Err(e);
+        }
+        writer.wait_merging_threads()?;
+        *slot = Some(self.index.writer_with_num_threads(1, WRITER_BUDGET)?);
+        drop(slot);
+        self.reader.reload()?;
+        Ok(())
     }
 
     fn add(&self, writer: &IndexWriter, fact: &Fact) -> Result<(), SearchError> {
@@ -215,18 +247,15 @@ impl SearchIndex {
 
     /// Replaces everything with the searchable facts of `store`, streamed kind by kind.
     fn rebuild(&self, store: &Store, sequence: u64) -> Result<(), SearchError> {
-        let mut writer = self.lock_writer();
-        writer.delete_all_documents()?;
-        store.for_each::<Statement, SearchError>(|s| self.add(&writer, &Fact::Statement(s)))?;
-        store.for_each::<Agreement, SearchError>(|a| self.add(&writer, &Fact::Agreement(a)))?;
-        store.for_each::<Event, SearchError>(|e| self.add(&writer, &Fact::Event(e)))?;
-        store.for_each::<Source, SearchError>(|s| self.add(&writer, &Fact::Source(s)))?;
-        let mut commit = writer.prepare_commit()?;
-        commit.set_payload(&payload(sequence));
-        commit.commit()?;
-        drop(writer);
-        self.reader.reload()?;
-        Ok(())
+        self.replace_all(
+            |writer| {
+                store.for_each::<Statement, SearchError>(|s| self.add(writer, &Fact::Statement(s)))?;
+                store.for_each::<Agreement, SearchError>(|a| self.add(writer, &Fact::Agreement(a)))?;
+                store.for_each::<Event, SearchError>(|e| self.add(writer, &Fact::Event(e)))?;
+                store.for_each::<Source, SearchError>(|s| self.add(writer, &Fact::Source(s)))
+            },
+            Some(sequence),
+        )
     }
 
     /// Brings the index in line with a commit of the store: each changed fact in its new state
@@ -236,17 +265,18 @@ impl SearchIndex {
         changes: &[(NodeRef, Option<Fact>)],
         sequence: u64,
     ) -> Result<(), SearchError> {
-        let mut writer = self.lock_writer();
+        let mut slot = self.lock_writer();
+        let writer = slot.as_mut().ok_or(SearchError::Closed)?;
         for (node, new) in changes {
             writer.delete_term(Term::from_field_text(self.fields.owner, &node.to_string()));
             if let Some(fact) = new {
-                self.add(&writer, fact)?;
+                self.add(writer, fact)?;
             }
         }
         let mut commit = writer.prepare_commit()?;
         commit.set_payload(&payload(sequence));
         commit.commit()?;
-        drop(writer);
+        drop(slot);
         self.reader.reload()?;
         Ok(())
     }
