@@ -252,7 +252,8 @@ fn run_bulk(settings: &Settings, command: Command) -> ExitCode {
             if let Err(e) = store.flush() {
                 return fail(&e);
             }
-            if let Err(e) = diplograph::app::open_search(settings, &store) {
+            drop(writer);
+            if let Err(e) = diplograph::app::settle_after_load(settings, store) {
                 return fail(&e);
             }
             match result {

@@ -173,12 +173,15 @@ impl SearchIndex {
     pub fn in_memory(facts: impl IntoIterator<Item = Fact>) -> Result<Self, SearchError> {
         let (schema, fields) = schema();
         let search = Self::with_index(Index::create_in_ram(schema), fields)?;
-        search.replace_all(|writer| {
-            for fact in facts {
-                search.add(writer, &fact)?;
-            }
-            Ok(())
-        }, None)?;
+        search.replace_all(
+            |writer| {
+                for fact in facts {
+                    search.add(writer, &fact)?;
+                }
+                Ok(())
+            },
+            None,
+        )?;
         Ok(search)
     }
 
@@ -249,8 +252,12 @@ impl SearchIndex {
     fn rebuild(&self, store: &Store, sequence: u64) -> Result<(), SearchError> {
         self.replace_all(
             |writer| {
-                store.for_each::<Statement, SearchError>(|s| self.add(writer, &Fact::Statement(s)))?;
-                store.for_each::<Agreement, SearchError>(|a| self.add(writer, &Fact::Agreement(a)))?;
+                store.for_each::<Statement, SearchError>(|s| {
+                    self.add(writer, &Fact::Statement(s))
+                })?;
+                store.for_each::<Agreement, SearchError>(|a| {
+                    self.add(writer, &Fact::Agreement(a))
+                })?;
                 store.for_each::<Event, SearchError>(|e| self.add(writer, &Fact::Event(e)))?;
                 store.for_each::<Source, SearchError>(|s| self.add(writer, &Fact::Source(s)))
             },

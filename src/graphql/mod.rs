@@ -8,6 +8,7 @@ pub mod id;
 pub mod inputs;
 pub mod loader;
 pub mod mutation;
+pub mod order;
 pub mod query;
 pub mod subscription;
 pub mod types;

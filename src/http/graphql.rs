@@ -324,14 +324,22 @@ async fn execute(state: &AppState, req: &HttpRequest, batch: BatchRequest) -> Ht
                 });
             }
         }
-        if let Some(document) = document {
-            request.set_parsed_query((*document).clone());
+        if let Some(document) = &document {
+            request.set_parsed_query((**document).clone());
         }
+        let operation_name = request.operation_name.clone();
         // Before the first read: a write landing from here on makes this response stale.
         let snapshot = state.responses.snapshot();
         let (request, reader) =
             crate::graphql::prepare(request, state.store.clone(), caller.clone());
         let mut response = state.schema.execute(request).await;
+        if let Some(document) = &document {
+            crate::graphql::order::order_as_selected(
+                &mut response.data,
+                document,
+                operation_name.as_deref(),
+            );
+        }
         state
             .metrics
             .operation(operation.as_deref(), started.elapsed().as_secs_f64());

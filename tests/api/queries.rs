@@ -348,3 +348,26 @@ fn full_text_search_ranks_and_snippets() {
         json!([])
     );
 }
+
+/// GraphQL's serialized map ordering: fields come back in the order asked, whichever finished
+/// first (a field answered from memory must not jump ahead of one that waited for the store).
+#[test]
+fn response_fields_keep_the_order_of_the_query() {
+    let app = TestApp::spawn();
+    let query = r#"{ country(code: "XK") { relations(first: 1) { edges { node { sources { excerpt } agreement { title signatories { person { name } } } counterpart(country: "XK") { name } kind } } } name } }"#;
+    for _ in 0..2 {
+        // Twice: run, then answered from the response cache.
+        let body = app
+            .post("application/json", &json!({ "query": query }).to_string())
+            .body;
+        let at = |key: &str| {
+            body.find(&format!("\"{key}\""))
+                .unwrap_or_else(|| panic!("{key} missing in {body}"))
+        };
+        assert!(at("relations") < at("sources"), "{body}");
+        assert!(at("sources") < at("agreement"), "{body}");
+        assert!(at("agreement") < at("counterpart"), "{body}");
+        assert!(at("counterpart") < at("kind"), "{body}");
+        assert!(body.rfind("\"name\"").unwrap() > at("kind"), "{body}");
+    }
+}

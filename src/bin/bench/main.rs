@@ -106,7 +106,8 @@ fn import_child(file: &Path, dir: &Path) -> Result<(), String> {
     let summary = diplograph::bulk::import(&writer, input, true, |_| {}, |_| {})
         .map_err(|e| e.to_string())?;
     store.flush().map_err(|e| e.to_string())?;
-    diplograph::app::open_search(&settings(dir, "127.0.0.1:0".into()), &store)
+    drop(writer);
+    diplograph::app::settle_after_load(&settings(dir, "127.0.0.1:0".into()), store)
         .map_err(|e| e.to_string())?;
     println!(
         "records={} seconds={} peak_kb={}",

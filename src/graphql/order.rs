@@ -1,0 +1,106 @@
+//! async-graphql 7 assembles an object's fields in the order they finish, not the order they
+//! were asked for (its issue #612). GraphQL asks for the latter ("Serialized Map Ordering"), and
+//! people reading a response, or tools showing its first lines, rely on it: a field answered
+//! from memory would otherwise jump ahead of one that waited for the store. This puts every
+//! object of a response back in the order of its selection set.
+
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationDefinition, Selection, SelectionSet,
+};
+use async_graphql::{Name, Value};
+
+/// Fragments nest at most this deep here; validation has already refused cycles.
+const MAX_FRAGMENT_DEPTH: usize = 64;
+
+/// Reorders `data`, the result of running `operation` (by name, or the only one) of `doc`.
+pub fn order_as_selected(data: &mut Value, doc: &ExecutableDocument, operation: Option<&str>) {
+    let operation: Option<&OperationDefinition> = match (&doc.operations, operation) {
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| &op.node)
+        }
+        _ => None,
+    };
+    if let Some(operation) = operation {
+        reorder(data, &[&operation.selection_set.node], doc);
+    }
+}
+
+fn reorder(value: &mut Value, sets: &[&SelectionSet], doc: &ExecutableDocument) {
+    match value {
+        Value::List(items) => items.iter_mut().for_each(|item| reorder(item, sets, doc)),
+        Value::Object(map) => {
+            let mut keys: Vec<(&Name, Vec<&SelectionSet>)> = Vec::new();
+            for set in sets {
+                collect(set, doc, &mut keys, 0);
+            }
+            let mut unordered = std::mem::take(map);
+            for (key, subsets) in keys {
+                if let Some(mut field) = unordered.shift_remove(key) {
+                    reorder(&mut field, &subsets, doc);
+                    map.insert(key.clone(), field);
+                }
+            }
+            // Nothing should be left; if something is, it keeps its value, at the end.
+            map.extend(unordered);
+        }
+        _ => {}
+    }
+}
+
+/// The response keys a selection set yields, in order, each with its sub-selections (a key
+/// selected twice merges both).
+fn collect<'d>(
+    set: &'d SelectionSet,
+    doc: &'d ExecutableDocument,
+    keys: &mut Vec<(&'d Name, Vec<&'d SelectionSet>)>,
+    depth: usize,
+) {
+    if depth > MAX_FRAGMENT_DEPTH {
+        return;
+    }
+    for selection in &set.items {
+        match &selection.node {
+            Selection::Field(field) => {
+                let key = &field.node.response_key().node;
+                let sub = &field.node.selection_set.node;
+                match keys.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, subs)) => subs.push(sub),
+                    None => keys.push((key, vec![sub])),
+                }
+            }
+            Selection::FragmentSpread(spread) => {
+                if let Some(fragment) = doc.fragments.get(&spread.node.fragment_name.node) {
+                    collect(&fragment.node.selection_set.node, doc, keys, depth + 1);
+                }
+            }
+            Selection::InlineFragment(inline) => {
+                collect(&inline.node.selection_set.node, doc, keys, depth + 1);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ordered(query: &str, data: serde_json::Value) -> String {
+        let doc = async_graphql::parser::parse_query(query).unwrap();
+        let mut value = Value::from_json(data).unwrap();
+        order_as_selected(&mut value, &doc, None);
+        serde_json::to_string(&value).unwrap()
+    }
+
+    #[test]
+    fn objects_follow_their_selection_through_lists_aliases_and_fragments() {
+        let query = "query { b a: x { z ...F ... on T { w } } } fragment F on T { y }";
+        let data = serde_json::json!({ "a": [{ "w": 1, "y": 2, "z": 3 }], "b": 4 });
+        assert_eq!(ordered(query, data), r#"{"b":4,"a":[{"z":3,"y":2,"w":1}]}"#);
+        // A field selected twice is one key, merged, at its first place.
+        let query = "{ p { q } r p { s } }";
+        let data = serde_json::json!({ "r": 1, "p": { "s": 2, "q": 3 } });
+        assert_eq!(ordered(query, data), r#"{"p":{"q":3,"s":2},"r":1}"#);
+    }
+}
