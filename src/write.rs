@@ -7,6 +7,7 @@ use crate::domain::{text, Fact, NodeKind, NodeRef};
 use crate::facts::{FactError, Lookup, Record, Resolver};
 use crate::search::{SearchError, SearchIndex};
 use crate::store::{Outcome, OutcomeAction, Store, Write, WriteError, WriteGuard};
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -45,12 +46,17 @@ pub struct Writer {
     generations: Arc<Generations>,
 }
 
-/// The store as seen by a batch being written: what it holds plus what the batch adds.
+/// The store as seen by a batch being written: what it holds plus what the batch adds. It
+/// lives under the write lock, so what it found in the store stays true until the batch commits:
+/// found references and article texts are remembered (a batch of statements cites the same few
+/// countries and articles again and again).
 struct BatchLookup<'a> {
     store: &'a Store,
     added: HashMap<NodeKind, HashSet<String>>,
     texts: HashMap<String, Arc<str>>,
     countries: HashMap<String, String>,
+    found: RefCell<HashSet<NodeRef>>,
+    stored_texts: RefCell<HashMap<String, Arc<str>>>,
 }
 
 impl Lookup for BatchLookup<'_> {
@@ -63,12 +69,25 @@ impl Lookup for BatchLookup<'_> {
     }
 
     fn exists(&self, kind: NodeKind, key: &str) -> bool {
-        self.added.get(&kind).is_some_and(|k| k.contains(key))
-            || self.store.exists(&NodeRef::new(kind, key)).unwrap_or(false)
+        if self.added.get(&kind).is_some_and(|k| k.contains(key)) {
+            return true;
+        }
+        let node = NodeRef::new(kind, key);
+        if self.found.borrow().contains(&node) {
+            return true;
+        }
+        let exists = self.store.exists(&node).unwrap_or(false);
+        if exists {
+            self.found.borrow_mut().insert(node);
+        }
+        exists
     }
 
     fn source_text(&self, key: &str) -> Option<Arc<str>> {
         if let Some(text) = self.texts.get(key) {
+            return Some(text.clone());
+        }
+        if let Some(text) = self.stored_texts.borrow().get(key) {
             return Some(text.clone());
         }
         let source = self
@@ -76,7 +95,11 @@ impl Lookup for BatchLookup<'_> {
             .get::<crate::domain::Source>(key)
             .ok()
             .flatten()?;
-        Some(Arc::from(source.text))
+        let text: Arc<str> = Arc::from(source.text);
+        self.stored_texts
+            .borrow_mut()
+            .insert(key.to_string(), text.clone());
+        Some(text)
     }
 }
 
@@ -230,6 +253,8 @@ impl Writer {
             added: HashMap::new(),
             texts: HashMap::new(),
             countries: HashMap::new(),
+            found: RefCell::default(),
+            stored_texts: RefCell::default(),
         };
         let mut writes = Vec::with_capacity(records.len());
         for (path, record) in &mut records {

@@ -117,22 +117,10 @@ impl Loader<ReferrerPage> for StoreLoader {
         keys: &[ReferrerPage],
     ) -> Result<HashMap<ReferrerPage, Self::Value>, Self::Error> {
         let kinds = keys.iter().map(|k| k.kind).collect();
-        self.reader
-            .call(kinds, |s| {
-                keys.iter()
-                    .map(|k| {
-                        let page = s.referrer_page(
-                            &k.target,
-                            k.role,
-                            k.kind,
-                            k.after.as_deref(),
-                            k.limit,
-                        )?;
-                        Ok((k.clone(), Arc::new(page)))
-                    })
-                    .collect()
-            })
-            .map_err(Arc::new)
+        self.each(keys, kinds, |s, k| {
+            let page = s.referrer_page(&k.target, k.role, k.kind, k.after.as_deref(), k.limit)?;
+            Ok(Arc::new(page))
+        })
     }
 }
 
@@ -147,13 +135,7 @@ impl Loader<ReferrerCount> for StoreLoader {
         let kinds = keys
             .iter()
             .fold(Kinds::NONE, |acc, k| acc.and(k.1.referrer_kinds()));
-        self.reader
-            .call(kinds, |s| {
-                keys.iter()
-                    .map(|k| Ok((k.clone(), s.referrer_count(&k.0, k.1)?)))
-                    .collect()
-            })
-            .map_err(Arc::new)
+        self.each(keys, kinds, |s, k| s.referrer_count(&k.0, k.1))
     }
 }
 
@@ -170,18 +152,28 @@ impl Loader<RevisionsOf> for StoreLoader {
         keys: &[RevisionsOf],
     ) -> Result<HashMap<RevisionsOf, Self::Value>, Self::Error> {
         let kinds = keys.iter().map(|k| k.0.kind).collect();
-        self.reader
-            .call(kinds, |s| {
-                keys.iter()
-                    .map(|k| Ok((k.clone(), Arc::new(s.revisions(&k.0)?))))
-                    .collect()
-            })
-            .map_err(Arc::new)
+        self.each(keys, kinds, |s, k| Ok(Arc::new(s.revisions(&k.0)?)))
     }
 }
 
 pub struct StoreLoader {
     reader: Reader,
+}
+
+impl StoreLoader {
+    /// One store round trip reading `kinds`, answering each key with `read`.
+    fn each<K: Clone + Eq + std::hash::Hash, V>(
+        &self,
+        keys: &[K],
+        kinds: Kinds,
+        read: impl Fn(&Store, &K) -> Result<V, StoreError>,
+    ) -> Result<HashMap<K, V>, Arc<StoreError>> {
+        self.reader
+            .call(kinds, |s| {
+                keys.iter().map(|k| Ok((k.clone(), read(s, k)?))).collect()
+            })
+            .map_err(Arc::new)
+    }
 }
 
 impl<E: Entity> Loader<Key<E>> for StoreLoader {
@@ -210,13 +202,7 @@ impl Loader<Referrers> for StoreLoader {
         let kinds = keys
             .iter()
             .fold(Kinds::NONE, |acc, k| acc.and(k.1.referrer_kinds()));
-        self.reader
-            .call(kinds, |s| {
-                keys.iter()
-                    .map(|k| Ok((k.clone(), Arc::new(s.referrers(&k.0, k.1)?))))
-                    .collect()
-            })
-            .map_err(Arc::new)
+        self.each(keys, kinds, |s, k| Ok(Arc::new(s.referrers(&k.0, k.1)?)))
     }
 }
 

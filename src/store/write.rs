@@ -6,7 +6,7 @@
 use super::*;
 use crate::domain::Fact;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::MutexGuard;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -289,15 +289,21 @@ impl<'s> WriteGuard<'s> {
                 None => store.exists(node),
             }
         };
+        // A batch cites the same few countries and articles again and again: check each once.
+        let mut confirmed: HashSet<NodeRef> = HashSet::new();
         for (node, state) in &pending {
             if let Some(fact) = state {
                 for target in references_of(fact) {
+                    if confirmed.contains(&target) {
+                        continue;
+                    }
                     if !exists_after(&target)? {
                         return Err(WriteError::Dangling {
                             node: node.clone(),
                             missing: target,
                         });
                     }
+                    confirmed.insert(target);
                 }
             }
         }
