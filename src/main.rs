@@ -222,6 +222,7 @@ fn run_bulk(settings: &Settings, command: Command) -> ExitCode {
             strict,
             no_builtin,
         } => {
+            let settings = &diplograph::app::for_bulk_load(settings);
             let store = match diplograph::app::open_store_seeding(settings, !no_builtin) {
                 Ok(store) => store,
                 Err(e) => return fail(&e),
