@@ -72,18 +72,7 @@ mod tests {
     use crate::domain::Country;
 
     fn country(name: &str) -> Arc<Country> {
-        Arc::new(Country {
-            code: "XK".into(),
-            alpha3: "XKX".into(),
-            name: name.into(),
-            official_name: None,
-            aliases: vec![],
-            demonyms: vec![],
-            capital: None,
-            region: None,
-            subregion: None,
-            un_member: false,
-        })
+        Arc::new(crate::store::tests::country("XK", "XKX", name))
     }
 
     #[test]

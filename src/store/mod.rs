@@ -692,11 +692,11 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::*;
 
-    fn country(code: &str, alpha3: &str, name: &str) -> Country {
+    pub(crate) fn country(code: &str, alpha3: &str, name: &str) -> Country {
         Country {
             code: code.into(),
             alpha3: alpha3.into(),
