@@ -129,6 +129,8 @@ pub struct SearchIndex {
     /// None only while a rebuild waits for its merges to finish.
     writer: Mutex<Option<IndexWriter>>,
     fields: Fields,
+    /// Built once (its stop-word set and stemmer); a clone per use shares them.
+    analyzer: TextAnalyzer,
 }
 
 /// Characters of context kept around the first match in a snippet.
@@ -186,7 +188,8 @@ impl SearchIndex {
     }
 
     fn with_index(index: Index, fields: Fields) -> Result<Self, SearchError> {
-        index.tokenizers().register(ANALYZER, analyzer());
+        let analyzer = analyzer();
+        index.tokenizers().register(ANALYZER, analyzer.clone());
         let writer = index.writer_with_num_threads(1, WRITER_BUDGET)?;
         let reader = index
             .reader_builder()
@@ -197,6 +200,7 @@ impl SearchIndex {
             reader,
             writer: Mutex::new(Some(writer)),
             fields,
+            analyzer,
         })
     }
 
@@ -290,7 +294,7 @@ impl SearchIndex {
 
     /// The analyzed terms of a query, each once.
     fn terms(&self, query: &str) -> Vec<String> {
-        let mut analyzer = analyzer();
+        let mut analyzer = self.analyzer.clone();
         let mut stream = analyzer.token_stream(query);
         let mut terms = Vec::new();
         let mut seen = HashSet::new();
@@ -395,7 +399,7 @@ impl SearchIndex {
     /// The text around the first word of `text` that matches a word of `query`.
     pub fn snippet(&self, text: &str, query: &str) -> String {
         let terms: HashSet<String> = self.terms(query).into_iter().collect();
-        let mut analyzer = analyzer();
+        let mut analyzer = self.analyzer.clone();
         let mut stream = analyzer.token_stream(text);
         let mut at_byte = None;
         while let Some(token) = stream.next() {
