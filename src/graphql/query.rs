@@ -243,26 +243,13 @@ async fn whole_tree_page<E: Entity, T, C: From<Page<T>>>(
     wrap: impl Fn(Arc<E>) -> T,
 ) -> Result<C> {
     let reader = reader(ctx);
-    let mut keys = reader
+    let keys = reader
         .call(Kinds::of(E::KIND), |s| {
             s.keys::<E>(page.after.as_deref(), page.size + 1)
         })
         .gql()?;
     let total = reader.call(Kinds::of(E::KIND), |s| s.count::<E>()).gql()?;
-    let has_next = keys.len() > page.size;
-    keys.truncate(page.size);
-    let entities = load_many::<E>(ctx, &keys).await?;
-    let info = PageInfo {
-        has_next_page: has_next,
-        has_previous_page: page.after.is_some(),
-        start_cursor: keys.first().map(|k| id::encode_cursor(k)),
-        end_cursor: keys.last().map(|k| id::encode_cursor(k)),
-    };
-    let rows = entities
-        .into_iter()
-        .map(|e| (e.key().to_string(), wrap(e)))
-        .collect();
-    Ok(Page { rows, info, total }.into())
+    page_from_keys(ctx, keys, &page, total, wrap).await
 }
 
 fn page(ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<PageRequest> {

@@ -159,8 +159,20 @@ pub async fn referrer_connection<E: Entity, T, C: From<Page<T>>>(
         }
     })
     .await;
-    let mut keys: Vec<String> = keys.gql()?.map(|k| k.to_vec()).unwrap_or_default();
+    let keys: Vec<String> = keys.gql()?.map(|k| k.to_vec()).unwrap_or_default();
     let total = total.gql()?.unwrap_or(0) as usize;
+    page_from_keys(ctx, keys, &page, total, wrap).await
+}
+
+/// A page from keys read after the cursor with one more than the page size (the extra one
+/// only tells that a next page exists), out of `total` rows.
+pub async fn page_from_keys<E: Entity, T, C: From<Page<T>>>(
+    ctx: &Context<'_>,
+    mut keys: Vec<String>,
+    page: &PageRequest,
+    total: usize,
+    wrap: impl Fn(Arc<E>) -> T,
+) -> Result<C> {
     let has_next_page = keys.len() > page.size;
     keys.truncate(page.size);
     let info = PageInfo {
