@@ -3,7 +3,7 @@
 //! `extensions.code`.
 
 use super::AppState;
-use crate::cache::ResponseCache;
+use crate::cache::{QueryCache, ResponseCache};
 use crate::graphql::auth::{Caller, RoleGuard};
 use crate::graphql::error::code;
 use crate::store::KeyRole;
@@ -204,7 +204,7 @@ pub async fn get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     if let Err((code, message)) = state.persisted.resolve(&mut request) {
         return error_body(StatusCode::OK, code, &message);
     }
-    if is_mutation(&request) {
+    if is_mutation(&state.queries, &request) {
         let mut res = error_body(
             StatusCode::METHOD_NOT_ALLOWED,
             code::BAD_REQUEST,
@@ -218,8 +218,9 @@ pub async fn get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
 }
 
 /// Whether the operation a request would run is a mutation (GET must not change anything).
-fn is_mutation(request: &async_graphql::Request) -> bool {
-    async_graphql::parser::parse_query(&request.query).is_ok_and(|doc| {
+/// The document is parsed through the cache that execution reads it from next.
+fn is_mutation(queries: &QueryCache, request: &async_graphql::Request) -> bool {
+    queries.parse(&request.query).is_some_and(|doc| {
         operation_type(&doc, request.operation_name.as_deref()) == Some(OperationType::Mutation)
     })
 }
