@@ -214,7 +214,7 @@ fn export_kind<E: Entity + Clone>(
         if keys.is_empty() {
             return Ok(n);
         }
-        for key in &keys {
+        for key in keys.iter() {
             if let Some(entity) = store.get::<E>(key)? {
                 let line = serde_json::to_string(&to_record(&wrap(entity), text_of))
                     .map_err(|e| StoreError::Codec(e.to_string()))?;

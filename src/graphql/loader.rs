@@ -3,7 +3,7 @@
 
 use crate::cache::{Kinds, ReadSet};
 use crate::domain::{NodeKind, NodeRef};
-use crate::store::{Entity, Revision, Role, Store, StoreError};
+use crate::store::{Entity, IndexAnswer, IndexRead, Revision, Role, Store, StoreError};
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -46,6 +46,21 @@ impl Reader {
         let hit = self.store.cached::<E>(key)?;
         self.reads.add(Kinds::of(E::KIND));
         Some(hit)
+    }
+
+    /// An index answer that is in memory: no round trip, no batch to wait for.
+    pub fn cached_index(&self, kinds: Kinds, read: &IndexRead) -> Option<IndexAnswer> {
+        let hit = self.store.cached_index(read)?;
+        self.reads.add(kinds);
+        Some(hit)
+    }
+
+    /// An index read: from memory when it is there, else one store call.
+    pub fn index(&self, kinds: Kinds, read: &IndexRead) -> Result<IndexAnswer, StoreError> {
+        match self.cached_index(kinds, read) {
+            Some(hit) => Ok(hit),
+            None => self.call(kinds, |s| s.index(read)),
+        }
     }
 
     /// Notes a read that does not go through the store (the search index).
@@ -104,6 +119,19 @@ pub struct ReferrerPage {
     pub limit: usize,
 }
 
+impl ReferrerPage {
+    /// The store's read of this page.
+    pub fn read(&self) -> IndexRead {
+        IndexRead::ReferrerPage {
+            target: self.target.clone(),
+            role: self.role,
+            kind: self.kind,
+            after: self.after.clone(),
+            limit: self.limit,
+        }
+    }
+}
+
 /// How many entities refer to `target` in `role`.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ReferrerCount(pub NodeRef, pub Role);
@@ -118,8 +146,7 @@ impl Loader<ReferrerPage> for StoreLoader {
     ) -> Result<HashMap<ReferrerPage, Self::Value>, Self::Error> {
         let kinds = keys.iter().map(|k| k.kind).collect();
         self.each(keys, kinds, |s, k| {
-            let page = s.referrer_page(&k.target, k.role, k.kind, k.after.as_deref(), k.limit)?;
-            Ok(Arc::new(page))
+            s.referrer_page(&k.target, k.role, k.kind, k.after.as_deref(), k.limit)
         })
     }
 }

@@ -29,21 +29,47 @@ pub fn order_as_selected(data: &mut Value, doc: &ExecutableDocument, operation: 
 
 fn reorder(value: &mut Value, sets: &[&SelectionSet], doc: &ExecutableDocument) {
     match value {
-        Value::List(items) => items.iter_mut().for_each(|item| reorder(item, sets, doc)),
-        Value::Object(map) => {
+        Value::List(_) | Value::Object(_) => {
+            // The items of a list share one selection: its keys are collected once.
             let mut keys: Vec<(&Name, Vec<&SelectionSet>)> = Vec::new();
             for set in sets {
                 collect(set, doc, &mut keys, 0);
             }
-            let mut unordered = std::mem::take(map);
-            for (key, subsets) in keys {
-                if let Some(mut field) = unordered.shift_remove(key) {
-                    reorder(&mut field, &subsets, doc);
-                    map.insert(key.clone(), field);
+            reorder_with(value, &keys, doc);
+        }
+        _ => {}
+    }
+}
+
+fn reorder_with(value: &mut Value, keys: &[(&Name, Vec<&SelectionSet>)], doc: &ExecutableDocument) {
+    match value {
+        Value::List(items) => items
+            .iter_mut()
+            .for_each(|item| reorder_with(item, keys, doc)),
+        Value::Object(map) => {
+            let rank = |key: &Name| {
+                keys.iter()
+                    .position(|(k, _)| *k == key)
+                    .unwrap_or(usize::MAX)
+            };
+            // Most objects are in order already (fields that finish at once finish in order):
+            // those are only checked, not rebuilt.
+            let in_order = map
+                .keys()
+                .map(rank)
+                .try_fold(0, |last, r| (r >= last).then_some(r))
+                .is_some();
+            if !in_order {
+                // Stable: anything unselected keeps its value, at the end.
+                map.sort_by_cached_key(|key, _| rank(key));
+            }
+            for (key, field) in map.iter_mut() {
+                if let Some((_, subsets)) = keys.iter().find(|(k, _)| *k == key) {
+                    if !subsets.iter().all(|s| s.items.is_empty()) {
+                        reorder(field, subsets, doc);
+                    }
                 }
             }
-            // Nothing should be left; if something is, it keeps its value, at the end.
-            map.extend(unordered);
         }
         _ => {}
     }

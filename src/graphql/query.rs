@@ -8,7 +8,7 @@ use super::types::*;
 use crate::cache::Kinds;
 use crate::domain::{self, text, NodeKind, NodeRef};
 use crate::search::SearchIndex;
-use crate::store::{Entity, Role};
+use crate::store::{Entity, IndexAnswer, IndexRead, Role};
 use async_graphql::futures_util::future::join_all;
 use async_graphql::{Context, InputObject, Object, Result, ID};
 use std::collections::BTreeSet;
@@ -97,10 +97,19 @@ fn reader<'a>(ctx: &Context<'a>) -> &'a Reader {
 }
 
 /// Resolves a country argument; an unknown code is the caller's mistake.
+/// The key of the country with this alpha-2 or alpha-3 code, in any letter case.
+fn country_key(ctx: &Context<'_>, code: &str) -> Result<Option<String>> {
+    match IndexRead::country_code(code) {
+        Some(read) => reader(ctx)
+            .index(Kinds::of(NodeKind::Country), &read)
+            .and_then(|answer| answer.key())
+            .gql(),
+        None => Ok(None),
+    }
+}
+
 fn country_arg(ctx: &Context<'_>, code: &str, argument: &str) -> Result<String> {
-    reader(ctx)
-        .call(Kinds::of(NodeKind::Country), |s| s.country_code(code))
-        .gql()?
+    country_key(ctx, code)?
         .ok_or_else(|| {
             ApiError::bad_input(format!(
                 "`{argument}`: unknown country code '{code}'; use ISO 3166-1 alpha-2 or alpha-3"
@@ -230,7 +239,8 @@ async fn list<E: Entity, T, C: From<Page<T>>>(
         Candidates::Keys(c) if !filtered => return keyed_page(ctx, &c, page, wrap).await,
         Candidates::All => reader
             .call(Kinds::of(E::KIND), |s| s.keys::<E>(None, usize::MAX))
-            .gql()?,
+            .gql()?
+            .to_vec(),
         other => other.keys(ctx).await?.unwrap_or_default(),
     };
     filtered_connection(ctx, &keys, page, keep, wrap).await
@@ -243,13 +253,23 @@ async fn whole_tree_page<E: Entity, T, C: From<Page<T>>>(
     wrap: impl Fn(Arc<E>) -> T,
 ) -> Result<C> {
     let reader = reader(ctx);
+    let kinds = Kinds::of(E::KIND);
     let keys = reader
-        .call(Kinds::of(E::KIND), |s| {
-            s.keys::<E>(page.after.as_deref(), page.size + 1)
-        })
+        .index(
+            kinds,
+            &IndexRead::Keys {
+                kind: E::KIND,
+                after: page.after.clone(),
+                limit: page.size + 1,
+            },
+        )
+        .and_then(IndexAnswer::keys)
         .gql()?;
-    let total = reader.call(Kinds::of(E::KIND), |s| s.count::<E>()).gql()?;
-    page_from_keys(ctx, keys, &page, total, wrap).await
+    let total = reader
+        .index(kinds, &IndexRead::Count(E::KIND))
+        .and_then(IndexAnswer::count)
+        .gql()? as usize;
+    page_from_keys(ctx, &keys, &page, total, wrap).await
 }
 
 fn page(ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<PageRequest> {
@@ -279,10 +299,7 @@ impl Query {
 
     /// ISO 3166-1 alpha-2 or alpha-3, any letter case. Kosovo is XK / XKX. Unknown code: null.
     async fn country(&self, ctx: &Context<'_>, code: String) -> Result<Option<CountryObj>> {
-        match reader(ctx)
-            .call(Kinds::of(NodeKind::Country), |s| s.country_code(&code))
-            .gql()?
-        {
+        match country_key(ctx, &code)? {
             Some(key) => Ok(load_one(ctx, &key).await?.map(CountryObj)),
             None => Ok(None),
         }

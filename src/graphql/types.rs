@@ -5,8 +5,9 @@ use super::connection::*;
 use super::error::OrGqlError;
 use super::id;
 use super::loader::{Key, Loaders, Reader, ReferrerCount, ReferrerPage, Referrers, RevisionsOf};
+use crate::cache::Kinds;
 use crate::domain::{self, NodeKind, NodeRef, PartialDate};
-use crate::store::{Entity, Role};
+use crate::store::{Entity, IndexAnswer, IndexRead, Role};
 use async_graphql::futures_util::future::{join, join_all};
 use async_graphql::{
     Context, Enum, ErrorExtensions, InputValueError, InputValueResult, Interface, Object, Result,
@@ -144,7 +145,9 @@ pub async fn referrer_connection<E: Entity, T, C: From<Page<T>>>(
     wrap: impl Fn(Arc<E>) -> T,
 ) -> Result<C> {
     let loaders = loaders(ctx);
+    let reader = ctx.data_unchecked::<Reader>();
     let wants_total = ctx.look_ahead().field("totalCount").exists();
+    let kinds = Kinds::of(E::KIND);
     let request = ReferrerPage {
         target: target.clone(),
         role,
@@ -152,36 +155,53 @@ pub async fn referrer_connection<E: Entity, T, C: From<Page<T>>>(
         after: page.after.clone(),
         limit: page.size.saturating_add(1),
     };
-    let (keys, total) = join(loaders.load_one(request), async {
-        match wants_total {
-            true => loaders.load_one(ReferrerCount(target, role)).await,
-            false => Ok(Some(0)),
-        }
-    })
+    // Pages and counts in memory are taken at once; only the rest join the request's batch.
+    let cached_page = reader.cached_index(kinds, &request.read());
+    let cached_total = match wants_total {
+        true => reader.cached_index(
+            role.referrer_kinds(),
+            &IndexRead::ReferrerCount(target.clone(), role),
+        ),
+        false => Some(IndexAnswer::Count(0)),
+    };
+    let (keys, total) = join(
+        async {
+            match cached_page {
+                Some(hit) => hit.keys().map(Some).map_err(Arc::new),
+                None => loaders.load_one(request).await,
+            }
+        },
+        async {
+            match cached_total {
+                Some(hit) => hit.count().map(Some).map_err(Arc::new),
+                None => loaders.load_one(ReferrerCount(target, role)).await,
+            }
+        },
+    )
     .await;
-    let keys: Vec<String> = keys.gql()?.map(|k| k.to_vec()).unwrap_or_default();
+    let keys = keys.gql()?.unwrap_or_default();
     let total = total.gql()?.unwrap_or(0) as usize;
-    page_from_keys(ctx, keys, &page, total, wrap).await
+    page_from_keys(ctx, &keys, &page, total, wrap).await
 }
 
 /// A page from keys read after the cursor with one more than the page size (the extra one
 /// only tells that a next page exists), out of `total` rows.
 pub async fn page_from_keys<E: Entity, T, C: From<Page<T>>>(
     ctx: &Context<'_>,
-    mut keys: Vec<String>,
+    keys: &[String],
     page: &PageRequest,
     total: usize,
     wrap: impl Fn(Arc<E>) -> T,
 ) -> Result<C> {
     let has_next_page = keys.len() > page.size;
-    keys.truncate(page.size);
+    let keys = &keys[..keys.len().min(page.size)];
     let info = PageInfo {
         has_next_page,
         has_previous_page: page.after.is_some(),
         start_cursor: keys.first().map(|k| id::encode_cursor(k)),
         end_cursor: keys.last().map(|k| id::encode_cursor(k)),
     };
-    let rows = load_many::<E>(ctx, &keys)
+    let rows = load_many::<E>(ctx, keys)
         .await?
         .into_iter()
         .map(|e| (e.key().to_string(), wrap(e)))

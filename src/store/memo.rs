@@ -1,21 +1,122 @@
-//! Decoded entities kept in memory across requests, so that the rows most queries touch (the
-//! popular countries, agreements and people) skip sled's lookup and the value's decoding.
+//! Decoded entities and index answers kept in memory across requests, so that the rows and
+//! pages most queries touch (the popular countries, their relations, agreements and people)
+//! skip sled's lookups, range scans and decoding.
 //!
-//! Never stale: a commit, once its transaction has landed, bumps the epoch and evicts the nodes
-//! it changed, while no reader is between checking the epoch and inserting; a reader inserts a
-//! value only if no commit bumped the epoch since before it read that value from sled.
+//! Never stale: a commit, once its transaction has landed, bumps the epoch, evicts the nodes
+//! it changed and drops every index answer, while no reader is between checking the epoch and
+//! inserting; a reader inserts only if no commit bumped the epoch since before it read sled.
+//! Index answers are dropped wholesale because working out which pages a write shifts would
+//! cost more than re-reading them; writes are rare next to reads.
 
-use super::Entity;
+use super::{Entity, Role, StoreError};
 use crate::domain::{NodeKind, NodeRef};
 use quick_cache::sync::Cache;
+use quick_cache::{Equivalent, Weighter};
 use std::any::Any;
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 type Shared = Arc<dyn Any + Send + Sync>;
 
+/// A read of an index whose answer can be kept until the next commit.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum IndexRead {
+    /// Keys of `kind` entities referring to `target` in `role`, after `after`, at most `limit`.
+    ReferrerPage {
+        target: NodeRef,
+        role: Role,
+        kind: NodeKind,
+        after: Option<String>,
+        limit: usize,
+    },
+    ReferrerCount(NodeRef, Role),
+    /// Keys of one kind in key order, after `after`, at most `limit`.
+    Keys {
+        kind: NodeKind,
+        after: Option<String>,
+        limit: usize,
+    },
+    Count(NodeKind),
+    /// An upper-case alpha-2 or alpha-3 code.
+    CountryCode(String),
+}
+
+impl IndexRead {
+    /// The lookup of a code in any letter case; None for a blank one.
+    pub fn country_code(code: &str) -> Option<IndexRead> {
+        let upper = code.trim().to_ascii_uppercase();
+        (!upper.is_empty()).then_some(IndexRead::CountryCode(upper))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum IndexAnswer {
+    Keys(Arc<Vec<String>>),
+    Count(u64),
+    Key(Option<String>),
+}
+
+impl IndexAnswer {
+    /// The keys of a page; an answer of another shape means the memo is corrupt.
+    pub fn keys(self) -> Result<Arc<Vec<String>>, StoreError> {
+        match self {
+            IndexAnswer::Keys(keys) => Ok(keys),
+            other => Err(mismatch(other)),
+        }
+    }
+
+    pub fn count(self) -> Result<u64, StoreError> {
+        match self {
+            IndexAnswer::Count(n) => Ok(n),
+            other => Err(mismatch(other)),
+        }
+    }
+
+    pub fn key(self) -> Result<Option<String>, StoreError> {
+        match self {
+            IndexAnswer::Key(key) => Ok(key),
+            other => Err(mismatch(other)),
+        }
+    }
+}
+
+fn mismatch(answer: IndexAnswer) -> StoreError {
+    StoreError::Codec(format!("an index answer of the wrong shape: {answer:?}"))
+}
+
+/// Index answers are weighed by the keys they hold, so that long pages count for more.
+#[derive(Clone)]
+struct ByKeys;
+
+impl Weighter<IndexRead, IndexAnswer> for ByKeys {
+    fn weight(&self, _: &IndexRead, answer: &IndexAnswer) -> u64 {
+        match answer {
+            IndexAnswer::Keys(keys) => 1 + keys.len() as u64,
+            _ => 1,
+        }
+    }
+}
+
+/// Looks an entity up by a borrowed key: hashes and compares as `(NodeKind, String)` does.
+struct Borrowed<'k>(NodeKind, &'k str);
+
+impl Hash for Borrowed<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+        self.1.hash(state);
+    }
+}
+
+impl Equivalent<(NodeKind, String)> for Borrowed<'_> {
+    fn equivalent(&self, key: &(NodeKind, String)) -> bool {
+        self.0 == key.0 && self.1 == key.1
+    }
+}
+
 pub struct Memo {
     entries: Cache<(NodeKind, String), Shared>,
+    indexes: Cache<IndexRead, IndexAnswer, ByKeys>,
     epoch: AtomicU64,
     /// Readers hold it to check the epoch and insert; a commit holds it to bump and evict.
     turn: RwLock<()>,
@@ -26,21 +127,36 @@ pub struct Memo {
 pub struct Epoch(u64);
 
 impl Memo {
-    pub fn new(capacity: usize) -> Self {
+    /// Holds up to `capacity` entities, and index answers holding up to `index_keys` keys.
+    pub fn new(capacity: usize, index_keys: u64) -> Self {
+        let index_keys = index_keys.max(1);
         Memo {
             entries: Cache::new(capacity.max(1)),
+            indexes: Cache::with_weighter((index_keys / 8).max(1) as usize, index_keys, ByKeys),
             epoch: AtomicU64::new(0),
             turn: RwLock::new(()),
         }
     }
 
     pub fn get<E: Entity>(&self, key: &str) -> Option<Arc<E>> {
-        let shared = self.entries.get(&(E::KIND, key.to_string()))?;
+        let shared = self.entries.get(&Borrowed(E::KIND, key))?;
         shared.downcast::<E>().ok()
     }
 
     pub fn epoch(&self) -> Epoch {
         Epoch(self.epoch.load(Ordering::SeqCst))
+    }
+
+    pub fn index(&self, read: &IndexRead) -> Option<IndexAnswer> {
+        self.indexes.get(read)
+    }
+
+    /// Keeps an index answer read from sled since `epoch`, unless a commit has landed meanwhile.
+    pub fn insert_index(&self, epoch: Epoch, read: IndexRead, answer: IndexAnswer) {
+        let _turn = self.turn.read().unwrap_or_else(|p| p.into_inner());
+        if self.epoch.load(Ordering::SeqCst) == epoch.0 {
+            self.indexes.insert(read, answer);
+        }
     }
 
     /// Keeps values read from sled since `epoch`, unless a commit has landed meanwhile.
@@ -59,6 +175,7 @@ impl Memo {
     pub fn committed<'n>(&self, changed: impl IntoIterator<Item = &'n NodeRef>) {
         let _turn = self.turn.write().unwrap_or_else(|p| p.into_inner());
         self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.indexes.clear();
         for node in changed {
             // Provisions live inside their agreement, which is in the batch too.
             self.entries.remove(&(node.kind, node.key.clone()));
@@ -77,7 +194,7 @@ mod tests {
 
     #[test]
     fn a_value_read_before_a_commit_is_not_kept_and_commits_evict() {
-        let memo = Memo::new(10);
+        let memo = Memo::new(10, 100);
         let before = memo.epoch();
         memo.committed(&[NodeRef::new(NodeKind::Country, "XK")]);
         memo.insert(before, &[("XK".to_string(), country("old"))]);
@@ -90,5 +207,21 @@ mod tests {
         assert_eq!(memo.get::<Country>("XK").unwrap().name, "new");
         memo.committed(&[NodeRef::new(NodeKind::Country, "XK")]);
         assert!(memo.get::<Country>("XK").is_none(), "evicted by the commit");
+    }
+
+    #[test]
+    fn index_answers_last_until_any_commit_and_are_not_kept_across_one() {
+        let memo = Memo::new(10, 100);
+        let read = IndexRead::Count(NodeKind::Country);
+        let before = memo.epoch();
+        memo.committed(&[]);
+        memo.insert_index(before, read.clone(), IndexAnswer::Count(1));
+        assert_eq!(memo.index(&read), None, "read before the commit");
+
+        memo.insert_index(memo.epoch(), read.clone(), IndexAnswer::Count(2));
+        assert_eq!(memo.index(&read), Some(IndexAnswer::Count(2)));
+        // A commit that changed nothing this answer names still drops it.
+        memo.committed(&[NodeRef::new(NodeKind::Person, "someone")]);
+        assert_eq!(memo.index(&read), None);
     }
 }

@@ -15,6 +15,7 @@ mod write;
 
 pub use entity::{all_references, Entity, Role};
 pub use keys::{ApiKey, KeyError, KeyRole};
+pub use memo::{IndexAnswer, IndexRead};
 pub use write::{Outcome, OutcomeAction, Revision, RevisionAction, Write, WriteError, WriteGuard};
 
 use crate::domain::{text, Agreement, Fact, Graph, NodeKind, NodeRef, Provision};
@@ -128,6 +129,8 @@ pub struct Store {
 
 /// Decoded entities kept in memory for reads.
 const MEMO_ENTITIES: usize = 50_000;
+/// Keys held by the index answers kept in memory (pages, counts, codes).
+const MEMO_INDEX_KEYS: u64 = 200_000;
 
 /// Writes computed before a transaction starts, because sled may run the closure more than
 /// once. `None` removes the key.
@@ -253,7 +256,7 @@ impl Store {
             db,
             trees,
             writer: std::sync::Mutex::new(()),
-            memo: memo::Memo::new(MEMO_ENTITIES),
+            memo: memo::Memo::new(MEMO_ENTITIES, MEMO_INDEX_KEYS),
         };
         let meta = store.tree(META)?;
         match meta.get(META_FORMAT)? {
@@ -513,13 +516,71 @@ impl Store {
         Ok(out)
     }
 
+    /// The answer to an index read, from memory if an earlier read since the last commit left
+    /// it there, else from sled (and then kept).
+    pub fn index(&self, read: &IndexRead) -> Result<IndexAnswer, StoreError> {
+        if let Some(hit) = self.memo.index(read) {
+            return Ok(hit);
+        }
+        let epoch = self.memo.epoch();
+        let answer = match read {
+            IndexRead::ReferrerPage {
+                target,
+                role,
+                kind,
+                after,
+                limit,
+            } => IndexAnswer::Keys(Arc::new(self.scan_referrers(
+                target,
+                *role,
+                *kind,
+                after.as_deref(),
+                *limit,
+            )?)),
+            IndexRead::ReferrerCount(target, role) => {
+                IndexAnswer::Count(self.refcount(&refs_prefix(target, *role))?)
+            }
+            IndexRead::Keys { kind, after, limit } => {
+                IndexAnswer::Keys(Arc::new(self.scan_keys(*kind, after.as_deref(), *limit)?))
+            }
+            IndexRead::Count(kind) => IndexAnswer::Count(self.count_of(*kind)? as u64),
+            IndexRead::CountryCode(upper) => IndexAnswer::Key(
+                self.tree(CODES)?
+                    .get(upper.as_bytes())?
+                    .map(|v| utf8(&v))
+                    .transpose()?,
+            ),
+        };
+        self.memo.insert_index(epoch, read.clone(), answer.clone());
+        Ok(answer)
+    }
+
+    /// The answer to an index read if it is in memory (no store access at all).
+    pub fn cached_index(&self, read: &IndexRead) -> Option<IndexAnswer> {
+        self.memo.index(read)
+    }
+
     /// Keys of one kind in key order, strictly after `after`, at most `limit`.
     pub fn keys<E: Entity>(
         &self,
         after: Option<&str>,
         limit: usize,
+    ) -> Result<Arc<Vec<String>>, StoreError> {
+        self.index(&IndexRead::Keys {
+            kind: E::KIND,
+            after: after.map(str::to_string),
+            limit,
+        })?
+        .keys()
+    }
+
+    fn scan_keys(
+        &self,
+        kind: NodeKind,
+        after: Option<&str>,
+        limit: usize,
     ) -> Result<Vec<String>, StoreError> {
-        let tree = self.tree(tree_name(E::KIND))?;
+        let tree = self.tree(tree_name(kind))?;
         let iter = match after {
             Some(a) => {
                 let mut start = a.as_bytes().to_vec();
@@ -562,7 +623,7 @@ impl Store {
     }
 
     pub fn count<E: Entity>(&self) -> Result<usize, StoreError> {
-        self.count_of(E::KIND)
+        Ok(self.index(&IndexRead::Count(E::KIND))?.count()? as usize)
     }
 
     fn count_of(&self, kind: NodeKind) -> Result<usize, StoreError> {
@@ -600,6 +661,24 @@ impl Store {
         kind: NodeKind,
         after: Option<&str>,
         limit: usize,
+    ) -> Result<Arc<Vec<String>>, StoreError> {
+        self.index(&IndexRead::ReferrerPage {
+            target: target.clone(),
+            role,
+            kind,
+            after: after.map(str::to_string),
+            limit,
+        })?
+        .keys()
+    }
+
+    fn scan_referrers(
+        &self,
+        target: &NodeRef,
+        role: Role,
+        kind: NodeKind,
+        after: Option<&str>,
+        limit: usize,
     ) -> Result<Vec<String>, StoreError> {
         let mut prefix = refs_prefix(target, role);
         prefix.extend_from_slice(format!("{kind}:").as_bytes());
@@ -628,7 +707,8 @@ impl Store {
 
     /// How many entities refer to `target` in `role`: one read, kept by every write.
     pub fn referrer_count(&self, target: &NodeRef, role: Role) -> Result<u64, StoreError> {
-        self.refcount(&refs_prefix(target, role))
+        self.index(&IndexRead::ReferrerCount(target.clone(), role))?
+            .count()
     }
 
     fn refcount(&self, prefix: &[u8]) -> Result<u64, StoreError> {
@@ -671,14 +751,10 @@ impl Store {
 
     /// Resolves an alpha-2 or alpha-3 code, any letter case, to the country key.
     pub fn country_code(&self, code: &str) -> Result<Option<String>, StoreError> {
-        let upper = code.trim().to_ascii_uppercase();
-        if upper.is_empty() {
-            return Ok(None);
+        match IndexRead::country_code(code) {
+            Some(read) => self.index(&read)?.key(),
+            None => Ok(None),
         }
-        self.tree(CODES)?
-            .get(upper.as_bytes())?
-            .map(|v| utf8(&v))
-            .transpose()
     }
 
     pub fn flush(&self) -> Result<(), StoreError> {
@@ -759,7 +835,7 @@ pub(crate) mod tests {
             store.referrers(&rs, Role::PostCountry).unwrap(),
             ["aleksandar-vucic"]
         );
-        assert_eq!(store.keys::<Country>(Some("RS"), 10).unwrap(), ["XK"]);
+        assert_eq!(store.keys::<Country>(Some("RS"), 10).unwrap().as_slice(), ["XK"]);
     }
 
     #[test]

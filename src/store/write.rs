@@ -793,7 +793,7 @@ mod refcount_tests {
                 break;
             }
             after = page.last().cloned();
-            walked.extend(page);
+            walked.extend(page.iter().cloned());
         }
         assert_eq!(walked, all);
 
