@@ -5,6 +5,7 @@ use crate::cache::{QueryCache, ResponseCache};
 use crate::config::Settings;
 use crate::dataset::{self, DatasetError, DatasetFiles};
 use crate::graphql::connection::PageLimits;
+use crate::graphql::executor::Executor;
 use crate::graphql::{build_schema, QueryLimits};
 use crate::http::persisted::PersistedQueries;
 use crate::http::{self, AppState};
@@ -132,16 +133,21 @@ impl Application {
             None => PersistedQueries::automatic(settings.http.persisted_query_cache),
         };
         let metrics = Arc::new(crate::http::metrics::Metrics::default());
+        let executor = Executor::new(
+            schema.clone(),
+            store.clone(),
+            QueryCache::new(settings.cache.parsed_queries),
+            ResponseCache::new(settings.cache.response_bytes, writer.generations()),
+            settings.expose_query_stats,
+        );
         let state = web::Data::new(AppState {
             schema,
             store: store.clone(),
             max_body_bytes: limits.max_body_bytes,
-            expose_query_stats: settings.expose_query_stats,
             open_reads: settings.auth.open_reads,
             persisted,
             metrics: metrics.clone(),
-            queries: QueryCache::new(settings.cache.parsed_queries),
-            responses: ResponseCache::new(settings.cache.response_bytes, writer.generations()),
+            executor,
         });
         let listener = TcpListener::bind(&settings.listen).map_err(|source| AppError::Bind {
             addr: settings.listen.clone(),

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod connection;
 pub mod error;
+pub mod executor;
 pub mod id;
 pub mod inputs;
 pub mod loader;

@@ -3,16 +3,16 @@
 //! `extensions.code`.
 
 use super::AppState;
-use crate::cache::{QueryCache, ResponseCache};
 use crate::graphql::auth::{Caller, RoleGuard};
 use crate::graphql::error::code;
+use crate::graphql::executor::{CacheUse, Executed};
 use crate::store::KeyRole;
 use actix_web::http::header::{self, ContentType};
 use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use async_graphql::futures_util::StreamExt;
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, Response, Value};
 use async_graphql_actix_web::GraphQLSubscription;
 
@@ -204,7 +204,7 @@ pub async fn get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     if let Err((code, message)) = state.persisted.resolve(&mut request) {
         return error_body(StatusCode::OK, code, &message);
     }
-    if is_mutation(&state.queries, &request) {
+    if state.executor.operation_type(&request) == Some(OperationType::Mutation) {
         let mut res = error_body(
             StatusCode::METHOD_NOT_ALLOWED,
             code::BAD_REQUEST,
@@ -215,27 +215,6 @@ pub async fn get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
         return res;
     }
     execute(&state, &req, BatchRequest::Single(request)).await
-}
-
-/// Whether the operation a request would run is a mutation (GET must not change anything).
-/// The document is parsed through the cache that execution reads it from next.
-fn is_mutation(queries: &QueryCache, request: &async_graphql::Request) -> bool {
-    queries.parse(&request.query).is_some_and(|doc| {
-        operation_type(&doc, request.operation_name.as_deref()) == Some(OperationType::Mutation)
-    })
-}
-
-/// The type of the operation a document runs under `name` (None: no such operation).
-fn operation_type(doc: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
-    let operation = match (&doc.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(&op.node),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| &op.node)
-        }
-        _ => None,
-    };
-    operation.map(|op| op.ty)
 }
 
 /// The caller named by `Authorization: Bearer <key>`. The key itself is never logged.
@@ -285,91 +264,24 @@ async fn execute(state: &AppState, req: &HttpRequest, batch: BatchRequest) -> Ht
     }
     let run = |mut request: async_graphql::Request| async {
         if let Err((code, message)) = state.persisted.resolve(&mut request) {
-            let mut error = async_graphql::ServerError::new(message, None);
-            error
-                .extensions
-                .get_or_insert_with(Default::default)
-                .set("code", code);
-            return encode(&Response::from_errors(vec![error]));
+            return Executed::refused(code, message);
         }
         let operation = request
             .operation_name
             .clone()
             .or_else(|| document_operation_name(&request.query).map(str::to_string));
         let started = std::time::Instant::now();
-        let document = state.queries.parse(&request.query);
-        // Only read queries are cached; with query stats on, every response reports its own.
-        let cache_key = document
-            .as_deref()
-            .filter(|doc| {
-                operation_type(doc, request.operation_name.as_deref()) == Some(OperationType::Query)
-            })
-            .filter(|_| state.responses.enabled() && !state.expose_query_stats)
-            .map(|_| {
-                ResponseCache::key(
-                    &request.query,
-                    request.operation_name.as_deref(),
-                    &serde_json::to_string(&request.variables).unwrap_or_default(),
-                )
-            });
-        if let Some(key) = &cache_key {
-            let cached = state.responses.get(key);
-            state.metrics.cache(cached.is_some());
-            if let Some(body) = cached {
-                state
-                    .metrics
-                    .operation(operation.as_deref(), started.elapsed().as_secs_f64());
-                return Ok(Encoded {
-                    body,
-                    never_executed: false,
-                });
-            }
-        }
-        if let Some(document) = &document {
-            request.set_parsed_query((**document).clone());
-        }
-        let operation_name = request.operation_name.clone();
-        // Before the first read: a write landing from here on makes this response stale.
-        let snapshot = state.responses.snapshot();
-        let (request, reader) =
-            crate::graphql::prepare(request, state.store.clone(), caller.clone());
-        let mut response = state.schema.execute(request).await;
-        if let Some(document) = &document {
-            crate::graphql::order::order_as_selected(
-                &mut response.data,
-                document,
-                operation_name.as_deref(),
-            );
+        let executed = state.executor.execute(request, caller.clone()).await?;
+        if executed.cache != CacheUse::Bypassed {
+            state.metrics.cache(executed.cache == CacheUse::Hit);
         }
         state
             .metrics
             .operation(operation.as_deref(), started.elapsed().as_secs_f64());
-        assign_codes(&mut response);
-        for error in &response.errors {
-            let code = error
-                .extensions
-                .as_ref()
-                .and_then(|e| e.get("code"))
-                .and_then(|c| match c {
-                    Value::String(s) => Some(s.clone()),
-                    _ => None,
-                });
-            state
-                .metrics
-                .error(code.as_deref().unwrap_or(code::INTERNAL));
+        for code in &executed.error_codes {
+            state.metrics.error(code);
         }
-        if state.expose_query_stats {
-            response
-                .extensions
-                .insert("storeRoundTrips".into(), Value::from(reader.round_trips()));
-        }
-        let encoded = encode(&response)?;
-        if let Some(key) = cache_key.filter(|_| response.errors.is_empty()) {
-            state
-                .responses
-                .insert(key, encoded.body.clone(), reader.reads(), snapshot);
-        }
-        Ok(encoded)
+        Ok(executed)
     };
     let mut rejected = false;
     let body = match batch {
@@ -424,32 +336,6 @@ async fn execute(state: &AppState, req: &HttpRequest, batch: BatchRequest) -> Ht
     }
 }
 
-/// One response as JSON bytes.
-struct Encoded {
-    body: Bytes,
-    /// It failed parsing or validation, so it has no `data` entry.
-    never_executed: bool,
-}
-
-/// A response as JSON, serialized once; one that never executed (it failed parsing or
-/// validation) has no `data` entry at all, as GraphQL-over-HTTP asks.
-fn encode(response: &Response) -> Result<Encoded, serde_json::Error> {
-    let never_executed = never_executed(response);
-    let body = if never_executed {
-        let mut value = serde_json::to_value(response)?;
-        if let Some(map) = value.as_object_mut() {
-            map.remove("data");
-        }
-        serde_json::to_vec(&value)?
-    } else {
-        serde_json::to_vec(response)?
-    };
-    Ok(Encoded {
-        body: Bytes::from(body),
-        never_executed,
-    })
-}
-
 /// The name of a document's first operation (`query Name ...`), read without parsing the
 /// whole document: metrics label operations by name even when clients omit operationName.
 fn document_operation_name(query: &str) -> Option<&str> {
@@ -468,41 +354,6 @@ fn document_operation_name(query: &str) -> Option<&str> {
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .unwrap_or(rest.len());
     (end > 0).then(|| &rest[..end])
-}
-
-/// Whether a request failed before execution: no data, and no error raised by a field (those
-/// carry a path).
-fn never_executed(response: &Response) -> bool {
-    response.data == Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty())
-}
-
-/// async-graphql reports parse and validation failures, and bad argument values, without a
-/// code; give each one, so clients can always switch on `extensions.code`.
-fn assign_codes(response: &mut Response) {
-    let executed = !never_executed(response);
-    for error in &mut response.errors {
-        let has_code = error
-            .extensions
-            .as_ref()
-            .is_some_and(|e| e.get("code").is_some());
-        if has_code {
-            continue;
-        }
-        // async-graphql's parser errors are pest diagnostics, which start with a location arrow.
-        let code = if !executed && error.message.trim_start().starts_with("-->") {
-            code::PARSE_FAILED
-        } else if !executed {
-            code::VALIDATION_FAILED
-        } else {
-            code::BAD_USER_INPUT
-        };
-        error
-            .extensions
-            .get_or_insert_with(Default::default)
-            .set("code", code);
-    }
 }
 
 #[cfg(test)]

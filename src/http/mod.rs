@@ -22,13 +22,11 @@ pub struct AppState {
     pub schema: DiplographSchema,
     pub store: Arc<Store>,
     pub max_body_bytes: usize,
-    pub expose_query_stats: bool,
     /// Whether queries need no key.
     pub open_reads: bool,
     pub persisted: persisted::PersistedQueries,
     pub metrics: Arc<metrics::Metrics>,
-    pub queries: crate::cache::QueryCache,
-    pub responses: crate::cache::ResponseCache,
+    pub executor: crate::graphql::executor::Executor,
 }
 
 /// The benchmark's ceiling: a fixed, pre-built JSON body of the requested size, after reading

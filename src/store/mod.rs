@@ -835,7 +835,10 @@ pub(crate) mod tests {
             store.referrers(&rs, Role::PostCountry).unwrap(),
             ["aleksandar-vucic"]
         );
-        assert_eq!(store.keys::<Country>(Some("RS"), 10).unwrap().as_slice(), ["XK"]);
+        assert_eq!(
+            store.keys::<Country>(Some("RS"), 10).unwrap().as_slice(),
+            ["XK"]
+        );
     }
 
     #[test]

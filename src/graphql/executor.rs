@@ -1,0 +1,221 @@
+//! Runs one GraphQL request, whatever transport brought it: the document through the
+//! parsed-query cache, a read query through the response cache, the operation itself with a
+//! fresh view of the store, fields put back in selection order, a code on every error, and
+//! the response serialized once. Transports only hand requests in and bytes out.
+
+use super::auth::Caller;
+use super::error::code;
+use super::{order, DiplographSchema};
+use crate::cache::{QueryCache, ResponseCache};
+use crate::store::Store;
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::{Request, Response, ServerError, Value};
+use bytes::Bytes;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError {
+    #[error("could not encode the response: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+/// How the response cache took part in a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheUse {
+    /// Not a read query, the cache is off, or responses report their own statistics.
+    Bypassed,
+    Hit,
+    Miss,
+}
+
+/// One response as JSON bytes, and what a transport needs to know about it.
+pub struct Executed {
+    pub body: Bytes,
+    /// It failed parsing or validation, so it has no `data` entry.
+    pub never_executed: bool,
+    pub cache: CacheUse,
+    /// The `extensions.code` of each error, in order.
+    pub error_codes: Vec<String>,
+}
+
+impl Executed {
+    /// A response made only of one error that stopped the request before it ran.
+    pub fn refused(code: &str, message: String) -> Result<Executed, ExecuteError> {
+        let mut error = ServerError::new(message, None);
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", code);
+        encode(&Response::from_errors(vec![error]), CacheUse::Bypassed)
+    }
+}
+
+pub struct Executor {
+    schema: DiplographSchema,
+    store: Arc<Store>,
+    queries: QueryCache,
+    responses: ResponseCache,
+    /// Each response reports its store round trips (and so is never cached).
+    expose_query_stats: bool,
+}
+
+impl Executor {
+    pub fn new(
+        schema: DiplographSchema,
+        store: Arc<Store>,
+        queries: QueryCache,
+        responses: ResponseCache,
+        expose_query_stats: bool,
+    ) -> Self {
+        Executor {
+            schema,
+            store,
+            queries,
+            responses,
+            expose_query_stats,
+        }
+    }
+
+    /// The type of operation a request would run, parsed through the cache its run reads next
+    /// (None: the document does not parse, or has no such operation).
+    pub fn operation_type(&self, request: &Request) -> Option<OperationType> {
+        let document = self.queries.parse(&request.query)?;
+        operation_type(&document, request.operation_name.as_deref())
+    }
+
+    pub async fn execute(
+        &self,
+        mut request: Request,
+        caller: Caller,
+    ) -> Result<Executed, ExecuteError> {
+        let document = self.queries.parse(&request.query);
+        let cache_key = document
+            .as_deref()
+            .filter(|doc| {
+                operation_type(doc, request.operation_name.as_deref()) == Some(OperationType::Query)
+            })
+            .filter(|_| self.responses.enabled() && !self.expose_query_stats)
+            .map(|_| {
+                ResponseCache::key(
+                    &request.query,
+                    request.operation_name.as_deref(),
+                    &serde_json::to_string(&request.variables).unwrap_or_default(),
+                )
+            });
+        if let Some(body) = cache_key.as_deref().and_then(|key| self.responses.get(key)) {
+            return Ok(Executed {
+                body,
+                never_executed: false,
+                cache: CacheUse::Hit,
+                error_codes: Vec::new(),
+            });
+        }
+        if let Some(document) = &document {
+            request.set_parsed_query((**document).clone());
+        }
+        let operation_name = request.operation_name.clone();
+        // Before the first read: a write landing from here on makes this response stale.
+        let snapshot = self.responses.snapshot();
+        let (request, reader) = super::prepare(request, self.store.clone(), caller);
+        let mut response = self.schema.execute(request).await;
+        if let Some(document) = &document {
+            order::order_as_selected(&mut response.data, document, operation_name.as_deref());
+        }
+        assign_codes(&mut response);
+        if self.expose_query_stats {
+            response
+                .extensions
+                .insert("storeRoundTrips".into(), Value::from(reader.round_trips()));
+        }
+        let cache = match cache_key {
+            Some(_) => CacheUse::Miss,
+            None => CacheUse::Bypassed,
+        };
+        let executed = encode(&response, cache)?;
+        if let Some(key) = cache_key.filter(|_| response.errors.is_empty()) {
+            self.responses
+                .insert(key, executed.body.clone(), reader.reads(), snapshot);
+        }
+        Ok(executed)
+    }
+}
+
+/// The type of the operation a document runs under `name` (None: no such operation).
+fn operation_type(doc: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
+    let operation = match (&doc.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| &op.node)
+        }
+        _ => None,
+    };
+    operation.map(|op| op.ty)
+}
+
+/// A response as JSON, serialized once; one that never executed (it failed parsing or
+/// validation) has no `data` entry at all, as GraphQL-over-HTTP asks.
+fn encode(response: &Response, cache: CacheUse) -> Result<Executed, ExecuteError> {
+    let never_executed = never_executed(response);
+    let body = if never_executed {
+        let mut value = serde_json::to_value(response)?;
+        if let Some(map) = value.as_object_mut() {
+            map.remove("data");
+        }
+        serde_json::to_vec(&value)?
+    } else {
+        serde_json::to_vec(response)?
+    };
+    let error_codes = response
+        .errors
+        .iter()
+        .map(|error| {
+            match error.extensions.as_ref().and_then(|e| e.get("code")) {
+                Some(Value::String(code)) => code.as_str(),
+                _ => code::INTERNAL,
+            }
+            .to_string()
+        })
+        .collect();
+    Ok(Executed {
+        body: Bytes::from(body),
+        never_executed,
+        cache,
+        error_codes,
+    })
+}
+
+/// Whether a request failed before execution: no data, and no error raised by a field (those
+/// carry a path).
+fn never_executed(response: &Response) -> bool {
+    response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
+/// async-graphql reports parse and validation failures, and bad argument values, without a
+/// code; give each one, so clients can always switch on `extensions.code`.
+fn assign_codes(response: &mut Response) {
+    let executed = !never_executed(response);
+    for error in &mut response.errors {
+        let has_code = error
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.get("code").is_some());
+        if has_code {
+            continue;
+        }
+        // async-graphql's parser errors are pest diagnostics, which start with a location arrow.
+        let code = if !executed && error.message.trim_start().starts_with("-->") {
+            code::PARSE_FAILED
+        } else if !executed {
+            code::VALIDATION_FAILED
+        } else {
+            code::BAD_USER_INPUT
+        };
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", code);
+    }
+}
