@@ -15,6 +15,7 @@ use crate::write::Writer;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{middleware, web, App, HttpServer};
 use std::net::TcpListener;
+use std::path::Path;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +36,8 @@ pub enum AppError {
     },
     #[error("{0}")]
     Config(String),
+    #[error("cannot compact: {0}")]
+    Compact(String),
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -95,6 +98,103 @@ pub fn settle_after_load(settings: &Settings, store: Arc<Store>) -> Result<(), A
     store.flush().map_err(store_error)?;
     drop(store);
     Store::open_with_cache(&settings.data_dir, settings.store_cache_bytes).map_err(store_error)?;
+    Ok(())
+}
+
+/// What a compaction did, in bytes on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compaction {
+    pub entries: u64,
+    pub bytes_before: u64,
+    pub bytes_after: u64,
+}
+
+/// Rewrites the data dir so that it takes less space (the server must be stopped: the store's
+/// lock is held throughout, so nothing writes to the old copy meanwhile). The new copy is
+/// built beside the data dir, checked, and swapped in with one atomic exchange of the two
+/// directories: a crash at any point leaves one complete store at the data dir's path.
+pub fn compact(settings: &Settings) -> Result<Compaction, AppError> {
+    if !settings.data_dir.join("db").exists() {
+        return Err(AppError::Compact(format!(
+            "{} holds no store",
+            settings.data_dir.display()
+        )));
+    }
+    // Absolute, so that the staging dir is a sibling whatever the path looks like ("." too).
+    let dir = &std::fs::canonicalize(&settings.data_dir)?;
+    let store_error = |source| AppError::Store {
+        dir: dir.display().to_string(),
+        source,
+    };
+    let store = Store::open_with_cache(dir, BULK_LOAD_CACHE_BYTES).map_err(store_error)?;
+    // Level, so that the index copied along matches the copied store.
+    drop(open_search(settings, &store)?);
+    let bytes_before = dir_size(dir);
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "data".into());
+    let staging = dir.with_file_name(format!(".{name}.compacting"));
+    // Left by a compaction that stopped: before its swap it is a partial copy, after it the
+    // old store. Either way the store at `dir` is complete.
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)?;
+    }
+    let entries = store.copy_compacted(&staging).map_err(store_error)?;
+    copy_dir(&dir.join("search"), &staging.join("search"))?;
+    rustix::fs::renameat_with(
+        rustix::fs::CWD,
+        &staging,
+        rustix::fs::CWD,
+        dir,
+        rustix::fs::RenameFlags::EXCHANGE,
+    )
+    .map_err(|e| {
+        AppError::Compact(format!(
+            "could not swap the compacted copy in ({e}); the store in {} is unchanged, the copy is in {}",
+            dir.display(),
+            staging.display()
+        ))
+    })?;
+    drop(store);
+    std::fs::remove_dir_all(&staging)?;
+    // Opened once now, so that sled writes its snapshot here rather than at the next start.
+    drop(Store::open_with_cache(dir, BULK_LOAD_CACHE_BYTES).map_err(store_error)?);
+    Ok(Compaction {
+        entries,
+        bytes_before,
+        bytes_after: dir_size(dir),
+    })
+}
+
+/// The bytes of the files under `path`.
+pub fn dir_size(path: &Path) -> u64 {
+    std::fs::read_dir(path)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_size(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Copies the files of `from` (one level: the search index has no subdirs) into a new `to`,
+/// each synced to disk.
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            let target = to.join(entry.file_name());
+            std::fs::copy(entry.path(), &target)?;
+            std::fs::File::open(&target)?.sync_all()?;
+        }
+    }
     Ok(())
 }
 

@@ -43,6 +43,9 @@ enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Rewrite the data dir to take less space, e.g. after a large import (the server must be
+    /// stopped). The old copy is replaced only once the new one is complete.
+    Compact,
     /// Write a deterministic synthetic data set (JSON Lines, the import format) for benchmarks.
     Generate {
         /// Size: 1 is 10,000 statements, 1,000 events, ... (fractions allowed).
@@ -106,7 +109,7 @@ fn main() -> ExitCode {
         }) => return run_generate(scale, seed, output),
         Some(Command::Serve(args)) => (args, None),
         Some(Command::Keys { action }) => (cli.serve, Some(action)),
-        Some(command @ (Command::Import { .. } | Command::Export { .. })) => {
+        Some(command @ (Command::Import { .. } | Command::Export { .. } | Command::Compact)) => {
             bulk = Some(command);
             (cli.serve, None)
         }
@@ -269,6 +272,19 @@ fn run_bulk(settings: &Settings, command: Command) -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
+        Command::Compact => match diplograph::app::compact(settings) {
+            Ok(done) => {
+                let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+                println!(
+                    "compacted {} entries: {:.0} MiB -> {:.0} MiB",
+                    done.entries,
+                    mib(done.bytes_before),
+                    mib(done.bytes_after)
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        },
         _ => ExitCode::FAILURE,
     }
 }

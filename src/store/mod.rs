@@ -93,6 +93,11 @@ fn utf8(bytes: &[u8]) -> Result<String, StoreError> {
     String::from_utf8(bytes.to_vec()).map_err(|e| StoreError::Codec(e.to_string()))
 }
 
+/// Entries a compacting copy writes between flushes.
+const COMPACT_BATCH: usize = 10_000;
+/// The page cache of a compacting copy's target: it is written once, in order.
+const COMPACT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// sled's page cache when no size is configured.
 pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
@@ -760,6 +765,52 @@ impl Store {
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
         Ok(())
+    }
+
+    /// Writes every tree, in key order, into a new store in `into` (a dir that must not exist
+    /// yet), and checks that each tree there holds as many entries as here. sled then lays each
+    /// page out once, where writes in arrival order left it rewritten and half-empty segments
+    /// behind (the scale-10 data set: 458 MiB as imported, about 250 MiB copied). Writes must
+    /// be stopped meanwhile: the caller holds the only handle on this store. Returns the number
+    /// of entries copied.
+    pub fn copy_compacted(&self, into: &Path) -> Result<u64, StoreError> {
+        let target = sled::Config::new()
+            .path(into)
+            .create_new(true)
+            .cache_capacity(COMPACT_CACHE_BYTES)
+            .open()?;
+        let mut copied = 0;
+        for name in self.db.tree_names() {
+            let source = self.db.open_tree(&name)?;
+            let tree = target.open_tree(&name)?;
+            let mut batch = sled::Batch::default();
+            let mut in_batch = 0;
+            let mut in_tree = 0;
+            for entry in source.iter() {
+                let (key, value) = entry?;
+                batch.insert(key, value);
+                in_batch += 1;
+                in_tree += 1;
+                // Flushing each batch lets sled settle its segments as it goes; one huge
+                // batch, or none, left the copy larger (measured: 320-420 MiB against 250).
+                if in_batch == COMPACT_BATCH {
+                    tree.apply_batch(std::mem::take(&mut batch))?;
+                    target.flush()?;
+                    in_batch = 0;
+                }
+            }
+            tree.apply_batch(batch)?;
+            target.flush()?;
+            if tree.len() != in_tree {
+                return Err(StoreError::Codec(format!(
+                    "the copy of tree {} holds {} entries, not {in_tree}",
+                    String::from_utf8_lossy(&name),
+                    tree.len()
+                )));
+            }
+            copied += in_tree as u64;
+        }
+        Ok(copied)
     }
 
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {

@@ -216,3 +216,59 @@ fn generated_data_sets_are_deterministic_and_import_cleanly() {
     assert_eq!(data["events"]["totalCount"], 9 + 50);
     assert!(!data["search"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn compaction_keeps_every_record_and_is_refused_while_serving() {
+    let work = tempfile::tempdir().unwrap();
+    let file = |name: &str| work.path().join(name);
+    let dir = file("d");
+    let out = diplograph(&dir, &["compact"]);
+    assert!(!out.status.success(), "nothing to compact yet");
+    assert!(stderr(&out).contains("holds no store"), "{}", stderr(&out));
+
+    let data = file("data.jsonl");
+    let generated = ["generate", "--scale", "0.05", "-o", data.to_str().unwrap()];
+    assert!(diplograph(&dir, &generated).status.success());
+    assert!(diplograph(&dir, &["import", data.to_str().unwrap()])
+        .status
+        .success());
+    let before = file("before.jsonl");
+    assert!(
+        diplograph(&dir, &["export", "-o", before.to_str().unwrap()])
+            .status
+            .success()
+    );
+
+    let out = diplograph(&dir, &["compact"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("compacted "), "{}", stdout(&out));
+    let leftovers: Vec<_> = std::fs::read_dir(work.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("compacting"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let after = file("after.jsonl");
+    assert!(diplograph(&dir, &["export", "-o", after.to_str().unwrap()])
+        .status
+        .success());
+    assert!(
+        std::fs::read(&before).unwrap() == std::fs::read(&after).unwrap(),
+        "the compacted store exports other records"
+    );
+
+    let app = TestApp::spawn_with(test_settings(&dir));
+    let data = app.data(
+        r#"{ statements { totalCount } search(query: "statement 42") { node { __typename } } }"#,
+    );
+    assert_eq!(data["statements"]["totalCount"], 16 + 500);
+    assert!(!data["search"].as_array().unwrap().is_empty());
+    let out = diplograph(&dir, &["compact"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("in use"), "{}", stderr(&out));
+    assert_eq!(
+        app.data("{ statements { totalCount } }")["statements"]["totalCount"],
+        16 + 500
+    );
+}
