@@ -95,8 +95,10 @@ fn utf8(bytes: &[u8]) -> Result<String, StoreError> {
 
 /// Entries a compacting copy writes between flushes.
 const COMPACT_BATCH: usize = 10_000;
-/// The page cache of a compacting copy's target: it is written once, in order.
-const COMPACT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+/// The page cache of a compacting copy's target: it is written once, in order. sled's memory
+/// grows well past its cache setting: compacting the scale-100 store peaked at 1.14 GiB of RSS
+/// with 64 MiB here, 0.87 GiB with 16 MiB.
+const COMPACT_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// sled's page cache when no size is configured.
 pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
