@@ -234,21 +234,6 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-fn dir_size(path: &Path) -> u64 {
-    std::fs::read_dir(path)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| match e.metadata() {
-                    Ok(m) if m.is_dir() => dir_size(&e.path()),
-                    Ok(m) => m.len(),
-                    Err(_) => 0,
-                })
-                .sum()
-        })
-        .unwrap_or(0)
-}
-
 fn run(cli: &Cli) -> Result<(), String> {
     if Command::new("wrk").arg("--version").output().is_err() {
         eprintln!("installing wrk (Debian package)");
@@ -304,7 +289,7 @@ fn run(cli: &Cli) -> Result<(), String> {
     };
     let (records, seconds, import_peak_kb) = (field("records"), field("seconds"), field("peak_kb"));
 
-    let store_bytes = dir_size(&dir);
+    let store_bytes = diplograph::app::dir_size(&dir);
     let export_path = work.join("export.jsonl");
     {
         let store = diplograph::store::Store::open(&dir).map_err(|e| e.to_string())?;
