@@ -101,6 +101,11 @@ pub fn settle_after_load(settings: &Settings, store: Arc<Store>) -> Result<(), A
     Ok(())
 }
 
+/// Whether `dir` holds a store already (sled's data file is there).
+pub fn holds_store(dir: &Path) -> bool {
+    dir.join("db").exists()
+}
+
 /// What a compaction did, in bytes on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Compaction {
@@ -114,7 +119,7 @@ pub struct Compaction {
 /// built beside the data dir, checked, and swapped in with one atomic exchange of the two
 /// directories: a crash at any point leaves one complete store at the data dir's path.
 pub fn compact(settings: &Settings) -> Result<Compaction, AppError> {
-    if !settings.data_dir.join("db").exists() {
+    if !holds_store(&settings.data_dir) {
         return Err(AppError::Compact(format!(
             "{} holds no store",
             settings.data_dir.display()

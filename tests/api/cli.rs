@@ -201,6 +201,8 @@ fn generated_data_sets_are_deterministic_and_import_cleanly() {
     assert!(a != c, "another seed, other data");
     let out = diplograph(&dir, &["import", file("a.jsonl").to_str().unwrap()]);
     assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    // A bulk load into a new data dir is compacted after it.
+    assert!(stderr(&out).contains("compacted"), "{}", stderr(&out));
     let lines = String::from_utf8_lossy(&a).lines().count();
     assert_eq!(
         stdout(&out).trim(),
@@ -229,9 +231,9 @@ fn compaction_keeps_every_record_and_is_refused_while_serving() {
     let data = file("data.jsonl");
     let generated = ["generate", "--scale", "0.05", "-o", data.to_str().unwrap()];
     assert!(diplograph(&dir, &generated).status.success());
-    assert!(diplograph(&dir, &["import", data.to_str().unwrap()])
-        .status
-        .success());
+    let out = diplograph(&dir, &["import", "--no-compact", data.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("compacted"), "{}", stderr(&out));
     let before = file("before.jsonl");
     assert!(
         diplograph(&dir, &["export", "-o", before.to_str().unwrap()])
