@@ -106,6 +106,9 @@ pub fn holds_store(dir: &Path) -> bool {
     dir.join("db").exists()
 }
 
+/// The page cache of the store a compaction reads.
+const COMPACT_SOURCE_CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// What a compaction did, in bytes on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Compaction {
@@ -131,7 +134,8 @@ pub fn compact(settings: &Settings) -> Result<Compaction, AppError> {
         dir: dir.display().to_string(),
         source,
     };
-    let store = Store::open_with_cache(dir, BULK_LOAD_CACHE_BYTES).map_err(store_error)?;
+    // Read once, in order: a small page cache will do, and sled's memory grows with it.
+    let store = Store::open_with_cache(dir, COMPACT_SOURCE_CACHE_BYTES).map_err(store_error)?;
     // Level, so that the index copied along matches the copied store.
     drop(open_search(settings, &store)?);
     let bytes_before = dir_size(dir);
