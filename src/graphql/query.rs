@@ -96,7 +96,6 @@ fn reader<'a>(ctx: &Context<'a>) -> &'a Reader {
     ctx.data_unchecked::<Reader>()
 }
 
-/// Resolves a country argument; an unknown code is the caller's mistake.
 /// The key of the country with this alpha-2 or alpha-3 code, in any letter case.
 fn country_key(ctx: &Context<'_>, code: &str) -> Result<Option<String>> {
     match IndexRead::country_code(code) {
@@ -108,6 +107,7 @@ fn country_key(ctx: &Context<'_>, code: &str) -> Result<Option<String>> {
     }
 }
 
+/// Resolves a country argument; an unknown code is the caller's mistake.
 fn country_arg(ctx: &Context<'_>, code: &str, argument: &str) -> Result<String> {
     country_key(ctx, code)?
         .ok_or_else(|| {
