@@ -8,7 +8,7 @@ use super::error::code;
 use super::{order, DiplographSchema};
 use crate::cache::{QueryCache, ResponseCache};
 use crate::store::Store;
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Request, Response, ServerError, Value};
 use bytes::Bytes;
 use std::sync::Arc;
@@ -142,15 +142,7 @@ impl Executor {
 
 /// The type of the operation a document runs under `name` (None: no such operation).
 fn operation_type(doc: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
-    let operation = match (&doc.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(&op.node),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| &op.node)
-        }
-        _ => None,
-    };
-    operation.map(|op| op.ty)
+    order::operation(doc, name).map(|op| op.ty)
 }
 
 /// A response as JSON, serialized once; one that never executed (it failed parsing or

@@ -12,17 +12,24 @@ use async_graphql::{Name, Value};
 /// Fragments nest at most this deep here; validation has already refused cycles.
 const MAX_FRAGMENT_DEPTH: usize = 64;
 
-/// Reorders `data`, the result of running `operation` (by name, or the only one) of `doc`.
-pub fn order_as_selected(data: &mut Value, doc: &ExecutableDocument, operation: Option<&str>) {
-    let operation: Option<&OperationDefinition> = match (&doc.operations, operation) {
+/// The operation a document runs under `name` (by name, or the only one), if there is one.
+pub fn operation<'d>(
+    doc: &'d ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'d OperationDefinition> {
+    match (&doc.operations, name) {
         (DocumentOperations::Single(op), _) => Some(&op.node),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
         (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
             ops.values().next().map(|op| &op.node)
         }
         _ => None,
-    };
-    if let Some(operation) = operation {
+    }
+}
+
+/// Reorders `data`, the result of running `operation` (by name, or the only one) of `doc`.
+pub fn order_as_selected(data: &mut Value, doc: &ExecutableDocument, operation_name: Option<&str>) {
+    if let Some(operation) = operation(doc, operation_name) {
         reorder(data, &[&operation.selection_set.node], doc);
     }
 }
