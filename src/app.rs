@@ -90,15 +90,24 @@ pub fn for_bulk_load(settings: &Settings) -> Settings {
 /// first start (at scale 100 that first start took 5.3 s instead of 1.1 s). `store` must be the
 /// last handle on it.
 pub fn settle_after_load(settings: &Settings, store: Arc<Store>) -> Result<(), AppError> {
+    close_after_load(settings, store)?;
+    Store::open_with_cache(&settings.data_dir, settings.store_cache_bytes).map_err(|source| {
+        AppError::Store {
+            dir: settings.data_dir.display().to_string(),
+            source,
+        }
+    })?;
+    Ok(())
+}
+
+/// After a bulk load that a compaction follows (which leaves the store settled itself): brings
+/// the search index level, flushes and closes the store. `store` must be the last handle on it.
+pub fn close_after_load(settings: &Settings, store: Arc<Store>) -> Result<(), AppError> {
     open_search(settings, &store)?;
-    let store_error = |source| AppError::Store {
+    store.flush().map_err(|source| AppError::Store {
         dir: settings.data_dir.display().to_string(),
         source,
-    };
-    store.flush().map_err(store_error)?;
-    drop(store);
-    Store::open_with_cache(&settings.data_dir, settings.store_cache_bytes).map_err(store_error)?;
-    Ok(())
+    })
 }
 
 /// Whether `dir` holds a store already (sled's data file is there).

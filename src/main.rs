@@ -274,15 +274,18 @@ fn run_bulk(settings: &Settings, command: Command) -> ExitCode {
                 return fail(&e);
             }
             drop(writer);
-            if let Err(e) = diplograph::app::settle_after_load(settings, store) {
-                return fail(&e);
-            }
             if compact_after && result.is_ok() {
+                // Compaction settles the store itself, so it is closed, not reopened, first.
+                if let Err(e) = diplograph::app::close_after_load(settings, store) {
+                    return fail(&e);
+                }
                 // The import itself is complete either way: a failed compaction only warns.
                 match diplograph::app::compact(settings) {
                     Ok(done) => eprintln!("{}", compaction_line(&done)),
                     Err(e) => eprintln!("diplograph: the import is complete, but {e}"),
                 }
+            } else if let Err(e) = diplograph::app::settle_after_load(settings, store) {
+                return fail(&e);
             }
             match result {
                 Ok(summary) => {
