@@ -1,8 +1,8 @@
 //! Typed repositories over sled. Nothing outside this module sees trees, keys or bytes.
 //!
 //! Layout: one tree per entity kind (key = the entity's key, value = versioned postcard), plus
-//! index trees: `refs` (target \0 role \0 referrer Kind:key), `names` (kind \0 folded token \0
-//! key), `refcounts` (target \0 role \0 → how many referrers, so a page of referrers never
+//! index trees: `referrers` (target \0 role \0 bound → a sorted chunk of referrers Kind:key, see
+//! `referrers.rs`), `names` (kind \0 folded token \0 key), `refcounts` (target \0 role \0 → how many referrers, so a page of referrers never
 //! scans them all), `codes` (alpha-2 or alpha-3 → alpha-2) and `urls` (source URL → key); `revisions`
 //! (node \0 big-endian number → who, when, what) and `meta` (format version, per-kind counts,
 //! the seeded marker). Every multi-tree write is one sled transaction.
@@ -11,6 +11,7 @@ mod codec;
 mod entity;
 mod keys;
 mod memo;
+mod referrers;
 mod write;
 
 pub use entity::{all_references, Entity, Role};
@@ -41,13 +42,19 @@ pub enum StoreError {
 }
 
 const META: &str = "meta";
+/// Reference entries (target \0 role \0 referrer) in a `Batch`: `apply` packs them into
+/// `referrers`. Also the tree that held them one entry each, in storage format 1.
 const REFS: &str = "refs";
+use referrers::REFERRERS;
 const REFCOUNTS: &str = "refcounts";
 const NAMES: &str = "names";
 const CODES: &str = "codes";
 const URLS: &str = "urls";
 const REVISIONS: &str = "revisions";
 const META_FORMAT: &[u8] = b"format";
+/// The layout of the trees (values carry their own version, `codec`). 2: references packed
+/// into chunks; a format-1 data dir is upgraded when opened.
+const STORE_FORMAT: u8 = 2;
 const META_SEEDED: &[u8] = b"seeded";
 /// How many commits the store has made: the search index records the one it caught up with.
 const META_SEQUENCE: &[u8] = b"sequence";
@@ -106,7 +113,7 @@ pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 /// Every tree the store uses; opened once, since `open_tree` takes a lock on each call.
 const TREES: &[&str] = &[
     META,
-    REFS,
+    REFERRERS,
     REFCOUNTS,
     NAMES,
     CODES,
@@ -266,17 +273,22 @@ impl Store {
             memo: memo::Memo::new(MEMO_ENTITIES, MEMO_INDEX_KEYS),
         };
         let meta = store.tree(META)?;
-        match meta.get(META_FORMAT)? {
-            Some(v) if v.as_ref() != [codec::FORMAT_VERSION] => {
+        match meta.get(META_FORMAT)?.as_deref() {
+            None => {
+                meta.insert(META_FORMAT, &[STORE_FORMAT])?;
+            }
+            Some([STORE_FORMAT]) => {}
+            Some([1]) => store.upgrade_from_format_1()?,
+            Some(other) => {
                 return Err(StoreError::UnsupportedFormat {
-                    found: v.first().copied().unwrap_or(0),
-                    expected: codec::FORMAT_VERSION,
+                    found: other.first().copied().unwrap_or(0),
+                    expected: STORE_FORMAT,
                 })
             }
-            Some(_) => {}
-            None => {
-                meta.insert(META_FORMAT, &[codec::FORMAT_VERSION])?;
-            }
+        }
+        // An upgrade stopped after it recorded the new format leaves the old tree behind.
+        if store.db.tree_names().iter().any(|n| n == REFS.as_bytes()) {
+            store.db.drop_tree(REFS)?;
         }
         if !meta.contains_key(META_REFCOUNTS)? {
             store.count_all_referrers()?;
@@ -284,15 +296,29 @@ impl Store {
         Ok(store)
     }
 
-    /// Fills `refcounts` from `refs`, for a data dir written before counts were kept.
+    /// Packs the one-entry-per-reference index of a format-1 data dir into chunks. The new
+    /// format is recorded only once the chunks are flushed: a stopped upgrade starts over.
+    fn upgrade_from_format_1(&self) -> Result<(), StoreError> {
+        let old = self.db.open_tree(REFS)?;
+        let packed = referrers::migrate(&old, self.tree(REFERRERS)?)?;
+        self.db.flush()?;
+        self.tree(META)?.insert(META_FORMAT, &[STORE_FORMAT])?;
+        self.db.flush()?;
+        tracing::info!(
+            references = packed,
+            "upgraded the data dir to storage format {STORE_FORMAT}"
+        );
+        Ok(())
+    }
+
+    /// Fills `refcounts` from the reference index, for a data dir written before counts were
+    /// kept.
     fn count_all_referrers(&self) -> Result<(), StoreError> {
         let mut counts: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
-        for key in self.tree(REFS)?.iter().keys() {
-            let key = key?;
-            if let Some(prefix) = refs_key_prefix(&key) {
-                *counts.entry(prefix.to_vec()).or_default() += 1;
-            }
-        }
+        referrers::for_each(self.tree(REFERRERS)?, b"", |prefix, _| {
+            *counts.entry(prefix.to_vec()).or_default() += 1;
+            Ok(())
+        })?;
         let mut batch = Batch::default();
         for (prefix, n) in counts {
             batch.put(REFCOUNTS, prefix, n.to_be_bytes().to_vec());
@@ -341,9 +367,17 @@ impl Store {
         )
     }
 
-    /// Applies a batch in one transaction across every tree it touches.
+    /// Applies a batch in one transaction across every tree it touches, its reference entries
+    /// packed into the chunks they land in.
     fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
-        let mut names: Vec<&'static str> = batch.ops.iter().map(|(t, _, _)| *t).collect();
+        let packed = referrers::pack(self.tree(REFERRERS)?, batch)?;
+        let ops: Vec<&Op> = batch
+            .ops
+            .iter()
+            .filter(|(t, _, _)| *t != REFS)
+            .chain(&packed)
+            .collect();
+        let mut names: Vec<&'static str> = ops.iter().map(|(t, _, _)| *t).collect();
         names.sort_unstable();
         names.dedup();
         let trees = names
@@ -355,7 +389,7 @@ impl Store {
         trees
             .as_slice()
             .transaction(|tx| {
-                for (tree, key, value) in &batch.ops {
+                for (tree, key, value) in &ops {
                     match value {
                         Some(v) => tx[position[tree]].insert(key.as_slice(), v.as_slice())?,
                         None => tx[position[tree]].remove(key.as_slice())?,
@@ -420,16 +454,23 @@ impl Store {
         }
         let mut out = Vec::new();
         for prefix in prefixes {
-            for key in self.tree(REFS)?.scan_prefix(prefix.as_bytes()).keys() {
-                let key = utf8(&key?)?;
-                let mut parts = key.splitn(3, '\0');
-                let (_, role, referrer) = (parts.next(), parts.next(), parts.next());
-                if let (Some(role), Some(referrer)) = (role, referrer) {
+            referrers::for_each(
+                self.tree(REFERRERS)?,
+                prefix.as_bytes(),
+                |owner, referrer| {
+                    // owner: target \0 role \0
+                    let role = owner
+                        .rsplit(|b| *b == 0)
+                        .nth(1)
+                        .map(utf8)
+                        .transpose()?
+                        .unwrap_or_default();
                     if let Ok(node) = referrer.parse::<NodeRef>() {
-                        out.push((role.to_string(), node));
+                        out.push((role, node));
                     }
-                }
-            }
+                    Ok(())
+                },
+            )?;
         }
         out.sort();
         out.dedup();
@@ -646,21 +687,21 @@ impl Store {
     pub fn referrers(&self, target: &NodeRef, role: Role) -> Result<Vec<String>, StoreError> {
         let prefix = refs_prefix(target, role);
         let mut keys: Vec<String> = Vec::new();
-        for key in self.tree(REFS)?.scan_prefix(&prefix).keys() {
-            let referrer = utf8(&key?[prefix.len()..])?;
+        referrers::for_each(self.tree(REFERRERS)?, &prefix, |_, referrer| {
             // Stored as Kind:key; callers of one role know the kind.
-            let key = referrer
-                .split_once(':')
-                .map_or(referrer.as_str(), |(_, k)| k);
-            keys.push(key.to_string());
-        }
+            keys.push(match referrer.split_once(':') {
+                Some((_, key)) => key.to_string(),
+                None => referrer,
+            });
+            Ok(())
+        })?;
         keys.sort();
         keys.dedup();
         Ok(keys)
     }
 
     /// One page of the keys of the `kind` entities that refer to `target` in `role`, in key
-    /// order, strictly after `after`: a range scan that reads `limit` index entries at most.
+    /// order, strictly after `after`: reads only the chunks of referrers the page spans.
     pub fn referrer_page(
         &self,
         target: &NodeRef,
@@ -687,29 +728,13 @@ impl Store {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
-        let mut prefix = refs_prefix(target, role);
-        prefix.extend_from_slice(format!("{kind}:").as_bytes());
-        let start = match after {
-            Some(after) => {
-                let mut k = prefix.clone();
-                k.extend_from_slice(after.as_bytes());
-                std::ops::Bound::Excluded(k)
-            }
-            None => std::ops::Bound::Included(prefix.clone()),
-        };
-        let mut keys = Vec::new();
-        for key in self
-            .tree(REFS)?
-            .range::<Vec<u8>, _>((start, std::ops::Bound::Unbounded))
-            .keys()
-        {
-            let key = key?;
-            if !key.starts_with(&prefix) || keys.len() == limit {
-                break;
-            }
-            keys.push(utf8(&key[prefix.len()..])?);
-        }
-        Ok(keys)
+        referrers::page(
+            self.tree(REFERRERS)?,
+            &refs_prefix(target, role),
+            &format!("{kind}:"),
+            after,
+            limit,
+        )
     }
 
     /// How many entities refer to `target` in `role`: one read, kept by every write.
@@ -907,5 +932,65 @@ pub(crate) mod tests {
         assert_eq!(store.all::<Country>().unwrap().len(), 2);
         let rs = NodeRef::new(NodeKind::Country, "RS");
         assert_eq!(store.referrers(&rs, Role::PostCountry).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_format_1_data_dir_is_upgraded_when_opened_and_a_later_one_refused() {
+        use crate::dataset::{load, DatasetFiles};
+        let dir = tempfile::tempdir().unwrap();
+        let targets: Vec<NodeRef> = ["XK", "RS", "US", "DE"]
+            .iter()
+            .map(|c| NodeRef::new(NodeKind::Country, *c))
+            .collect();
+        let expected: Vec<_>;
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store
+                .seed(&load(&DatasetFiles::builtin()).unwrap())
+                .unwrap();
+            expected = targets
+                .iter()
+                .map(|t| store.all_referrers(t).unwrap())
+                .collect();
+            assert!(expected.iter().map(Vec::len).sum::<usize>() > 10);
+            // Rewrite it as format 1 kept it: one `refs` entry per reference.
+            let old = store.db.open_tree(REFS).unwrap();
+            referrers::for_each(store.tree(REFERRERS).unwrap(), b"", |prefix, referrer| {
+                old.insert([prefix, referrer.as_bytes()].concat(), b"")?;
+                Ok(())
+            })
+            .unwrap();
+            store.tree(REFERRERS).unwrap().clear().unwrap();
+            store.tree(META).unwrap().insert(META_FORMAT, &[1]).unwrap();
+            store.flush().unwrap();
+        }
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let got: Vec<_> = targets
+                .iter()
+                .map(|t| store.all_referrers(t).unwrap())
+                .collect();
+            assert_eq!(got, expected);
+            assert_eq!(
+                store
+                    .tree(META)
+                    .unwrap()
+                    .get(META_FORMAT)
+                    .unwrap()
+                    .as_deref(),
+                Some([STORE_FORMAT].as_slice())
+            );
+            assert!(!store.db.tree_names().iter().any(|n| n == REFS.as_bytes()));
+            store
+                .tree(META)
+                .unwrap()
+                .insert(META_FORMAT, &[STORE_FORMAT + 1])
+                .unwrap();
+            store.flush().unwrap();
+        }
+        assert!(matches!(
+            Store::open(dir.path()),
+            Err(StoreError::UnsupportedFormat { found, expected: STORE_FORMAT }) if found == STORE_FORMAT + 1
+        ));
     }
 }

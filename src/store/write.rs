@@ -747,12 +747,11 @@ mod refcount_tests {
     /// Every count in `refcounts` equals the number of `refs` entries under its prefix.
     fn assert_counts_match_index(store: &Store) {
         let mut counted: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
-        for key in store.tree(REFS).unwrap().iter().keys() {
-            let key = key.unwrap();
-            *counted
-                .entry(refs_key_prefix(&key).unwrap().to_vec())
-                .or_default() += 1;
-        }
+        referrers::for_each(store.tree(REFERRERS).unwrap(), b"", |prefix, _| {
+            *counted.entry(prefix.to_vec()).or_default() += 1;
+            Ok(())
+        })
+        .unwrap();
         let kept: BTreeMap<Vec<u8>, u64> = store
             .tree(REFCOUNTS)
             .unwrap()
