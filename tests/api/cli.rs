@@ -278,3 +278,73 @@ fn compaction_keeps_every_record_and_is_refused_while_serving() {
         16 + 500
     );
 }
+
+/// The referrers of a popular country span several chunks of the packed index: a cursor walk
+/// through them finds exactly the statements the imported file says are about it.
+#[test]
+fn a_popular_countrys_statements_page_across_index_chunks_as_imported() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("d");
+    let data = work.path().join("data.jsonl");
+    let generated = [
+        "generate",
+        "--scale",
+        "0.2",
+        "--seed",
+        "3",
+        "-o",
+        data.to_str().unwrap(),
+    ];
+    assert!(diplograph(&dir, &generated).status.success());
+    let mut about: std::collections::HashMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for line in std::fs::read_to_string(&data).unwrap().lines() {
+        let record: serde_json::Value = serde_json::from_str(line).unwrap();
+        if record["type"] == "statement" {
+            for target in record["about"].as_array().unwrap() {
+                if let Some(code) = target.as_str().unwrap().strip_prefix("country:") {
+                    about
+                        .entry(code.to_string())
+                        .or_default()
+                        .insert(record["text"].as_str().unwrap().to_string());
+                }
+            }
+        }
+    }
+    let (code, expected) = about.iter().max_by_key(|(_, texts)| texts.len()).unwrap();
+    assert!(
+        expected.len() > 256,
+        "only {} statements about {code}",
+        expected.len()
+    );
+    let out = diplograph(&dir, &["import", data.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let app = TestApp::spawn_with(test_settings(&dir));
+    let mut walked = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = app.data_with(
+            "query($code: String!, $after: String) { country(code: $code) { statements(first: 100, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { text } } } } }",
+            json!({ "code": code, "after": after }),
+        );
+        let statements = &page["country"]["statements"];
+        assert_eq!(statements["totalCount"], expected.len());
+        walked.extend(
+            statements["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"]["text"].as_str().unwrap().to_string()),
+        );
+        if statements["pageInfo"]["hasNextPage"] == false {
+            break;
+        }
+        after = statements["pageInfo"]["endCursor"]
+            .as_str()
+            .map(str::to_string);
+    }
+    assert_eq!(walked.len(), expected.len(), "each statement once");
+    let walked: std::collections::BTreeSet<String> = walked.into_iter().collect();
+    assert_eq!(&walked, expected);
+}
