@@ -238,7 +238,15 @@ async fn list<E: Entity, T, C: From<Page<T>>>(
         }
         Candidates::Keys(c) if !filtered => return keyed_page(ctx, &c, page, wrap).await,
         Candidates::All => reader
-            .call(Kinds::of(E::KIND), |s| s.keys::<E>(None, usize::MAX))
+            .index(
+                Kinds::of(E::KIND),
+                &IndexRead::Keys {
+                    kind: E::KIND,
+                    after: None,
+                    limit: usize::MAX,
+                },
+            )
+            .and_then(IndexAnswer::keys)
             .gql()?
             .to_vec(),
         other => other.keys(ctx).await?.unwrap_or_default(),
