@@ -12,7 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) const REFERRERS: &str = "referrers";
 /// Referrers per chunk. A write rewrites the chunks it touches whole, so a chunk stays a few
-/// KiB; an import appends in key order, so all but the last chunk of a target stay full.
+/// KiB. Writes in key order leave all but a target's last chunk full; others leave some chunks
+/// part-full (the scale-100 import: 372,810 chunks for 354,075 target-role pairs).
 pub(super) const CHUNK_MAX: usize = 128;
 /// Chunks a migration writes per sled batch.
 const MIGRATION_BATCH: usize = 5_000;
