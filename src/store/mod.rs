@@ -1,11 +1,12 @@
 //! Typed repositories over sled. Nothing outside this module sees trees, keys or bytes.
 //!
 //! Layout: one tree per entity kind (key = the entity's key, value = versioned postcard), plus
-//! index trees: `referrers` (target \0 role \0 bound → a sorted chunk of referrers Kind:key, see
-//! `referrers.rs`), `names` (kind \0 folded token \0 key), `refcounts` (target \0 role \0 → how many referrers, so a page of referrers never
-//! scans them all), `codes` (alpha-2 or alpha-3 → alpha-2) and `urls` (source URL → key); `revisions`
-//! (node \0 big-endian number → who, when, what) and `meta` (format version, per-kind counts,
-//! the seeded marker). Every multi-tree write is one sled transaction.
+//! index trees: `referrers` (target \0 role \0 bound → a sorted chunk of referrers Kind:key,
+//! see `referrers.rs`), `names` (kind \0 folded token \0 key), `refcounts` (target \0 role \0
+//! → how many referrers, so a page of referrers never scans them all), `codes` (alpha-2 or
+//! alpha-3 → alpha-2) and `urls` (source URL → key); `revisions` (node \0 big-endian number →
+//! who, when, what) and `meta` (storage format, per-kind counts, the seeded marker). Every
+//! multi-tree write is one sled transaction.
 
 mod codec;
 mod entity;
@@ -17,6 +18,7 @@ mod write;
 pub use entity::{all_references, Entity, Role};
 pub use keys::{ApiKey, KeyError, KeyRole};
 pub use memo::{IndexAnswer, IndexRead};
+use referrers::REFERRERS;
 pub use write::{Outcome, OutcomeAction, Revision, RevisionAction, Write, WriteError, WriteGuard};
 
 use crate::domain::{text, Agreement, Fact, Graph, NodeKind, NodeRef, Provision};
@@ -45,7 +47,6 @@ const META: &str = "meta";
 /// Reference entries (target \0 role \0 referrer) in a `Batch`: `apply` packs them into
 /// `referrers`. Also the tree that held them one entry each, in storage format 1.
 const REFS: &str = "refs";
-use referrers::REFERRERS;
 const REFCOUNTS: &str = "refcounts";
 const NAMES: &str = "names";
 const CODES: &str = "codes";

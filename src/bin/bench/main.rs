@@ -1,13 +1,14 @@
 //! The benchmark harness: `cargo run --release --bin bench -- --scale 10`.
 //!
 //! Generates a data set, imports it into a fresh data dir (records/s, peak RSS), compares the
-//! store's size with its export before and after `diplograph compact`, then runs three servers in turn, each pinned to core 0 with one
-//! worker: the real server with its caches off (cold start, RSS), the framework floor (the same
-//! queries on async-graphql over in-memory structs; its answers must equal the server's), and
-//! the real server with its caches on. Every query's response is checked once, then wrk pinned
-//! to core 1 drives it over loopback `--repeat` times; the report gives medians, as ratios to
-//! the ceiling (a route answering a fixed body of the nested query's size) and to the floor,
-//! all measured in the same run. Writes bench/results.md.
+//! store's size with its export before and after `diplograph compact`, then runs three servers
+//! in turn, each pinned to core 0 with one worker: the real server with its caches off (cold
+//! start, RSS), the framework floor (the same queries on async-graphql over in-memory structs;
+//! its answers must equal the server's), and the real server with its caches on. Every query's
+//! response is checked once, then wrk pinned to core 1 drives it over loopback `--repeat`
+//! times; the report gives medians, as ratios to the ceiling (a route answering a fixed body of
+//! the nested query's size) and to the floor, all measured in the same run. Writes
+//! bench/results.md.
 
 mod floor;
 
