@@ -1,14 +1,14 @@
 //! The benchmark harness: `cargo run --release --bin bench -- --scale 10`.
 //!
 //! Generates a data set, imports it into a fresh data dir (records/s, peak RSS), compares the
-//! store's size with its export before and after `diplograph compact`, then runs three servers
-//! in turn, each pinned to core 0 with one worker: the real server with its caches off (cold
-//! start, RSS), the framework floor (the same queries on async-graphql over in-memory structs;
-//! its answers must equal the server's), and the real server with its caches on. Every query's
-//! response is checked once, then wrk pinned to core 1 drives it over loopback `--repeat`
-//! times; the report gives medians, as ratios to the ceiling (a route answering a fixed body of
-//! the nested query's size) and to the floor, all measured in the same run. Writes
-//! bench/results.md.
+//! store's size with its export before and after `diplograph compact`, then starts three
+//! servers, each pinned to core 0 with one worker: the real server with its caches off (cold
+//! start, RSS), the framework floor (the same queries on async-graphql over in-memory structs)
+//! and the real server with its caches on. Every query is checked once on each (no errors, the
+//! same `data` everywhere) and warmed up; then, `--repeat` rounds, each driving with wrk pinned
+//! to core 1 the ceiling (a route answering a fixed body of the nested query's size) and every
+//! query on the three servers in turn. The report gives each measurement's median, as ratios to
+//! the ceiling and to the floor. Writes bench/results.md.
 
 mod floor;
 
@@ -166,6 +166,7 @@ fn graphql(port: u16, query: &str) -> Result<serde_json::Value, String> {
     Ok(value)
 }
 
+#[derive(Clone, Copy)]
 struct Load {
     rate: f64,
     p50_ms: f64,
@@ -187,8 +188,15 @@ fn duration_ms(text: &str) -> Option<f64> {
     })
 }
 
-/// wrk on core 1, a fixed POST body, for `duration` seconds.
-fn wrk(port: u16, path: &str, body: &str, cli: &Cli, work: &Path) -> Result<Load, String> {
+/// wrk on core 1, a fixed POST body, for `seconds`.
+fn wrk(
+    port: u16,
+    path: &str,
+    body: &str,
+    seconds: u64,
+    cli: &Cli,
+    work: &Path,
+) -> Result<Load, String> {
     let script = work.join("post.lua");
     std::fs::write(
         &script,
@@ -202,7 +210,7 @@ fn wrk(port: u16, path: &str, body: &str, cli: &Cli, work: &Path) -> Result<Load
             "wrk",
             "-t1",
             &format!("-c{}", cli.connections),
-            &format!("-d{}s", cli.duration),
+            &format!("-d{seconds}s"),
             "--latency",
             "-s",
         ])
@@ -309,88 +317,119 @@ fn run(cli: &Cli) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let compact_seconds = started.elapsed().as_secs_f64();
 
+    // The import's and the compaction's writeback would otherwise land on whichever server
+    // is measured first.
+    let _ = Command::new("sync").status();
+    // sled locks a data dir to one process: the floor loads from a copy, and the cached server
+    // serves that copy.
+    let copy = work.join("store-copy");
+    let _ = std::fs::remove_dir_all(&copy);
+    copy_dir(&dir, &copy).map_err(|e| format!("copying the store: {e}"))?;
+
     eprintln!("starting the server on core 0");
     let started = Instant::now();
     let server = Pinned::start(&me, "serve-child", &dir, &[])?;
     let cold_start = started.elapsed().as_secs_f64();
     let rss_start = rss_kb(server.child.id());
+    eprintln!("starting the framework floor and the cached server on core 0");
+    let others =
+        Pinned::start(&me, "floor-child", &copy, &[]).and_then(|floor| {
+            match Pinned::start(&me, "serve-child", &copy, &["--caches"]) {
+                Ok(cached) => Ok((floor, cached)),
+                Err(e) => {
+                    floor.stop();
+                    Err(e)
+                }
+            }
+        });
+    let (floor, cached) = match others {
+        Ok(pair) => pair,
+        Err(e) => {
+            server.stop();
+            return Err(e);
+        }
+    };
     let port = server.port;
     let result = (|| -> Result<String, String> {
         let queries = queries(port)?;
-        // Each query checked once: load tools count a 200 with errors as a success.
+        // Each query checked once on each server: load tools count a 200 with errors as a
+        // success, and the floor and the caches must give the engine's answers.
         let mut checked = Vec::new();
         for (name, query) in &queries {
             let value = graphql(port, query)?;
+            for (other, label) in [(&floor, "floor"), (&cached, "cached server")] {
+                let data = graphql(other.port, query)?["data"].clone();
+                if data != value["data"] {
+                    return Err(format!(
+                        "the {label}'s answer to '{name}' differs from the server's:\n{data}\n{}",
+                        value["data"]
+                    ));
+                }
+            }
             checked.push(Checked {
                 name,
-                query,
                 body: serde_json::json!({ "query": query }).to_string(),
                 bytes: value.to_string().len(),
-                data: value["data"].clone(),
             });
         }
         let nested_bytes = checked[NESTED].bytes;
-        let measure = |port: u16, path: &str, body: &str| -> Result<Load, String> {
-            let runs = (0..cli.repeat)
-                .map(|_| wrk(port, path, body, cli, &work))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(Load {
-                rate: median(runs.iter().map(|r| r.rate).collect()),
-                p50_ms: median(runs.iter().map(|r| r.p50_ms).collect()),
-                p99_ms: median(runs.iter().map(|r| r.p99_ms).collect()),
-            })
-        };
-        eprintln!("load: ceiling");
-        let ceiling = measure(
-            port,
-            &format!("/bench/ceiling?bytes={nested_bytes}"),
-            &checked[NESTED].body,
-        )?;
-        let mut served = Vec::new();
+        let ceiling_path = format!("/bench/ceiling?bytes={nested_bytes}");
+        let warm_up = cli.duration.clamp(1, 2);
         for query in &checked {
-            eprintln!("load: {}", query.name);
-            served.push(measure(port, "/graphql", &query.body));
+            for target in [port, floor.port, cached.port] {
+                wrk(target, "/graphql", &query.body, warm_up, cli, &work)?;
+            }
+        }
+        // Rounds rather than one server after another: each round runs the ceiling, then
+        // each query on the engine, the floor and the cached server in turn, so that the
+        // machine drifting over the run weighs on all of them alike.
+        let mut ceiling_runs = Vec::new();
+        let mut runs: Vec<[Vec<Result<Load, String>>; 3]> =
+            checked.iter().map(|_| Default::default()).collect();
+        for round in 0..cli.repeat {
+            eprintln!("round {} of {}: ceiling", round + 1, cli.repeat);
+            ceiling_runs.push(wrk(
+                port,
+                &ceiling_path,
+                &checked[NESTED].body,
+                cli.duration,
+                cli,
+                &work,
+            )?);
+            for (query, runs) in checked.iter().zip(&mut runs) {
+                eprintln!("round {} of {}: {}", round + 1, cli.repeat, query.name);
+                for (target, runs) in [port, floor.port, cached.port]
+                    .into_iter()
+                    .zip(runs.iter_mut())
+                {
+                    runs.push(wrk(
+                        target,
+                        "/graphql",
+                        &query.body,
+                        cli.duration,
+                        cli,
+                        &work,
+                    ));
+                }
+            }
         }
         let rss_after = rss_kb(server.child.id());
-        server.stop();
-
-        eprintln!("starting the framework floor on core 0");
-        let floor = Pinned::start(&me, "floor-child", &dir, &[])?;
-        let mut floor_rows = Vec::new();
-        for query in &checked {
-            let value = graphql(floor.port, query.query)?;
-            if value["data"] != query.data {
-                return Err(format!(
-                    "the floor's answer to '{}' differs from the server's:\n{}\n{}",
-                    query.name, value["data"], query.data
-                ));
-            }
-            eprintln!("load (floor): {}", query.name);
-            floor_rows.push(measure(floor.port, "/graphql", &query.body));
-        }
-        floor.stop();
-
-        eprintln!("starting the server with its caches on core 0");
-        let cached = Pinned::start(&me, "serve-child", &dir, &["--caches"])?;
-        let mut cached_rows = Vec::new();
-        for query in &checked {
-            if graphql(cached.port, query.query)?["data"] != query.data {
-                return Err(format!(
-                    "the cached server's answer to '{}' differs",
-                    query.name
-                ));
-            }
-            eprintln!("load (caches): {}", query.name);
-            cached_rows.push(measure(cached.port, "/graphql", &query.body));
-        }
-        cached.stop();
+        let ceiling = summarize(&ceiling_runs);
+        let measured: Vec<[Result<Load, String>; 3]> = runs
+            .iter()
+            .map(|[served, floor, cached]| {
+                [
+                    summarize_all(served),
+                    summarize_all(floor),
+                    summarize_all(cached),
+                ]
+            })
+            .collect();
 
         let rows: Vec<String> = checked
             .iter()
-            .zip(served)
-            .zip(floor_rows)
-            .zip(cached_rows)
-            .map(|(((query, served), floor), cached)| {
+            .zip(measured)
+            .map(|(query, [served, floor, cached])| {
                 let cell = |load: &Result<Load, String>| match load {
                     Ok(l) => (format!("{:.0}", l.rate), format!("{:.2}", l.p50_ms), format!("{:.2}", l.p99_ms)),
                     // A query that fails under load is a result too: reported, not hidden.
@@ -431,8 +470,10 @@ fn run(cli: &Cli) -> Result<(), String> {
         );
         Ok(format!(
             "# Benchmark results\n\nThe last run of `{command}`, {date}, on {} cores ({cpu}). Each server runs \
-             pinned to core 0 with one worker; wrk runs pinned to core 1, {} connections, {} s a run, the median of \
-             {} runs. Ratios are to the ceiling (a route answering a fixed body of the nested query's size, {nested_bytes} \
+             pinned to core 0 with one worker, all three side by side; wrk runs pinned to core 1, {} connections, {} s a \
+             run, after a warm-up run per query and server. The figures are medians of {} rounds, each round running the \
+             ceiling and then every query on the engine, the floor and the cached server in turn, so that the machine's \
+             drift over the run weighs on all alike. Ratios are to the ceiling (a route answering a fixed body of the nested query's size, {nested_bytes} \
              bytes) and to the framework floor (the same queries on async-graphql over in-memory structs, same \
              answers checked), both measured in the same run.\n\n## Data\n\n| measure | value |\n| --- | --- |\n\
              | records imported (facts and their articles) | {records:.0} |\n| import time | {seconds:.2} s ({:.0} records/s) |\n\
@@ -466,6 +507,9 @@ fn run(cli: &Cli) -> Result<(), String> {
             rows.join("\n"),
         ))
     })();
+    server.stop();
+    floor.stop();
+    cached.stop();
     if cli.work.is_none() {
         let _ = std::fs::remove_dir_all(&temp);
     }
@@ -478,13 +522,48 @@ fn run(cli: &Cli) -> Result<(), String> {
     Ok(())
 }
 
-/// A query's first answer, kept to compare the floor's with and to size the ceiling.
+/// A query checked on every server; its answer's size sizes the ceiling.
 struct Checked<'a> {
     name: &'a str,
-    query: &'a str,
     body: String,
     bytes: usize,
-    data: serde_json::Value,
+}
+
+/// The medians of a measurement's runs.
+fn summarize(runs: &[Load]) -> Load {
+    let median_of = |field: fn(&Load) -> f64| median(runs.iter().map(field).collect());
+    Load {
+        rate: median_of(|l| l.rate),
+        p50_ms: median_of(|l| l.p50_ms),
+        p99_ms: median_of(|l| l.p99_ms),
+    }
+}
+
+/// A measurement fails if any of its runs failed under load.
+fn summarize_all(runs: &[Result<Load, String>]) -> Result<Load, String> {
+    let mut ok = Vec::new();
+    for run in runs {
+        match run {
+            Ok(load) => ok.push(*load),
+            Err(e) => return Err(e.clone()),
+        }
+    }
+    Ok(summarize(&ok))
+}
+
+/// A recursive copy of a closed data dir.
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
 }
 
 /// Where the nested query stands in `queries`.
