@@ -426,10 +426,12 @@ fn run(cli: &Cli) -> Result<(), String> {
             })
             .collect();
 
+        let ceiling_rates: Vec<f64> = ceiling_runs.iter().map(|l| l.rate).collect();
         let rows: Vec<String> = checked
             .iter()
             .zip(measured)
-            .map(|(query, [served, floor, cached])| {
+            .zip(&runs)
+            .map(|((query, [served, floor, cached]), [served_runs, floor_runs, _])| {
                 let cell = |load: &Result<Load, String>| match load {
                     Ok(l) => (format!("{:.0}", l.rate), format!("{:.2}", l.p50_ms), format!("{:.2}", l.p99_ms)),
                     // A query that fails under load is a result too: reported, not hidden.
@@ -442,15 +444,14 @@ fn run(cli: &Cli) -> Result<(), String> {
                     Ok(l) => format!("{:.2}", l.rate / b),
                     Err(_) => String::new(),
                 };
-                let to_floor = match (&served, &floor) {
-                    (Ok(s), Ok(f)) => format!("{:.2}", s.rate / f.rate),
-                    _ => String::new(),
-                };
+                let floor_rates: Option<Vec<f64>> =
+                    floor_runs.iter().map(|r| r.as_ref().ok().map(|l| l.rate)).collect();
                 format!(
-                    "| {} | {} | {rate} | {p50} | {p99} | {} | {floor_rate} | {to_floor} | {cached_rate} | {cached_p99} | {} |",
+                    "| {} | {} | {rate} | {p50} | {p99} | {} | {floor_rate} | {} | {cached_rate} | {cached_p99} | {} |",
                     query.name,
                     query.bytes,
-                    ratio(&served, ceiling.rate),
+                    paired(served_runs, &ceiling_rates),
+                    floor_rates.map(|f| paired(served_runs, &f)).unwrap_or_default(),
                     ratio(&cached, ceiling.rate),
                 )
             })
@@ -473,7 +474,8 @@ fn run(cli: &Cli) -> Result<(), String> {
              pinned to core 0 with one worker, all three side by side; wrk runs pinned to core 1, {} connections, {} s a \
              run, after a warm-up run per query and server. The figures are medians of {} rounds, each round running the \
              ceiling and then every query on the engine, the floor and the cached server in turn, so that the machine's \
-             drift over the run weighs on all alike. Ratios are to the ceiling (a route answering a fixed body of the nested query's size, {nested_bytes} \
+             drift over the run weighs on all alike. The engine's ratios are the median of its rounds' ratios, each \
+             to the same round's ceiling or floor, with the lowest and highest in brackets. Ratios are to the ceiling (a route answering a fixed body of the nested query's size, {nested_bytes} \
              bytes) and to the framework floor (the same queries on async-graphql over in-memory structs, same \
              answers checked), both measured in the same run.\n\n## Data\n\n| measure | value |\n| --- | --- |\n\
              | records imported (facts and their articles) | {records:.0} |\n| import time | {seconds:.2} s ({:.0} records/s) |\n\
@@ -549,6 +551,24 @@ fn summarize_all(runs: &[Result<Load, String>]) -> Result<Load, String> {
         }
     }
     Ok(summarize(&ok))
+}
+
+/// The median of each round's ratio of `runs` to `references` (the same round's), with the
+/// lowest and highest: how much the machine moved. Empty if a run failed.
+fn paired(runs: &[Result<Load, String>], references: &[f64]) -> String {
+    let ratios: Option<Vec<f64>> = runs
+        .iter()
+        .zip(references)
+        .map(|(run, reference)| run.as_ref().ok().map(|l| l.rate / reference))
+        .collect();
+    match ratios {
+        Some(ratios) if !ratios.is_empty() => {
+            let low = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+            let high = ratios.iter().copied().fold(0.0, f64::max);
+            format!("{:.2} ({low:.2}–{high:.2})", median(ratios))
+        }
+        _ => String::new(),
+    }
 }
 
 /// A recursive copy of a closed data dir.
