@@ -114,6 +114,22 @@ pub async fn post(
 /// A JSON request, or a list of them; each must have a `query` string (async-graphql would
 /// default a missing one to "" and report a parse error, which hides the client's mistake).
 fn parse_body(body: &[u8]) -> Result<BatchRequest, String> {
+    // The common case in one pass; anything that needs a closer look (an empty query, which may
+    // be a missing one, or a body that does not deserialize) takes the checked path below.
+    if let Ok(batch) = serde_json::from_slice::<BatchRequest>(body) {
+        let complete = |r: &async_graphql::Request| !r.query.is_empty();
+        let all_complete = match &batch {
+            BatchRequest::Single(request) => complete(request),
+            BatchRequest::Batch(requests) => !requests.is_empty() && requests.iter().all(complete),
+        };
+        if all_complete {
+            return Ok(batch);
+        }
+    }
+    parse_body_checked(body)
+}
+
+fn parse_body_checked(body: &[u8]) -> Result<BatchRequest, String> {
     let value: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| format!("the body is not valid JSON: {e}"))?;
     let requests = match &value {
@@ -359,6 +375,28 @@ fn document_operation_name(query: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bodies_are_checked_whichever_path_reads_them() {
+        let single = parse_body(br#"{"query":"{ a }","variables":{"x":1}}"#).unwrap();
+        assert!(matches!(single, BatchRequest::Single(r) if r.query == "{ a }"));
+        let batch = parse_body(br#"[{"query":"{ a }"},{"query":"{ b }"}]"#).unwrap();
+        assert!(matches!(batch, BatchRequest::Batch(r) if r.len() == 2));
+        // An empty query is the client's to get a GraphQL error for; a missing one is refused.
+        assert!(parse_body(br#"{"query":""}"#).is_ok());
+        let missing = parse_body(br#"{"variables":{}}"#).unwrap_err();
+        assert!(missing.contains("`query` string"), "{missing}");
+        let in_batch = parse_body(br#"[{"query":"{ a }"},{"operationName":"B"}]"#).unwrap_err();
+        assert!(in_batch.contains("`query` string"), "{in_batch}");
+        assert!(parse_body(b"[]").unwrap_err().contains("empty batch"));
+        assert!(parse_body(b"{\"query\":")
+            .unwrap_err()
+            .contains("not valid JSON"));
+        let wrong = parse_body(br#"{"query":"{ a }","variables":[1]}"#).unwrap_err();
+        assert!(wrong.contains("not a GraphQL request"), "{wrong}");
+        let persisted = br#"{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"ab"}}}"#;
+        assert!(parse_body(persisted).is_ok());
+    }
 
     #[test]
     fn operation_names_are_read_from_documents() {
