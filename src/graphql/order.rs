@@ -4,6 +4,7 @@
 //! from memory would otherwise jump ahead of one that waited for the store. This puts every
 //! object of a response back in the order of its selection set.
 
+use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, Selection, SelectionSet,
 };
@@ -30,54 +31,60 @@ pub fn operation<'d>(
 /// Reorders `data`, the result of running `operation` (by name, or the only one) of `doc`.
 pub fn order_as_selected(data: &mut Value, doc: &ExecutableDocument, operation_name: Option<&str>) {
     if let Some(operation) = operation(doc, operation_name) {
-        reorder(data, &[&operation.selection_set.node], doc);
+        reorder(vec![data], &[&operation.selection_set.node], doc);
     }
 }
 
-fn reorder(value: &mut Value, sets: &[&SelectionSet], doc: &ExecutableDocument) {
-    match value {
-        Value::List(_) | Value::Object(_) => {
-            // The items of a list share one selection: its keys are collected once.
-            let mut keys: Vec<(&Name, Vec<&SelectionSet>)> = Vec::new();
-            for set in sets {
-                collect(set, doc, &mut keys, 0);
-            }
-            reorder_with(value, &keys, doc);
+/// Puts every object among `values`, and in lists among them, in the order of `sets`, which
+/// they all answer. Values that answer the same field are taken together, so that a field's
+/// keys are collected once per place in the query, not once per object.
+fn reorder(values: Vec<&mut Value>, sets: &[&SelectionSet], doc: &ExecutableDocument) {
+    let mut objects = Vec::new();
+    for value in values {
+        objects_in(value, &mut objects);
+    }
+    if objects.is_empty() {
+        return;
+    }
+    let mut keys: Vec<(&Name, Vec<&SelectionSet>)> = Vec::new();
+    for set in sets {
+        collect(set, doc, &mut keys, 0);
+    }
+    let rank = |key: &Name| {
+        keys.iter()
+            .position(|(k, _)| *k == key)
+            .unwrap_or(usize::MAX)
+    };
+    for map in objects.iter_mut() {
+        // Most objects are in order already (fields that finish at once finish in order):
+        // those are only checked, not rebuilt.
+        let in_order = map
+            .keys()
+            .map(rank)
+            .try_fold(0, |last, r| (r >= last).then_some(r))
+            .is_some();
+        if !in_order {
+            // Stable: anything unselected keeps its value, at the end.
+            map.sort_by_cached_key(|key, _| rank(key));
         }
-        _ => {}
     }
-}
-
-fn reorder_with(value: &mut Value, keys: &[(&Name, Vec<&SelectionSet>)], doc: &ExecutableDocument) {
-    match value {
-        Value::List(items) => items
+    for (key, subsets) in &keys {
+        if subsets.iter().all(|s| s.items.is_empty()) {
+            continue;
+        }
+        let answers = objects
             .iter_mut()
-            .for_each(|item| reorder_with(item, keys, doc)),
-        Value::Object(map) => {
-            let rank = |key: &Name| {
-                keys.iter()
-                    .position(|(k, _)| *k == key)
-                    .unwrap_or(usize::MAX)
-            };
-            // Most objects are in order already (fields that finish at once finish in order):
-            // those are only checked, not rebuilt.
-            let in_order = map
-                .keys()
-                .map(rank)
-                .try_fold(0, |last, r| (r >= last).then_some(r))
-                .is_some();
-            if !in_order {
-                // Stable: anything unselected keeps its value, at the end.
-                map.sort_by_cached_key(|key, _| rank(key));
-            }
-            for (key, field) in map.iter_mut() {
-                if let Some((_, subsets)) = keys.iter().find(|(k, _)| *k == key) {
-                    if !subsets.iter().all(|s| s.items.is_empty()) {
-                        reorder(field, subsets, doc);
-                    }
-                }
-            }
-        }
+            .filter_map(|map| map.get_mut(*key))
+            .collect();
+        reorder(answers, subsets, doc);
+    }
+}
+
+/// The objects in `value`: itself, or the items of a list, however deeply nested.
+fn objects_in<'v>(value: &'v mut Value, out: &mut Vec<&'v mut IndexMap<Name, Value>>) {
+    match value {
+        Value::List(items) => items.iter_mut().for_each(|item| objects_in(item, out)),
+        Value::Object(map) => out.push(map),
         _ => {}
     }
 }
@@ -135,5 +142,18 @@ mod tests {
         let query = "{ p { q } r p { s } }";
         let data = serde_json::json!({ "r": 1, "p": { "s": 2, "q": 3 } });
         assert_eq!(ordered(query, data), r#"{"p":{"q":3,"s":2},"r":1}"#);
+    }
+
+    #[test]
+    fn every_object_of_nested_lists_is_ordered_whatever_its_siblings() {
+        let query = "{ a { b c { d e } } }";
+        let data = serde_json::json!({ "a": [
+            [{ "c": { "e": 1, "d": 2 }, "b": 3 }, null],
+            [{ "b": 4, "c": { "d": 5, "e": 6 } }, { "c": null, "b": 7 }],
+        ] });
+        assert_eq!(
+            ordered(query, data),
+            r#"{"a":[[{"b":3,"c":{"d":2,"e":1}},null],[{"b":4,"c":{"d":5,"e":6}},{"b":7,"c":null}]]}"#
+        );
     }
 }
