@@ -693,3 +693,28 @@ fn main() -> std::process::ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(rate: f64) -> Result<Load, String> {
+        Ok(Load {
+            rate,
+            p50_ms: 1.0,
+            p99_ms: 2.0,
+        })
+    }
+
+    #[test]
+    fn ratios_pair_each_round_with_its_own_reference() {
+        // Round by round 0.5, 0.8, 0.6: the median of those, not of the rates (900/1000).
+        let runs = [load(500.0), load(800.0), load(900.0)];
+        assert_eq!(paired(&runs, &[1000.0, 1000.0, 1500.0]), "0.60 (0.50–0.80)");
+        let failed = [load(500.0), Err("Socket errors".into())];
+        assert_eq!(paired(&failed, &[1000.0, 1000.0]), "");
+        assert!(summarize_all(&failed).is_err());
+        let summary = summarize_all(&runs).unwrap();
+        assert_eq!(summary.rate, 800.0);
+    }
+}
