@@ -543,14 +543,8 @@ fn summarize(runs: &[Load]) -> Load {
 
 /// A measurement fails if any of its runs failed under load.
 fn summarize_all(runs: &[Result<Load, String>]) -> Result<Load, String> {
-    let mut ok = Vec::new();
-    for run in runs {
-        match run {
-            Ok(load) => ok.push(*load),
-            Err(e) => return Err(e.clone()),
-        }
-    }
-    Ok(summarize(&ok))
+    let loads = runs.iter().cloned().collect::<Result<Vec<_>, _>>()?;
+    Ok(summarize(&loads))
 }
 
 /// The median of each round's ratio of `runs` to `references` (the same round's), with the
