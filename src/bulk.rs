@@ -154,11 +154,35 @@ fn commit(
     Ok(())
 }
 
+/// Reference edits an import holds in memory before writing them out (about 120 bytes each).
+const HELD_REFERENCES: usize = 100_000;
+
 /// Imports JSON Lines from `input`. Each line lands whole or not at all (lines are committed in
 /// batches; a batch that fails is retried line by line); a rejected line is reported through
 /// `on_reject` and skipped, or with `strict` ends the import. `on_progress` hears the bytes
 /// read so far.
+///
+/// The reference index is brought up to date every `HELD_REFERENCES` edits and at the end,
+/// not with every batch (see `Store::defer_reference_index`); the store rebuilds it if the
+/// import is killed before that.
 pub fn import(
+    writer: &Writer,
+    input: impl BufRead,
+    strict: bool,
+    on_reject: impl FnMut(&Rejection),
+    on_progress: impl FnMut(u64),
+) -> Result<Summary, BulkError> {
+    let store = writer.store();
+    store.defer_reference_index(HELD_REFERENCES)?;
+    let result = import_lines(writer, input, strict, on_reject, on_progress);
+    // Lines committed before a refusal stay imported, so their index is written either way.
+    let settled = store.settle_reference_index();
+    let summary = result?;
+    settled?;
+    Ok(summary)
+}
+
+fn import_lines(
     writer: &Writer,
     input: impl BufRead,
     strict: bool,

@@ -9,6 +9,7 @@
 //! multi-tree write is one sled transaction.
 
 mod codec;
+mod deferred;
 mod entity;
 mod keys;
 mod memo;
@@ -24,7 +25,7 @@ pub use write::{Outcome, OutcomeAction, Revision, RevisionAction, Write, WriteEr
 use crate::domain::{text, Agreement, Fact, Graph, NodeKind, NodeRef, Provision};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -39,6 +40,8 @@ pub enum StoreError {
         "the data dir was written in storage format {found}; this build reads format {expected}"
     )]
     UnsupportedFormat { found: u8, expected: u8 },
+    #[error("the reference index could not be written; it is rebuilt from the entities when the data dir is next opened")]
+    IndexLost,
     #[error("the data dir is in use (is the server running on it? stop it, or write through its API): {0}")]
     Locked(String),
 }
@@ -140,6 +143,10 @@ pub struct Store {
     /// see the state its transaction commits on.
     writer: std::sync::Mutex<()>,
     memo: memo::Memo,
+    /// Reference-index edits held back during a bulk load (`deferred.rs`), and whether there
+    /// is such a load, so that reads need not lock to find out.
+    deferred: std::sync::Mutex<Option<deferred::Deferred>>,
+    deferring: std::sync::atomic::AtomicBool,
 }
 
 /// Decoded entities kept in memory for reads.
@@ -272,6 +279,8 @@ impl Store {
             trees,
             writer: std::sync::Mutex::new(()),
             memo: memo::Memo::new(MEMO_ENTITIES, MEMO_INDEX_KEYS),
+            deferred: std::sync::Mutex::new(None),
+            deferring: std::sync::atomic::AtomicBool::new(false),
         };
         let meta = store.tree(META)?;
         match meta.get(META_FORMAT)?.as_deref() {
@@ -286,6 +295,9 @@ impl Store {
                     expected: STORE_FORMAT,
                 })
             }
+        }
+        if meta.contains_key(deferred::META_INDEX_PENDING)? {
+            store.rebuild_reference_index()?;
         }
         // An upgrade stopped after it recorded the new format leaves the old tree behind.
         if store.db.tree_names().iter().any(|n| n == REFS.as_bytes()) {
@@ -310,22 +322,6 @@ impl Store {
             "upgraded the data dir to storage format {STORE_FORMAT}"
         );
         Ok(())
-    }
-
-    /// Fills `refcounts` from the reference index, for a data dir written before counts were
-    /// kept.
-    fn count_all_referrers(&self) -> Result<(), StoreError> {
-        let mut counts: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
-        referrers::for_each(self.tree(REFERRERS)?, b"", |prefix, _| {
-            *counts.entry(prefix.to_vec()).or_default() += 1;
-            Ok(())
-        })?;
-        let mut batch = Batch::default();
-        for (prefix, n) in counts {
-            batch.put(REFCOUNTS, prefix, n.to_be_bytes().to_vec());
-        }
-        batch.put(META, META_REFCOUNTS.to_vec(), b"1".to_vec());
-        self.apply(&batch)
     }
 
     fn tree(&self, name: &str) -> Result<&sled::Tree, StoreError> {
@@ -370,12 +366,21 @@ impl Store {
 
     /// Applies a batch in one transaction across every tree it touches, its reference entries
     /// packed into the chunks they land in.
+    /// While a bulk load defers the reference index, its ops are held back once the rest has
+    /// landed.
     fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
-        let packed = referrers::pack(self.tree(REFERRERS)?, batch)?;
+        let deferring = self.is_deferring();
+        let packed = match deferring {
+            true => Vec::new(),
+            false => referrers::pack(self.tree(REFERRERS)?, batch)?,
+        };
         let ops: Vec<&Op> = batch
             .ops
             .iter()
-            .filter(|(t, _, _)| *t != REFS)
+            .filter(|op| match deferring {
+                true => !deferred::is_reference_op(op),
+                false => op.0 != REFS,
+            })
             .chain(&packed)
             .collect();
         let mut names: Vec<&'static str> = ops.iter().map(|(t, _, _)| *t).collect();
@@ -403,6 +408,9 @@ impl Store {
                 TransactionError::Abort(()) => StoreError::Codec("transaction aborted".into()),
             })?;
         self.db.flush()?;
+        if deferring {
+            self.hold_index_ops(batch)?;
+        }
         Ok(())
     }
 
@@ -446,6 +454,7 @@ impl Store {
     /// Every (role, referrer) that refers to `target`; for an agreement, also those that refer
     /// to its provisions.
     pub fn all_referrers(&self, target: &NodeRef) -> Result<Vec<(String, NodeRef)>, StoreError> {
+        self.write_held_edits()?;
         let mut prefixes = vec![format!("{target}\0")];
         if target.kind == NodeKind::Agreement {
             prefixes.push(format!(
@@ -686,6 +695,7 @@ impl Store {
 
     /// Keys of the entities that refer to `target` in `role`, in key order.
     pub fn referrers(&self, target: &NodeRef, role: Role) -> Result<Vec<String>, StoreError> {
+        self.write_held_edits()?;
         let prefix = refs_prefix(target, role);
         let mut keys: Vec<String> = Vec::new();
         referrers::for_each(self.tree(REFERRERS)?, &prefix, |_, referrer| {
@@ -729,6 +739,7 @@ impl Store {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
+        self.write_held_edits()?;
         referrers::page(
             self.tree(REFERRERS)?,
             &refs_prefix(target, role),
@@ -745,6 +756,9 @@ impl Store {
     }
 
     fn refcount(&self, prefix: &[u8]) -> Result<u64, StoreError> {
+        if let Some(held) = self.held_count(prefix) {
+            return Ok(held);
+        }
         Ok(self
             .tree(REFCOUNTS)?
             .get(prefix)?
