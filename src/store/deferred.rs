@@ -71,6 +71,9 @@ impl Store {
     /// For bulk loads, where no one else reads: reads through this store still see every
     /// commit. Until settled, a reopened store rebuilds the index from the entities.
     pub fn defer_reference_index(&self, max_refs: usize) -> Result<(), StoreError> {
+        // A commit holds back its index ops only if deferral is on both before and after its
+        // transaction: no commit may be in flight while it is switched.
+        let _no_commit_in_flight = self.lock_writes();
         let mut deferred = self.lock_deferred();
         if deferred.is_some() {
             return Ok(());
@@ -91,6 +94,7 @@ impl Store {
     /// Writes the held edits and ends the deferral. On failure the data dir keeps its marker,
     /// and the index is rebuilt when it is next opened.
     pub fn settle_reference_index(&self) -> Result<(), StoreError> {
+        let _no_commit_in_flight = self.lock_writes();
         let mut deferred = self.lock_deferred();
         let Some(mut held) = deferred.take() else {
             return Ok(());
@@ -112,20 +116,17 @@ impl Store {
     }
 
     /// While deferring: takes over the index ops of a batch that has just landed, and writes
-    /// them out once enough are held. Returns whether it took them.
-    pub(super) fn hold_index_ops(&self, batch: &Batch) -> Result<bool, StoreError> {
-        if !self.deferring.load(Ordering::Acquire) {
-            return Ok(false);
-        }
+    /// them out once enough are held. The caller holds the write lock.
+    pub(super) fn hold_index_ops(&self, batch: &Batch) -> Result<(), StoreError> {
         let mut deferred = self.lock_deferred();
         let Some(held) = deferred.as_mut() else {
-            return Ok(false);
+            return Ok(());
         };
         held.hold(batch);
         if held.refs.len() >= held.max_refs {
             self.write_held(held)?;
         }
-        Ok(true)
+        Ok(())
     }
 
     /// Whether reference-index ops are being held back (the caller leaves them out of sled).

@@ -367,7 +367,7 @@ impl Store {
     /// Applies a batch in one transaction across every tree it touches, its reference entries
     /// packed into the chunks they land in.
     /// While a bulk load defers the reference index, its ops are held back once the rest has
-    /// landed.
+    /// landed. The caller holds the write lock, so deferral cannot start or end meanwhile.
     fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
         let deferring = self.is_deferring();
         let packed = match deferring {
