@@ -219,3 +219,43 @@ fn api_keys_never_reach_the_logs_and_json_logs_carry_request_ids() {
         "a key reached the log"
     );
 }
+
+/// An import killed after committing records but before writing their reverse references: the
+/// server opening the data dir rebuilds that index, and serves the records from both ends.
+#[test]
+fn a_killed_imports_reference_index_is_rebuilt_when_the_server_opens_the_data_dir() {
+    use diplograph::facts::Record;
+    use diplograph::write::{Mode, Writer};
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("d");
+    let mission = r#"{"type":"mission","key":"kosovo-embassy-nairobi-test","kind":"EMBASSY","sendingCountry":"XK","hostCountry":"KE","city":"Mombasa","status":"PLANNED","sources":[{"source":"kosovo-kenya-missions","excerpt":"Kosovo and Kenya"}]}"#;
+    {
+        let store = diplograph::app::open_store_seeding(&test_settings(&dir), true).unwrap();
+        // What `import` does, except that it never gets to write the held edits.
+        store.defer_reference_index(1_000_000).unwrap();
+        let writer = Writer::new(store.clone(), None);
+        let record: Record = serde_json::from_str(mission).unwrap();
+        writer
+            .write(vec![("line 1".into(), record)], Mode::Upsert, "import")
+            .unwrap();
+    }
+    let app = TestApp::spawn_with(test_settings(&dir));
+    let data = app.data(
+        r#"{ missions(first: 100) { edges { node { city } } }
+             country(code: "KE") { missionsHosted { city } } }"#,
+    );
+    let cities = |list: Vec<serde_json::Value>| -> Vec<String> {
+        list.iter()
+            .map(|m| m["city"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    // Read from the mission's own tree, and through Kenya's referrers.
+    assert!(cities(nodes(&data["missions"])).contains(&"Mombasa".to_string()));
+    let hosted = cities(
+        data["country"]["missionsHosted"]
+            .as_array()
+            .unwrap()
+            .clone(),
+    );
+    assert!(hosted.contains(&"Mombasa".to_string()), "{hosted:?}");
+}
