@@ -13,8 +13,8 @@
 //! write the held edits first; reads of a count see the held count.
 
 use super::{
-    index_entries, referrers, Batch, Entity, Op, Store, StoreError, META, META_REFCOUNTS,
-    REFCOUNTS, REFS,
+    reference_keys, referrers, Batch, Entity, Store, StoreError, META, META_REFCOUNTS, REFCOUNTS,
+    REFS,
 };
 use crate::domain::{
     Agreement, Country, Event, Mission, Organization, Person, Relation, Source, Statement,
@@ -58,11 +58,6 @@ impl Deferred {
     fn is_empty(&self) -> bool {
         self.refs.is_empty() && self.counts.is_empty()
     }
-}
-
-/// Whether a batch op belongs to the reference index (held back while deferring).
-pub(super) fn is_reference_op(op: &Op) -> bool {
-    op.0 == REFS || op.0 == REFCOUNTS
 }
 
 impl Store {
@@ -227,10 +222,7 @@ impl Store {
         let mut batch = sled::Batch::default();
         let (mut in_batch, mut staged_count) = (0, 0);
         self.for_each::<E, StoreError>(|entity| {
-            for (tree, key) in index_entries(&entity) {
-                if tree != REFS {
-                    continue;
-                }
+            for key in reference_keys(&entity) {
                 batch.insert(key, b"".as_slice());
                 in_batch += 1;
                 staged_count += 1;

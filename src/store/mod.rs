@@ -174,16 +174,26 @@ impl Batch {
     }
 }
 
+/// The `refs` keys (target \0 role \0 Kind:key) of an entity's references.
+fn reference_keys<E: Entity>(item: &E) -> Vec<Vec<u8>> {
+    let me = NodeRef::new(E::KIND, item.key()).to_string();
+    all_references(item)
+        .into_iter()
+        .map(|(role, target)| {
+            let mut k = refs_prefix(&target, role);
+            k.extend_from_slice(me.as_bytes());
+            k
+        })
+        .collect()
+}
+
 /// The index keys an entity owns: its reverse references, name tokens, codes and URL.
 fn index_entries<E: Entity>(item: &E) -> Vec<(&'static str, Vec<u8>)> {
     let key = item.key();
-    let me = NodeRef::new(E::KIND, key).to_string();
-    let mut out = Vec::new();
-    for (role, target) in all_references(item) {
-        let mut k = refs_prefix(&target, role);
-        k.extend_from_slice(me.as_bytes());
-        out.push((REFS, k));
-    }
+    let mut out: Vec<(&'static str, Vec<u8>)> = reference_keys(item)
+        .into_iter()
+        .map(|k| (REFS, k))
+        .collect();
     let mut tokens = BTreeSet::new();
     for name in item.names() {
         tokens.extend(text::fold(name).split(' ').map(str::to_string));
@@ -366,8 +376,10 @@ impl Store {
 
     /// Applies a batch in one transaction across every tree it touches, its reference entries
     /// packed into the chunks they land in.
-    /// While a bulk load defers the reference index, its ops are held back once the rest has
-    /// landed. The caller holds the write lock, so deferral cannot start or end meanwhile.
+    ///
+    /// While a bulk load defers the reference index, its ops (references and counts) are held
+    /// back once the rest has landed. The caller holds the write lock, so deferral cannot start
+    /// or end meanwhile.
     fn apply(&self, batch: &Batch) -> Result<(), StoreError> {
         let deferring = self.is_deferring();
         let packed = match deferring {
@@ -377,10 +389,7 @@ impl Store {
         let ops: Vec<&Op> = batch
             .ops
             .iter()
-            .filter(|op| match deferring {
-                true => !deferred::is_reference_op(op),
-                false => op.0 != REFS,
-            })
+            .filter(|(tree, _, _)| *tree != REFS && !(deferring && *tree == REFCOUNTS))
             .chain(&packed)
             .collect();
         let mut names: Vec<&'static str> = ops.iter().map(|(t, _, _)| *t).collect();
