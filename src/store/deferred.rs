@@ -538,6 +538,44 @@ mod tests {
     }
 
     #[test]
+    fn a_write_behind_that_fails_keeps_the_marker_and_the_next_open_rebuilds() {
+        let plain_dir = tempfile::tempdir().unwrap();
+        let plain = Store::open(plain_dir.path()).unwrap();
+        plain
+            .seed(&load(&DatasetFiles::builtin()).unwrap())
+            .unwrap();
+        let index = index_of(&plain);
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.defer_reference_index(1_000_000).unwrap();
+            store
+                .seed(&load(&DatasetFiles::builtin()).unwrap())
+                .unwrap();
+            // The held edits go to a writer that fails without writing them.
+            let failing = std::thread::spawn(|| Err(StoreError::Codec("disk gone".into())));
+            {
+                let mut deferred = store.lock_deferred();
+                let held = deferred.as_mut().unwrap();
+                held.refs.clear();
+                held.counts.clear();
+                held.in_flight = Some(InFlight {
+                    counts: Arc::default(),
+                    writer: Some(failing),
+                });
+            }
+            assert!(store.settle_reference_index().is_err());
+            assert!(store
+                .tree(META)
+                .unwrap()
+                .contains_key(META_INDEX_PENDING)
+                .unwrap());
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert!(index_of(&store) == index, "the rebuilt index differs");
+    }
+
+    #[test]
     fn counts_read_while_edits_are_held_leave_sled_as_it_was() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
