@@ -381,6 +381,36 @@ mod tests {
         NodeRef::new(NodeKind::Country, "XK")
     }
 
+    fn seed_builtin(store: &Store) {
+        let graph = load(&DatasetFiles::builtin()).unwrap();
+        store.seed(&graph).unwrap();
+    }
+
+    /// The index a plain store has once seeded.
+    fn plain_seeded_index() -> Index {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = Store::open(dir.path()).unwrap();
+        seed_builtin(&plain);
+        index_of(&plain)
+    }
+
+    /// A store in `dir`, seeded with every reference edit still held.
+    fn seeded_holding_every_edit(dir: &std::path::Path) -> Store {
+        let store = Store::open(dir).unwrap();
+        store.defer_reference_index(1_000_000).unwrap();
+        seed_builtin(&store);
+        store
+    }
+
+    /// Whether the data dir carries the marker of an unsettled deferral.
+    fn pending(store: &Store) -> bool {
+        store
+            .tree(META)
+            .unwrap()
+            .contains_key(META_INDEX_PENDING)
+            .unwrap()
+    }
+
     /// The built-in data set, then one statement moved from Kosovo to Serbia and another
     /// deleted (its check reads the referrers of what it deletes). Returns what was read of
     /// Kosovo's statements after each step.
@@ -392,9 +422,7 @@ mod tests {
                 store.referrers(&xk(), Role::About).unwrap(),
             ))
         };
-        store
-            .seed(&load(&DatasetFiles::builtin()).unwrap())
-            .unwrap();
+        seed_builtin(store);
         read(store);
         let about = store.referrers(&xk(), Role::About).unwrap();
         let w = store.lock_writes();
@@ -432,22 +460,14 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let store = Store::open(dir.path()).unwrap();
             store.defer_reference_index(max_refs).unwrap();
-            assert!(store
-                .tree(META)
-                .unwrap()
-                .contains_key(META_INDEX_PENDING)
-                .unwrap());
+            assert!(pending(&store));
             assert_eq!(write_and_read(&store), reads, "held up to {max_refs}");
             store.settle_reference_index().unwrap();
             assert!(
                 index_of(&store) == index,
                 "held up to {max_refs}: the index differs"
             );
-            assert!(!store
-                .tree(META)
-                .unwrap()
-                .contains_key(META_INDEX_PENDING)
-                .unwrap());
+            assert!(!pending(&store));
         }
     }
 
@@ -456,9 +476,7 @@ mod tests {
     /// Kosovo's and Serbia's counts after each commit.
     fn many_commits(store: &Store) -> Vec<(u64, u64)> {
         let rs = NodeRef::new(NodeKind::Country, "RS");
-        store
-            .seed(&load(&DatasetFiles::builtin()).unwrap())
-            .unwrap();
+        seed_builtin(store);
         let first = store.referrers(&xk(), Role::About).unwrap()[0].clone();
         let template: crate::domain::Statement = store.get(&first).unwrap().unwrap();
         let w = store.lock_writes();
@@ -509,9 +527,7 @@ mod tests {
     fn counts_in_flight_are_read_from_memory_until_their_thread_is_joined() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        store
-            .seed(&load(&DatasetFiles::builtin()).unwrap())
-            .unwrap();
+        seed_builtin(&store);
         let prefix = crate::store::refs_prefix(&xk(), Role::About);
         // Not `referrer_count`: its answers are kept in memory.
         let written = store.refcount(&prefix).unwrap();
@@ -539,19 +555,10 @@ mod tests {
 
     #[test]
     fn a_write_behind_that_fails_keeps_the_marker_and_the_next_open_rebuilds() {
-        let plain_dir = tempfile::tempdir().unwrap();
-        let plain = Store::open(plain_dir.path()).unwrap();
-        plain
-            .seed(&load(&DatasetFiles::builtin()).unwrap())
-            .unwrap();
-        let index = index_of(&plain);
+        let index = plain_seeded_index();
         let dir = tempfile::tempdir().unwrap();
         {
-            let store = Store::open(dir.path()).unwrap();
-            store.defer_reference_index(1_000_000).unwrap();
-            store
-                .seed(&load(&DatasetFiles::builtin()).unwrap())
-                .unwrap();
+            let store = seeded_holding_every_edit(dir.path());
             // The held edits go to a writer that fails without writing them.
             let failing = std::thread::spawn(|| Err(StoreError::Codec("disk gone".into())));
             {
@@ -565,11 +572,7 @@ mod tests {
                 });
             }
             assert!(store.settle_reference_index().is_err());
-            assert!(store
-                .tree(META)
-                .unwrap()
-                .contains_key(META_INDEX_PENDING)
-                .unwrap());
+            assert!(pending(&store));
         }
         let store = Store::open(dir.path()).unwrap();
         assert!(index_of(&store) == index, "the rebuilt index differs");
@@ -578,11 +581,7 @@ mod tests {
     #[test]
     fn counts_read_while_edits_are_held_leave_sled_as_it_was() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        store.defer_reference_index(1_000_000).unwrap();
-        store
-            .seed(&load(&DatasetFiles::builtin()).unwrap())
-            .unwrap();
+        let store = seeded_holding_every_edit(dir.path());
         assert!(store.referrer_count(&xk(), Role::About).unwrap() >= 3);
         assert_eq!(
             index_of(&store),
@@ -593,20 +592,10 @@ mod tests {
 
     #[test]
     fn a_data_dir_left_with_held_edits_rebuilds_its_index_when_opened() {
-        let seeded = |store: &Store| {
-            store
-                .seed(&load(&DatasetFiles::builtin()).unwrap())
-                .unwrap()
-        };
-        let plain_dir = tempfile::tempdir().unwrap();
-        let plain = Store::open(plain_dir.path()).unwrap();
-        seeded(&plain);
-        let index = index_of(&plain);
+        let index = plain_seeded_index();
         let dir = tempfile::tempdir().unwrap();
         {
-            let store = Store::open(dir.path()).unwrap();
-            store.defer_reference_index(1_000_000).unwrap();
-            seeded(&store);
+            let store = seeded_holding_every_edit(dir.path());
             // Killed here: the held edits never reach sled, and a chunk is left over.
             store
                 .tree(referrers::REFERRERS)
@@ -617,11 +606,7 @@ mod tests {
         }
         let store = Store::open(dir.path()).unwrap();
         assert!(index_of(&store) == index, "the rebuilt index differs");
-        assert!(!store
-            .tree(META)
-            .unwrap()
-            .contains_key(META_INDEX_PENDING)
-            .unwrap());
+        assert!(!pending(&store));
         assert!(!store.db.tree_names().iter().any(|n| n == REFS.as_bytes()));
         drop(store);
         // Rebuilt once: the next open finds nothing to do.
