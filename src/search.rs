@@ -16,6 +16,7 @@ use std::str::FromStr;
 use std::sync::Mutex;
 use tantivy::collector::{DocSetCollector, TopDocs};
 use tantivy::directory::MmapDirectory;
+use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STRING,
@@ -36,8 +37,6 @@ pub enum SearchError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("search index: its writer was lost in a failed rebuild")]
-    Closed,
 }
 
 /// The analyzer's name in the index's tokenizer registry.
@@ -126,11 +125,29 @@ fn documents(fact: &Fact) -> Vec<(NodeRef, String)> {
 pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
-    /// None only while a rebuild waits for its merges to finish.
-    writer: Mutex<Option<IndexWriter>>,
+    writer: Mutex<IndexWriter>,
     fields: Fields,
     /// Built once (its stop-word set and stemmer); a clone per use shares them.
     analyzer: TextAnalyzer,
+}
+
+/// The index's one writer. The lock of a writer this process dropped a moment ago can still be
+/// held: a process forked by another thread meanwhile shares its descriptor until it execs. A
+/// busy lock is tried again for a while before it is an error (a server holding the data dir
+/// holds the store's lock first, so no second process gets this far).
+fn open_writer(index: &Index) -> Result<IndexWriter, SearchError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match index.writer_with_num_threads(1, WRITER_BUDGET) {
+            Err(tantivy::TantivyError::LockFailure(
+                tantivy::directory::error::LockError::LockBusy,
+                _,
+            )) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return Ok(other?),
+        }
+    }
 }
 
 /// Characters of context kept around the first match in a snippet.
@@ -190,7 +207,7 @@ impl SearchIndex {
     fn with_index(index: Index, fields: Fields) -> Result<Self, SearchError> {
         let analyzer = analyzer();
         index.tokenizers().register(ANALYZER, analyzer.clone());
-        let writer = index.writer_with_num_threads(1, WRITER_BUDGET)?;
+        let writer = open_writer(&index)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -198,26 +215,32 @@ impl SearchIndex {
         Ok(SearchIndex {
             index,
             reader,
-            writer: Mutex::new(Some(writer)),
+            writer: Mutex::new(writer),
             fields,
             analyzer,
         })
     }
 
-    fn lock_writer(&self) -> std::sync::MutexGuard<'_, Option<IndexWriter>> {
+    fn lock_writer(&self) -> std::sync::MutexGuard<'_, IndexWriter> {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Replaces every document with those `fill` adds, commits (with the store sequence, if
-    /// any), and waits for the merges that follow, so that a server opening the index later
-    /// does not spend its first seconds merging.
+    /// any), and merges what it wrote into one segment before returning, so that a server
+    /// opening the index later does not spend its first seconds merging.
+    ///
+    /// The writer (and with it the index's lock file) is kept throughout. Dropping it and
+    /// opening another one lost a race: a process forked by another thread between the two
+    /// (a test spawning a CLI, say) inherits the lock file's descriptor until it execs, and
+    /// while it holds it the new writer's lock is refused with `LockBusy`.
     fn replace_all(
         &self,
         fill: impl FnOnce(&IndexWriter) -> Result<(), SearchError>,
         sequence: Option<u64>,
     ) -> Result<(), SearchError> {
-        let mut slot = self.lock_writer();
-        let mut writer = slot.take().ok_or(SearchError::Closed)?;
+        let mut writer = self.lock_writer();
+        // No merges of the policy's own while the new documents land; one explicit merge after.
+        writer.set_merge_policy(Box::new(NoMergePolicy));
         let filled = (|| {
             writer.delete_all_documents()?;
             fill(&writer)?;
@@ -226,15 +249,15 @@ impl SearchIndex {
                 commit.set_payload(&payload(sequence));
             }
             commit.commit()?;
+            let segments = self.index.searchable_segment_ids()?;
+            if segments.len() > 1 {
+                writer.merge(&segments).wait()?;
+            }
             Ok::<_, SearchError>(())
         })();
-        if let Err(e) = filled {
-            *slot = Some(writer);
-            return Err(e);
-        }
-        writer.wait_merging_threads()?;
-        *slot = Some(self.index.writer_with_num_threads(1, WRITER_BUDGET)?);
-        drop(slot);
+        writer.set_merge_policy(Box::new(LogMergePolicy::default()));
+        drop(writer);
+        filled?;
         self.reader.reload()?;
         Ok(())
     }
@@ -276,18 +299,17 @@ impl SearchIndex {
         changes: &[(NodeRef, Option<Fact>)],
         sequence: u64,
     ) -> Result<(), SearchError> {
-        let mut slot = self.lock_writer();
-        let writer = slot.as_mut().ok_or(SearchError::Closed)?;
+        let mut writer = self.lock_writer();
         for (node, new) in changes {
             writer.delete_term(Term::from_field_text(self.fields.owner, &node.to_string()));
             if let Some(fact) = new {
-                self.add(writer, fact)?;
+                self.add(&writer, fact)?;
             }
         }
         let mut commit = writer.prepare_commit()?;
         commit.set_payload(&payload(sequence));
         commit.commit()?;
-        drop(slot);
+        drop(writer);
         self.reader.reload()?;
         Ok(())
     }
@@ -552,5 +574,44 @@ mod tests {
         let idx = SearchIndex::open(&path, &store).unwrap();
         assert_eq!(idx.search("dirigible", 5, None).unwrap().len(), 1);
         assert_eq!(idx.search("zeppelin", 5, None).unwrap().len(), 1);
+    }
+
+    /// The cause of the suite's "Failed to acquire Lockfile: LockBusy": a process forked while
+    /// the index's lock file is open holds the lock until it execs. Rebuilds (and reopenings)
+    /// race other threads spawning processes, as the black-box tests' CLI runs do.
+    #[test]
+    fn rebuilds_and_reopenings_hold_their_lock_while_other_threads_spawn_processes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        store
+            .seed(&load(&DatasetFiles::builtin()).unwrap())
+            .unwrap();
+        let path = dir.path().join("search");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let spawners: Vec<_> = (0..2)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let _ = std::process::Command::new("true").status();
+                    }
+                })
+            })
+            .collect();
+        let mut idx = SearchIndex::open(&path, &store).unwrap();
+        for round in 0..60 {
+            // A commit the index has not seen: the next open rebuilds it.
+            let fact = statement(&format!("s{round}"), "A zeppelin embassy");
+            let guard = store.lock_writes();
+            guard.commit(&[Write::Upsert(fact)], "t", None).unwrap();
+            drop(guard);
+            drop(idx);
+            idx = SearchIndex::open(&path, &store).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for spawner in spawners {
+            spawner.join().unwrap();
+        }
+        assert_eq!(idx.search("zeppelin", 100, None).unwrap().len(), 60);
     }
 }
