@@ -46,15 +46,11 @@ fn reorder(values: Vec<&mut Value>, sets: &[&SelectionSet], doc: &ExecutableDocu
     if objects.is_empty() {
         return;
     }
-    let mut keys: Vec<(&Name, Vec<&SelectionSet>)> = Vec::new();
+    let mut keys = Keys::default();
     for set in sets {
         collect(set, doc, &mut keys, 0);
     }
-    let rank = |key: &Name| {
-        keys.iter()
-            .position(|(k, _)| *k == key)
-            .unwrap_or(usize::MAX)
-    };
+    let rank = |key: &Name| keys.position(key).unwrap_or(usize::MAX);
     for map in objects.iter_mut() {
         // Most objects are in order already (fields that finish at once finish in order):
         // those are only checked, not rebuilt.
@@ -68,7 +64,7 @@ fn reorder(values: Vec<&mut Value>, sets: &[&SelectionSet], doc: &ExecutableDocu
             map.sort_by_cached_key(|key, _| rank(key));
         }
     }
-    for (key, subsets) in &keys {
+    for (key, subsets) in &keys.list {
         if subsets.iter().all(|s| s.items.is_empty()) {
             continue;
         }
@@ -77,6 +73,47 @@ fn reorder(values: Vec<&mut Value>, sets: &[&SelectionSet], doc: &ExecutableDocu
             .filter_map(|map| map.get_mut(*key))
             .collect();
         reorder(answers, subsets, doc);
+    }
+}
+
+/// Past this many keys in one selection set, keys are found through a hash map rather than by
+/// a scan: a query of thousands of aliases was quadratic here.
+const INDEX_FROM: usize = 16;
+
+/// The response keys of a place in the query, in order, each with its sub-selections.
+#[derive(Default)]
+struct Keys<'d> {
+    list: Vec<(&'d Name, Vec<&'d SelectionSet>)>,
+    /// Positions in `list`, once it is long.
+    index: Option<std::collections::HashMap<&'d Name, usize>>,
+}
+
+impl<'d> Keys<'d> {
+    fn position(&self, key: &Name) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(key).copied(),
+            None => self.list.iter().position(|(k, _)| *k == key),
+        }
+    }
+
+    fn add(&mut self, key: &'d Name, sub: &'d SelectionSet) {
+        if let Some(i) = self.position(key) {
+            self.list[i].1.push(sub);
+            return;
+        }
+        if let Some(index) = &mut self.index {
+            index.insert(key, self.list.len());
+        }
+        self.list.push((key, vec![sub]));
+        if self.index.is_none() && self.list.len() > INDEX_FROM {
+            self.index = Some(
+                self.list
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (k, _))| (*k, i))
+                    .collect(),
+            );
+        }
     }
 }
 
@@ -94,7 +131,7 @@ fn objects_in<'v>(value: &'v mut Value, out: &mut Vec<&'v mut IndexMap<Name, Val
 fn collect<'d>(
     set: &'d SelectionSet,
     doc: &'d ExecutableDocument,
-    keys: &mut Vec<(&'d Name, Vec<&'d SelectionSet>)>,
+    keys: &mut Keys<'d>,
     depth: usize,
 ) {
     if depth > MAX_FRAGMENT_DEPTH {
@@ -103,12 +140,10 @@ fn collect<'d>(
     for selection in &set.items {
         match &selection.node {
             Selection::Field(field) => {
-                let key = &field.node.response_key().node;
-                let sub = &field.node.selection_set.node;
-                match keys.iter_mut().find(|(k, _)| *k == key) {
-                    Some((_, subs)) => subs.push(sub),
-                    None => keys.push((key, vec![sub])),
-                }
+                keys.add(
+                    &field.node.response_key().node,
+                    &field.node.selection_set.node,
+                );
             }
             Selection::FragmentSpread(spread) => {
                 if let Some(fragment) = doc.fragments.get(&spread.node.fragment_name.node) {
@@ -142,6 +177,29 @@ mod tests {
         let query = "{ p { q } r p { s } }";
         let data = serde_json::json!({ "r": 1, "p": { "s": 2, "q": 3 } });
         assert_eq!(ordered(query, data), r#"{"p":{"q":3,"s":2},"r":1}"#);
+    }
+
+    #[test]
+    fn many_keys_keep_their_order_and_merge_through_the_index() {
+        let fields: Vec<String> = (0..40).map(|i| format!("a{i}: x {{ y }}")).collect();
+        // a3 is selected twice: its two selections merge, at its first place.
+        let query = format!("{{ {} a3: x {{ z w }} }}", fields.join(" "));
+        let mut data = serde_json::Map::new();
+        for i in (0..40).rev() {
+            data.insert(
+                format!("a{i}"),
+                serde_json::json!({ "w": 0, "z": 1, "y": 2 }),
+            );
+        }
+        let out = ordered(&query, serde_json::Value::Object(data));
+        let expected: Vec<String> = (0..40)
+            .map(|i| match i {
+                3 => r#""a3":{"y":2,"z":1,"w":0}"#.to_string(),
+                // Unselected keys keep their order, after the selected ones.
+                _ => format!(r#""a{i}":{{"y":2,"w":0,"z":1}}"#),
+            })
+            .collect();
+        assert_eq!(out, format!("{{{}}}", expected.join(",")));
     }
 
     #[test]
