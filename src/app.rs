@@ -6,9 +6,11 @@ use crate::config::Settings;
 use crate::dataset::{self, DatasetError, DatasetFiles};
 use crate::graphql::connection::PageLimits;
 use crate::graphql::executor::Executor;
-use crate::graphql::{build_schema, QueryLimits};
+use crate::graphql::{build_schemas, QueryLimits};
 use crate::http::persisted::PersistedQueries;
+use crate::http::rate_limit::RateLimiter;
 use crate::http::{self, AppState};
+use crate::keyring::KeyRing;
 use crate::search::SearchIndex;
 use crate::store::{Store, StoreError};
 use crate::write::Writer;
@@ -46,6 +48,35 @@ pub struct Application {
     server: Server,
     port: u16,
     store: Arc<Store>,
+    /// The operations server's port and handle, when `http.ops_listen` is set.
+    ops: Option<(u16, ServerHandle)>,
+}
+
+/// `/healthz` and `/metrics` on an address of their own, with one worker and connections of
+/// their own, so that clients flooding the API's address cannot starve the health check.
+fn ops_server(address: &str, state: web::Data<AppState>) -> Result<(u16, ServerHandle), AppError> {
+    let listener = TcpListener::bind(address).map_err(|source| AppError::Bind {
+        addr: address.to_string(),
+        source,
+    })?;
+    let port = listener.local_addr()?.port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .configure(http::ops_routes)
+    })
+    .workers(1)
+    .max_connections(64)
+    .client_request_timeout(std::time::Duration::from_secs(5))
+    .listen(listener)?
+    .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    tracing::info!(
+        port,
+        "serving /healthz and /metrics on the operations address"
+    );
+    Ok((port, handle))
 }
 
 /// Opens the store and seeds it with the built-in dataset when it has none yet.
@@ -53,7 +84,8 @@ pub fn open_store(settings: &Settings) -> Result<Arc<Store>, AppError> {
     open_store_seeding(settings, true)
 }
 
-/// Opens the store; with `seed`, loads the built-in dataset into a store that has none.
+/// Opens the store; a new one gets the built-in dataset with `seed`, and otherwise remembers
+/// that it goes without (so a later open never seeds over what was imported).
 pub fn open_store_seeding(settings: &Settings, seed: bool) -> Result<Arc<Store>, AppError> {
     let store_error = |source| AppError::Store {
         dir: settings.data_dir.display().to_string(),
@@ -61,7 +93,14 @@ pub fn open_store_seeding(settings: &Settings, seed: bool) -> Result<Arc<Store>,
     };
     let store = Store::open_with_cache(&settings.data_dir, settings.store_cache_bytes)
         .map_err(store_error)?;
-    if seed && !store.is_seeded().map_err(store_error)? {
+    clear_unfinished_compaction(&settings.data_dir);
+    if !store.is_seeded().map_err(store_error)? {
+        // Holding entities without the marker: made by an older build's `--no-builtin` import.
+        if !seed || store.holds_entities().map_err(store_error)? {
+            store.mark_seeded_without_builtin().map_err(store_error)?;
+            tracing::info!("this store keeps only what is imported into it: no built-in dataset");
+            return Ok(Arc::new(store));
+        }
         let graph = dataset::load(&DatasetFiles::builtin())?;
         store.seed(&graph).map_err(store_error)?;
         tracing::info!(
@@ -150,13 +189,7 @@ pub fn compact(settings: &Settings) -> Result<Compaction, AppError> {
     // Level, so that the index copied along matches the copied store.
     drop(open_search(settings, &store)?);
     let bytes_before = dir_size(dir);
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "data".into());
-    let staging = dir.with_file_name(format!(".{name}.compacting"));
-    // Left by a compaction that stopped: before its swap it is a partial copy, after it the
-    // old store. Either way the store at `dir` is complete.
+    let staging = compaction_staging(dir);
     if staging.exists() {
         std::fs::remove_dir_all(&staging)?;
     }
@@ -177,7 +210,11 @@ pub fn compact(settings: &Settings) -> Result<Compaction, AppError> {
         ))
     })?;
     drop(store);
-    std::fs::remove_dir_all(&staging)?;
+    match std::fs::remove_dir_all(&staging) {
+        // Cleared already by a store opened at `dir` meanwhile.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        other => other?,
+    }
     // Opened once now, so that sled writes its snapshot here rather than at the next start.
     drop(Store::open_with_cache(dir, BULK_LOAD_CACHE_BYTES).map_err(store_error)?);
     Ok(Compaction {
@@ -185,6 +222,38 @@ pub fn compact(settings: &Settings) -> Result<Compaction, AppError> {
         bytes_before,
         bytes_after: dir_size(dir),
     })
+}
+
+/// Where a compaction of `dir` builds its copy: a hidden sibling.
+fn compaction_staging(dir: &Path) -> std::path::PathBuf {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "data".into());
+    dir.with_file_name(format!(".{name}.compacting"))
+}
+
+/// Removes what a compaction that was killed left beside the data dir: before its swap a
+/// partial copy, after it the old store. Either way the store at the data dir is complete, and
+/// holding its lock (the caller has opened it) means no compaction of it is running.
+fn clear_unfinished_compaction(data_dir: &Path) {
+    let Ok(dir) = std::fs::canonicalize(data_dir) else {
+        return;
+    };
+    let staging = compaction_staging(&dir);
+    if staging.exists() {
+        match std::fs::remove_dir_all(&staging) {
+            Ok(()) => tracing::info!(
+                path = %staging.display(),
+                "removed the copy an unfinished compaction left"
+            ),
+            Err(e) => tracing::warn!(
+                path = %staging.display(),
+                error = %e,
+                "could not remove the copy an unfinished compaction left"
+            ),
+        }
+    }
 }
 
 /// The bytes of the files under `path`.
@@ -235,10 +304,17 @@ impl Application {
         let store = open_store(settings)?;
         let search = open_search(settings, &store)?;
         let limits = &settings.limits;
+        let keys = Arc::new(
+            KeyRing::load(store.clone()).map_err(|source| AppError::Store {
+                dir: settings.data_dir.display().to_string(),
+                source,
+            })?,
+        );
         let writer = Arc::new(Writer::new(store.clone(), Some(search.clone())));
-        let schema = build_schema(
+        let schemas = build_schemas(
             search,
             writer.clone(),
+            keys.clone(),
             QueryLimits {
                 max_depth: limits.max_depth,
                 max_complexity: limits.max_complexity,
@@ -246,6 +322,7 @@ impl Application {
                     default_size: limits.default_page_size,
                     max_size: limits.max_page_size,
                 },
+                introspection: settings.http.introspection,
             },
         );
         let persisted = match &settings.http.persisted_queries_only {
@@ -254,20 +331,25 @@ impl Application {
         };
         let metrics = Arc::new(crate::http::metrics::Metrics::default());
         let executor = Executor::new(
-            schema.clone(),
+            schemas.clone(),
             store.clone(),
             QueryCache::new(settings.cache.parsed_queries),
             ResponseCache::new(settings.cache.response_bytes, writer.generations()),
             settings.expose_query_stats,
+            std::time::Duration::from_millis(limits.query_timeout_ms),
+            settings.http.introspection,
         );
         let state = web::Data::new(AppState {
-            schema,
+            schema: schemas.single,
             store: store.clone(),
-            max_body_bytes: limits.max_body_bytes,
+            limits: limits.clone(),
             open_reads: settings.auth.open_reads,
             persisted,
             metrics: metrics.clone(),
             executor,
+            rate_limiter: RateLimiter::new(&settings.rate_limit),
+            metrics_need_key: settings.http.metrics_need_key,
+            keys,
         });
         let listener = TcpListener::bind(&settings.listen).map_err(|source| AppError::Bind {
             addr: settings.listen.clone(),
@@ -277,9 +359,12 @@ impl Application {
         let cors_origins = settings.http.cors_origins.clone();
         let compression = settings.http.compression;
         let bench_routes = settings.bench_routes;
+        let playground = settings.http.playground;
+        let metrics_here = settings.http.ops_listen.is_none();
+        let api_state = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()
-                .app_data(state.clone())
+                .app_data(api_state.clone())
                 .wrap(middleware::Condition::new(
                     compression,
                     middleware::Compress::default(),
@@ -298,19 +383,37 @@ impl Application {
                     if bench_routes {
                         http::bench_routes(cfg);
                     }
-                    http::routes(cfg);
+                    http::routes(cfg, playground, metrics_here);
                 })
         });
-        if settings.workers > 0 {
-            server = server.workers(settings.workers);
-        }
+        let workers = match settings.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let read_timeout = std::time::Duration::from_millis(limits.request_read_timeout_ms);
+        server = server
+            .workers(workers)
+            // actix counts connections per worker.
+            .max_connections(limits.max_connections.div_ceil(workers).max(1))
+            .client_request_timeout(read_timeout)
+            .client_disconnect_timeout(std::time::Duration::from_secs(1));
         let server = server.listen(listener)?.run();
+        let ops = match &settings.http.ops_listen {
+            Some(address) => Some(ops_server(address, state)?),
+            None => None,
+        };
         tracing::info!(port, "serving GraphQL at /graphql, the playground at /");
         Ok(Application {
             server,
             port,
             store,
+            ops,
         })
+    }
+
+    /// The port of the operations address (`http.ops_listen`), if one is set.
+    pub fn ops_port(&self) -> Option<u16> {
+        self.ops.as_ref().map(|(port, _)| *port)
     }
 
     pub fn port(&self) -> u16 {
@@ -325,6 +428,9 @@ impl Application {
     /// Serves until stopped, then flushes the store and closes it.
     pub async fn run_until_stopped(self) -> Result<(), AppError> {
         self.server.await?;
+        if let Some((_, ops)) = &self.ops {
+            ops.stop(true).await;
+        }
         // Workers drop their handles on the store a moment after the server future ends; wait,
         // so that the store is closed (and sled's lock released) when this returns.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);

@@ -8,8 +8,8 @@ use crate::domain::{
 };
 use crate::facts::{to_record, Record};
 use crate::store::{Entity, OutcomeAction, Store, StoreError};
-use crate::write::{Mode, Writer};
-use std::io::{BufRead, Write};
+use crate::write::{Author, Mode, Writer};
+use std::io::{BufRead, Read, Write};
 use std::sync::Arc;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -131,12 +131,12 @@ fn commit(
         .iter()
         .flat_map(|(_, r)| r.iter().cloned())
         .collect();
-    if let Ok(outcomes) = writer.write(all, Mode::Upsert, "import") {
+    if let Ok(outcomes) = writer.write(all, Mode::Upsert, &Author::operator("import")) {
         count(summary, &outcomes);
         return Ok(());
     }
     for (line, records) in batch.lines {
-        match writer.write(records, Mode::Upsert, "import") {
+        match writer.write(records, Mode::Upsert, &Author::operator("import")) {
             Ok(outcomes) => count(summary, &outcomes),
             Err(e) => {
                 reject(
@@ -182,25 +182,86 @@ pub fn import(
     Ok(summary)
 }
 
+/// The longest line an import reads (a source article with its facts fits many times over);
+/// a longer one is rejected without being held in memory whole.
+pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+
+/// One line of the input, as read.
+enum Line {
+    /// Its bytes, without the line ending.
+    Read(Vec<u8>),
+    /// Longer than `MAX_LINE_BYTES`; skipped to its end.
+    TooLong,
+}
+
+/// Reads the next line and the bytes it took; None at the end of the input.
+fn next_line(input: &mut impl BufRead) -> std::io::Result<Option<(Line, u64)>> {
+    let mut bytes = Vec::new();
+    let read = input
+        .by_ref()
+        .take(MAX_LINE_BYTES as u64 + 1)
+        .read_until(b'\n', &mut bytes)?;
+    if read == 0 {
+        return Ok(None);
+    }
+    let mut consumed = read as u64;
+    if bytes.len() > MAX_LINE_BYTES && bytes.last() != Some(&b'\n') {
+        // Skip the rest of the line, a buffer at a time.
+        loop {
+            let buffer = input.fill_buf()?;
+            if buffer.is_empty() {
+                break;
+            }
+            let (used, done) = match buffer.iter().position(|&b| b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (buffer.len(), false),
+            };
+            input.consume(used);
+            consumed += used as u64;
+            if done {
+                break;
+            }
+        }
+        return Ok(Some((Line::TooLong, consumed)));
+    }
+    if bytes.last() == Some(&b'\n') {
+        bytes.pop();
+        if bytes.last() == Some(&b'\r') {
+            bytes.pop();
+        }
+    }
+    Ok(Some((Line::Read(bytes), consumed)))
+}
+
 fn import_lines(
     writer: &Writer,
-    input: impl BufRead,
+    mut input: impl BufRead,
     strict: bool,
     mut on_reject: impl FnMut(&Rejection),
     mut on_progress: impl FnMut(u64),
 ) -> Result<Summary, BulkError> {
     let mut summary = Summary::default();
     let mut read = 0u64;
+    let mut number = 0u64;
     let mut batch = Batch::new();
-    for (index, line) in input.lines().enumerate() {
-        let line = line?;
-        let number = index as u64 + 1;
-        read += line.len() as u64 + 1;
+    while let Some((line, bytes)) = next_line(&mut input)? {
+        number += 1;
+        read += bytes;
         on_progress(read);
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Record>(&line) {
+        let parsed = match &line {
+            Line::TooLong => Err(format!("longer than {MAX_LINE_BYTES} bytes")),
+            Line::Read(bytes) => match std::str::from_utf8(bytes) {
+                Err(e) => Err(format!(
+                    "not valid UTF-8 (the first bad byte is at offset {})",
+                    e.valid_up_to()
+                )),
+                Ok(text) if text.trim().is_empty() => continue,
+                Ok(text) => {
+                    serde_json::from_str::<Record>(text).map_err(|e| format!("not a record: {e}"))
+                }
+            },
+        };
+        match parsed {
             Ok(record) => {
                 let records = records_of(number, record);
                 batch.records += records.len();
@@ -209,12 +270,12 @@ fn import_lines(
                     commit(writer, batch.take(), strict, &mut summary, &mut on_reject)?;
                 }
             }
-            Err(e) => {
+            Err(reason) => {
                 // Lines before it land first, in order.
                 commit(writer, batch.take(), strict, &mut summary, &mut on_reject)?;
                 let rejection = Rejection {
                     line: number,
-                    reason: format!("not a record: {e}"),
+                    reason,
                 };
                 reject(rejection, strict, &mut summary, &mut on_reject)?;
             }

@@ -51,15 +51,28 @@ impl FromIterator<NodeKind> for Kinds {
 
 /// What a request read, gathered as it runs (reads may come from several tasks).
 #[derive(Debug, Default)]
-pub struct ReadSet(AtomicU16);
+pub struct ReadSet {
+    kinds: AtomicU16,
+    /// It read something only its caller may see (API keys): never cached, as the cache is
+    /// shared by every caller.
+    private: std::sync::atomic::AtomicBool,
+}
 
 impl ReadSet {
     pub fn add(&self, kinds: Kinds) {
-        self.0.fetch_or(kinds.0, Ordering::Relaxed);
+        self.kinds.fetch_or(kinds.0, Ordering::Relaxed);
     }
 
     pub fn kinds(&self) -> Kinds {
-        Kinds(self.0.load(Ordering::Relaxed))
+        Kinds(self.kinds.load(Ordering::Relaxed))
+    }
+
+    pub fn mark_private(&self) {
+        self.private.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_private(&self) -> bool {
+        self.private.load(Ordering::Relaxed)
     }
 }
 

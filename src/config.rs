@@ -24,6 +24,20 @@ pub struct Settings {
     pub auth: Auth,
     pub http: Http,
     pub cache: CacheSettings,
+    pub rate_limit: RateLimit,
+}
+
+/// Requests each caller may make, as token buckets: `per_second` tokens a second, up to `burst`
+/// at once. 0 turns a limit off.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Per API key, for requests that carry one.
+    pub per_key_per_second: u32,
+    pub per_key_burst: u32,
+    /// Per client IP address, for requests without a key.
+    pub per_address_per_second: u32,
+    pub per_address_burst: u32,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -46,6 +60,14 @@ pub struct Http {
     pub persisted_queries_only: Option<PathBuf>,
     /// Queries remembered for automatic persisted queries (APQ).
     pub persisted_query_cache: usize,
+    /// Serves the GraphiQL playground at `/`.
+    pub playground: bool,
+    /// Answers introspection queries (`__schema`, `__type`).
+    pub introspection: bool,
+    /// Serves `/metrics` and `/healthz` on this address too, and `/metrics` only there.
+    pub ops_listen: Option<String>,
+    /// `/metrics` needs `Authorization: Bearer <key>` of an admin key.
+    pub metrics_need_key: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -67,10 +89,27 @@ pub enum LogFormat {
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     pub max_depth: usize,
+    /// Complexity budget of a whole request: a batch's operations share it.
     pub max_complexity: usize,
     pub max_body_bytes: usize,
     pub default_page_size: usize,
     pub max_page_size: usize,
+    /// Operations in one batched request.
+    pub max_batch: usize,
+    /// Bytes of response a request may produce (a batch's responses together).
+    pub max_response_bytes: usize,
+    /// Time a GraphQL operation may run before it is cancelled.
+    pub query_timeout_ms: u64,
+    /// Time a client has to send a request's headers, and then its body.
+    pub request_read_timeout_ms: u64,
+    /// Open HTTP connections (WebSockets included), over all workers.
+    pub max_connections: usize,
+    /// Time a WebSocket has to send `connection_init` (then closed with 4408).
+    pub ws_init_timeout_ms: u64,
+    /// Bytes of one WebSocket message, continuation frames included.
+    pub max_ws_message_bytes: usize,
+    /// Subscriptions running at once on one WebSocket.
+    pub max_subscriptions_per_connection: usize,
 }
 
 impl Default for Settings {
@@ -90,6 +129,14 @@ impl Default for Settings {
                 max_body_bytes: 64 * 1024,
                 default_page_size: 20,
                 max_page_size: 100,
+                max_batch: 10,
+                max_response_bytes: 8 * 1024 * 1024,
+                query_timeout_ms: 10_000,
+                request_read_timeout_ms: 10_000,
+                max_connections: 512,
+                ws_init_timeout_ms: 10_000,
+                max_ws_message_bytes: 64 * 1024,
+                max_subscriptions_per_connection: 100,
             },
             auth: Auth { open_reads: true },
             http: Http {
@@ -97,10 +144,20 @@ impl Default for Settings {
                 compression: true,
                 persisted_queries_only: None,
                 persisted_query_cache: 1000,
+                playground: true,
+                introspection: true,
+                ops_listen: None,
+                metrics_need_key: false,
             },
             cache: CacheSettings {
                 response_bytes: 64 * 1024 * 1024,
                 parsed_queries: 1000,
+            },
+            rate_limit: RateLimit {
+                per_key_per_second: 0,
+                per_key_burst: 0,
+                per_address_per_second: 0,
+                per_address_burst: 0,
             },
         }
     }
@@ -193,6 +250,47 @@ impl Settings {
                 "limits.default_page_size",
                 "must be between 1 and limits.max_page_size",
             ));
+        }
+        let at_least_one = [
+            ("limits.max_batch", l.max_batch as u64),
+            ("limits.max_response_bytes", l.max_response_bytes as u64),
+            ("limits.query_timeout_ms", l.query_timeout_ms),
+            ("limits.request_read_timeout_ms", l.request_read_timeout_ms),
+            ("limits.max_connections", l.max_connections as u64),
+            ("limits.ws_init_timeout_ms", l.ws_init_timeout_ms),
+            (
+                "limits.max_subscriptions_per_connection",
+                l.max_subscriptions_per_connection as u64,
+            ),
+        ];
+        for (key, value) in at_least_one {
+            if value == 0 {
+                return Err(invalid(key, "must be at least 1"));
+            }
+        }
+        if l.max_ws_message_bytes < 1024 {
+            return Err(invalid(
+                "limits.max_ws_message_bytes",
+                "must be at least 1024",
+            ));
+        }
+        let r = &self.rate_limit;
+        if r.per_key_per_second > 0 && r.per_key_burst == 0 {
+            return Err(invalid("rate_limit.per_key_burst", "must be at least 1"));
+        }
+        if r.per_address_per_second > 0 && r.per_address_burst == 0 {
+            return Err(invalid(
+                "rate_limit.per_address_burst",
+                "must be at least 1",
+            ));
+        }
+        if let Some(ops) = &self.http.ops_listen {
+            if !ops.to_socket_addrs().is_ok_and(|mut a| a.next().is_some()) {
+                return Err(invalid(
+                    "http.ops_listen",
+                    &format!("'{ops}' is not a host:port address"),
+                ));
+            }
         }
         for origin in &self.http.cors_origins {
             let ok =

@@ -14,6 +14,7 @@ pub mod facts;
 pub mod generate;
 pub mod graphql;
 pub mod http;
+pub mod keyring;
 pub mod search;
 pub mod store;
 pub mod telemetry;

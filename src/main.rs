@@ -184,7 +184,7 @@ fn run_keys(settings: &Settings, action: KeysAction) -> ExitCode {
         }),
         KeysAction::Revoke { name } => store
             .revoke_key(&name)
-            .map(|()| eprintln!("key '{name}' revoked")),
+            .map(|_| eprintln!("key '{name}' revoked")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

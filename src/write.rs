@@ -6,7 +6,7 @@ use crate::cache::Generations;
 use crate::domain::{text, Fact, NodeKind, NodeRef};
 use crate::facts::{FactError, Lookup, Record, Resolver};
 use crate::search::{SearchError, SearchIndex};
-use crate::store::{Outcome, OutcomeAction, Store, Write, WriteError, WriteGuard};
+use crate::store::{KeyRole, Outcome, OutcomeAction, Store, Write, WriteError, WriteGuard};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -36,6 +36,77 @@ pub enum WriteFailure {
     Fact(#[from] FactError),
     #[error(transparent)]
     Write(#[from] WriteError),
+    #[error("{action} of a {kind} needs a key with the {needs} role; {author} is a {has}")]
+    Forbidden {
+        action: WriteAction,
+        kind: NodeKind,
+        needs: KeyRole,
+        author: String,
+        has: KeyRole,
+    },
+}
+
+/// What a write does to one node, as far as who may do it goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteAction {
+    Create,
+    Update,
+    Delete,
+    /// A delete that takes whatever refers to the node along.
+    CascadeDelete,
+}
+
+impl std::fmt::Display for WriteAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WriteAction::Create => "creation",
+            WriteAction::Update => "an update",
+            WriteAction::Delete => "deletion",
+            WriteAction::CascadeDelete => "a cascading deletion",
+        })
+    }
+}
+
+/// The role matrix, whole: who may do what to which kind of node. Countries are the gazetteer
+/// every fact hangs on, and a cascade can take any number of facts with it: both are admin's.
+/// Every write checks here before it touches the store, whichever API brought it.
+pub fn required_role(action: WriteAction, kind: NodeKind) -> KeyRole {
+    match (action, kind) {
+        (WriteAction::CascadeDelete, _) => KeyRole::Admin,
+        (_, NodeKind::Country) => KeyRole::Admin,
+        (WriteAction::Create | WriteAction::Update | WriteAction::Delete, _) => KeyRole::Writer,
+    }
+}
+
+/// Who a write is done for: the name revision histories record, and the role it holds.
+#[derive(Clone, Debug)]
+pub struct Author {
+    pub name: String,
+    pub role: KeyRole,
+}
+
+impl Author {
+    /// The importer and the built-in dataset: the operator, with the whole store in hand.
+    pub fn operator(name: &str) -> Self {
+        Author {
+            name: name.to_string(),
+            role: KeyRole::Admin,
+        }
+    }
+
+    fn may(&self, action: WriteAction, kind: NodeKind) -> Result<(), WriteFailure> {
+        let needs = required_role(action, kind);
+        if self.role >= needs {
+            return Ok(());
+        }
+        Err(WriteFailure::Forbidden {
+            action,
+            kind,
+            needs,
+            author: self.name.clone(),
+            has: self.role,
+        })
+    }
 }
 
 pub struct Writer {
@@ -245,8 +316,20 @@ impl Writer {
         &self,
         mut records: Vec<(String, Record)>,
         mode: Mode,
-        by: &str,
+        author: &Author,
     ) -> Result<Vec<Outcome>, WriteFailure> {
+        for (_, record) in &records {
+            let kind = record.kind();
+            match mode {
+                Mode::Create => author.may(WriteAction::Create, kind)?,
+                Mode::Replace { .. } => author.may(WriteAction::Update, kind)?,
+                Mode::Upsert => {
+                    author.may(WriteAction::Create, kind)?;
+                    author.may(WriteAction::Update, kind)?;
+                }
+            }
+        }
+        let by = author.name.as_str();
         let guard = self.store.lock_writes();
         let mut lookup = BatchLookup {
             store: guard.store(),
@@ -286,8 +369,15 @@ impl Writer {
         node: NodeRef,
         cascade: bool,
         expected_revision: Option<u64>,
-        by: &str,
+        author: &Author,
     ) -> Result<Vec<Outcome>, WriteFailure> {
+        let action = if cascade {
+            WriteAction::CascadeDelete
+        } else {
+            WriteAction::Delete
+        };
+        author.may(action, node.kind)?;
+        let by = author.name.as_str();
         let guard = self.store.lock_writes();
         let outcomes = guard.commit(
             &[Write::Delete {
@@ -307,6 +397,35 @@ impl Writer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The matrix as a table: every role against every action on every kind.
+    #[test]
+    fn the_role_matrix_gives_countries_and_cascades_to_admins_only() {
+        let actions = [
+            WriteAction::Create,
+            WriteAction::Update,
+            WriteAction::Delete,
+            WriteAction::CascadeDelete,
+        ];
+        for kind in NodeKind::ALL.iter().copied() {
+            for action in actions {
+                for role in [KeyRole::Writer, KeyRole::Admin] {
+                    let author = Author {
+                        name: "key:t".into(),
+                        role,
+                    };
+                    let admins_only =
+                        kind == NodeKind::Country || action == WriteAction::CascadeDelete;
+                    let allowed = role == KeyRole::Admin || !admins_only;
+                    let verdict = author.may(action, kind);
+                    assert_eq!(verdict.is_ok(), allowed, "{role} {action} {kind}");
+                    if let Err(e) = verdict {
+                        assert!(e.to_string().contains("admin role"), "{e}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn slugs_are_readable_and_bounded() {

@@ -106,20 +106,63 @@ fn item(path: &str, name: &str, i: usize) -> String {
     format!("{}[{i}]", field(path, name))
 }
 
+/// The longest name, title, alias or city, in characters.
+pub const MAX_LABEL_CHARS: usize = 1000;
+/// The longest key, in bytes (keys are sorted and stored in every index entry).
+pub const MAX_KEY_BYTES: usize = 200;
+
+/// A name, title, alias or city: one line of printable text.
 fn non_empty(path: &str, value: &str) -> Result<String, FactError> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(FactError::invalid(path, "must not be empty"));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(FactError::invalid(
+            path,
+            "must not contain control characters (line breaks, tabs, NUL...)",
+        ));
+    }
+    if trimmed.chars().count() > MAX_LABEL_CHARS {
+        return Err(FactError::invalid(
+            path,
+            format!("must be at most {MAX_LABEL_CHARS} characters"),
+        ));
+    }
+    Ok(trimmed.to_string())
+}
+
+/// Running text (a statement, a provision, an article): line breaks and tabs are its own, other
+/// control characters are not.
+fn text(path: &str, value: &str) -> Result<String, FactError> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(FactError::invalid(path, "must not be empty"));
+    }
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(FactError::invalid(
+            path,
+            "must not contain control characters other than line breaks and tabs",
+        ));
     }
     Ok(trimmed.to_string())
 }
 
 fn key(path: &str, value: &str) -> Result<String, FactError> {
     let k = non_empty(path, value)?;
-    if k.contains(['/', ':', '\0']) {
+    if k.contains(['/', ':']) {
         return Err(FactError::invalid(
             path,
-            "a key must not contain '/', ':' or NUL",
+            "a key must not contain '/' or ':'",
+        ));
+    }
+    if k.len() > MAX_KEY_BYTES {
+        return Err(FactError::invalid(
+            path,
+            format!("a key must be at most {MAX_KEY_BYTES} bytes"),
         ));
     }
     Ok(k)
@@ -321,11 +364,12 @@ impl<'a> Resolver<'a> {
     }
 
     fn source(&self, r: &SourceRecord, path: &str) -> Result<Source, FactError> {
-        let text = r
+        let body = r
             .text
             .as_deref()
             .filter(|t| !t.trim().is_empty())
             .ok_or_else(|| FactError::invalid(&field(path, "text"), "a source needs its text"))?;
+        text(&field(path, "text"), body)?;
         if let Some(url) = &r.url {
             let url = url.trim();
             if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
@@ -342,7 +386,7 @@ impl<'a> Resolver<'a> {
             author: r.author.clone(),
             url: r.url.as_ref().map(|u| u.trim().to_string()),
             published: date(&field(path, "published"), &r.published)?,
-            text: text.to_string(),
+            text: body.to_string(),
         })
     }
 
@@ -405,7 +449,7 @@ impl<'a> Resolver<'a> {
             let pp = item(path, "provisions", i);
             provisions.push(Provision {
                 number: i as u32 + 1,
-                text: non_empty(&field(&pp, "text"), &p.text)?,
+                text: text(&field(&pp, "text"), &p.text)?,
                 actor: self.opt_country(&field(&pp, "actor"), &p.actor)?,
                 sources: self.cite_all(&field(&pp, "sources"), &p.sources)?,
             });
@@ -543,7 +587,7 @@ impl<'a> Resolver<'a> {
 
     fn statement(&self, r: &StatementRecord, path: &str) -> Result<Statement, FactError> {
         let source = self.cite(&field(path, "source"), &r.source)?;
-        let text = non_empty(&field(path, "text"), &r.text)?;
+        let text = text(&field(path, "text"), &r.text)?;
         if r.direct {
             let full = self
                 .lookup
@@ -610,6 +654,23 @@ impl<'a> Resolver<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_keys_and_texts_refuse_control_characters_and_excess_length() {
+        assert_eq!(non_empty("p", "  Hoti ").unwrap(), "Hoti");
+        assert!(non_empty("p", "Ho\0ti").is_err());
+        assert!(non_empty("p", "Ho\nti").is_err());
+        assert!(non_empty("p", "\u{7}").is_err());
+        assert!(non_empty("p", &"x".repeat(MAX_LABEL_CHARS + 1)).is_err());
+        assert!(non_empty("p", &"ë".repeat(MAX_LABEL_CHARS)).is_ok());
+        assert!(key("p", &"k".repeat(10_000)).is_err());
+        assert!(key("p", &"k".repeat(MAX_KEY_BYTES)).is_ok());
+        assert!(key("p", "a/b").is_err());
+        assert!(key("p", "a\u{1b}b").is_err());
+        assert_eq!(text("p", "one\n\ttwo").unwrap(), "one\n\ttwo");
+        assert!(text("p", "one\0two").is_err());
+        assert!(text("p", "  ").is_err());
+    }
 
     #[test]
     fn locate_spans_white_space_counts_chars_and_honours_a_start() {

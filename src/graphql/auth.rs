@@ -20,6 +20,25 @@ impl Caller {
             _ => "anonymous".into(),
         }
     }
+
+    /// Who a write is done for; None for a caller without a live key.
+    pub fn author(&self) -> Option<crate::write::Author> {
+        match self {
+            Caller::Key(k) => Some(crate::write::Author {
+                name: self.name(),
+                role: k.role,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// The key in an `Authorization` value: `Bearer <key>`, the scheme in any case (RFC 9110 makes
+/// it case-insensitive). None for another scheme or no key.
+pub fn bearer_secret(authorization: &str) -> Option<&str> {
+    let (scheme, secret) = authorization.trim().split_once(char::is_whitespace)?;
+    let secret = secret.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !secret.is_empty()).then_some(secret)
 }
 
 pub fn unauthenticated(message: &str) -> Error {
@@ -49,5 +68,26 @@ impl RoleGuard {
 impl Guard for RoleGuard {
     async fn check(&self, ctx: &Context<'_>) -> Result<()> {
         self.check_caller(ctx.data_unchecked::<Caller>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_read_in_any_case() {
+        for value in [
+            "Bearer k1",
+            "bearer k1",
+            "BEARER k1",
+            "  BeArEr   k1  ",
+            "Bearer\tk1",
+        ] {
+            assert_eq!(bearer_secret(value), Some("k1"), "{value:?}");
+        }
+        for value in ["Basic k1", "Bearer", "Bearer   ", "k1", "Bearerk1", ""] {
+            assert_eq!(bearer_secret(value), None, "{value:?}");
+        }
     }
 }

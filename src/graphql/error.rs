@@ -19,6 +19,11 @@ pub mod code {
     pub const FORBIDDEN: &str = "FORBIDDEN";
     pub const NOT_FOUND: &str = "NOT_FOUND";
     pub const CONFLICT: &str = "CONFLICT";
+    pub const TIMEOUT: &str = "TIMEOUT";
+    pub const RESPONSE_TOO_LARGE: &str = "RESPONSE_TOO_LARGE";
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    pub const TOO_MANY_SUBSCRIPTIONS: &str = "TOO_MANY_SUBSCRIPTIONS";
+    pub const REQUEST_TIMEOUT: &str = "REQUEST_TIMEOUT";
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +99,7 @@ fn write_error(failure: &WriteFailure) -> Error {
             None,
             referrers.iter().map(|r| super::id::encode(r).0).collect(),
         ),
+        WriteFailure::Forbidden { .. } => (code::FORBIDDEN, None, Vec::new()),
         WriteFailure::Write(WriteError::Store(e)) => {
             tracing::error!(error = %e, "store failure while writing");
             return Error::new("internal error")

@@ -4,8 +4,9 @@
 //! the response serialized once. Transports only hand requests in and bytes out.
 
 use super::auth::Caller;
+use super::budget::BatchBudget;
 use super::error::code;
-use super::{order, DiplographSchema};
+use super::{order, Schemas};
 use crate::cache::{QueryCache, ResponseCache};
 use crate::store::Store;
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
@@ -50,29 +51,47 @@ impl Executed {
     }
 }
 
+/// Who runs an operation, and in what request.
+pub struct Call {
+    pub caller: Caller,
+    /// The complexity budget of the batch the operation is part of, if any.
+    pub batch: Option<Arc<BatchBudget>>,
+    /// The HTTP request's id, given in masked internal errors so that they can be found in
+    /// the log.
+    pub request_id: Option<u64>,
+}
+
 pub struct Executor {
-    schema: DiplographSchema,
+    schemas: Schemas,
     store: Arc<Store>,
     queries: QueryCache,
     responses: ResponseCache,
     /// Each response reports its store round trips (and so is never cached).
     expose_query_stats: bool,
+    /// Time an operation may run, parsing and validation included.
+    timeout: std::time::Duration,
+    /// Whether `__schema` and `__type` are answered.
+    introspection: bool,
 }
 
 impl Executor {
     pub fn new(
-        schema: DiplographSchema,
+        schemas: Schemas,
         store: Arc<Store>,
         queries: QueryCache,
         responses: ResponseCache,
         expose_query_stats: bool,
+        timeout: std::time::Duration,
+        introspection: bool,
     ) -> Self {
         Executor {
-            schema,
+            schemas,
             store,
             queries,
             responses,
             expose_query_stats,
+            timeout,
+            introspection,
         }
     }
 
@@ -86,8 +105,14 @@ impl Executor {
     pub async fn execute(
         &self,
         mut request: Request,
-        caller: Caller,
+        call: Call,
     ) -> Result<Executed, ExecuteError> {
+        let Call {
+            caller,
+            batch,
+            request_id,
+        } = call;
+        let started = std::time::Instant::now();
         let document = self.queries.parse(&request.query);
         let cache_key = document
             .as_deref()
@@ -111,17 +136,53 @@ impl Executor {
             });
         }
         if let Some(document) = &document {
+            let mut invalid = super::rules::check_directives(document);
+            if !self.introspection && super::rules::selects_introspection(document) {
+                invalid.push(ServerError::new(
+                    "introspection is turned off on this server (http.introspection)",
+                    None,
+                ));
+            }
+            if !invalid.is_empty() {
+                let mut response = Response::from_errors(invalid);
+                assign_codes(&mut response);
+                return encode(&response, CacheUse::Bypassed);
+            }
             request.set_parsed_query((**document).clone());
         }
         let operation_name = request.operation_name.clone();
         // Before the first read: a write landing from here on makes this response stale.
         let snapshot = self.responses.snapshot();
-        let (request, reader) = super::prepare(request, self.store.clone(), caller);
-        let mut response = self.schema.execute(request).await;
+        let (mut request, reader) = super::prepare(request, self.store.clone(), caller);
+        let schema = match batch {
+            Some(budget) => {
+                request = request.data(budget);
+                &self.schemas.batched
+            }
+            None => &self.schemas.single,
+        };
+        let ran = actix_web::rt::time::timeout(self.timeout, schema.execute(request)).await;
+        // Work that never yields (validation, resolvers that need no store) cannot be cut off
+        // at the deadline, but its answer past the deadline is refused all the same.
+        let Some(mut response) = ran.ok().filter(|_| started.elapsed() <= self.timeout) else {
+            return Executed::refused(
+                code::TIMEOUT,
+                format!(
+                    "the operation ran longer than the limit of {} ms and was cancelled",
+                    self.timeout.as_millis()
+                ),
+            );
+        };
+        // Every root field skipped: async-graphql answers `data: null`, but the root object is
+        // there, with no fields (`{"data":{}}`).
+        if response.data == Value::Null && response.errors.is_empty() {
+            response.data = Value::Object(Default::default());
+        }
         if let Some(document) = &document {
             order::order_as_selected(&mut response.data, document, operation_name.as_deref());
         }
         assign_codes(&mut response);
+        mask_internal_errors(&mut response, request_id);
         if self.expose_query_stats {
             response
                 .extensions
@@ -132,7 +193,8 @@ impl Executor {
             None => CacheUse::Bypassed,
         };
         let executed = encode(&response, cache)?;
-        if let Some(key) = cache_key.filter(|_| response.errors.is_empty()) {
+        if let Some(key) = cache_key.filter(|_| response.errors.is_empty() && !reader.is_private())
+        {
             self.responses
                 .insert(key, executed.body.clone(), reader.reads(), snapshot);
         }
@@ -185,9 +247,32 @@ fn never_executed(response: &Response) -> bool {
         && response.errors.iter().all(|e| e.path.is_empty())
 }
 
+/// Internal errors say nothing of their cause (it is in the log, with the request id), only
+/// which request to look for.
+fn mask_internal_errors(response: &mut Response, request_id: Option<u64>) {
+    for error in &mut response.errors {
+        let internal = error
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("code"))
+            .is_some_and(|c| *c == Value::from(code::INTERNAL));
+        if internal {
+            error.message = match request_id {
+                Some(id) => {
+                    format!("internal error (request {id}; the server's log has the details)")
+                }
+                None => "internal error".into(),
+            };
+            if let (Some(id), Some(extensions)) = (request_id, error.extensions.as_mut()) {
+                extensions.set("requestId", id.to_string());
+            }
+        }
+    }
+}
+
 /// async-graphql reports parse and validation failures, and bad argument values, without a
 /// code; give each one, so clients can always switch on `extensions.code`.
-fn assign_codes(response: &mut Response) {
+pub fn assign_codes(response: &mut Response) {
     let executed = !never_executed(response);
     for error in &mut response.errors {
         let has_code = error

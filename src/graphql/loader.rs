@@ -73,6 +73,15 @@ impl Reader {
         self.reads.kinds()
     }
 
+    /// The response holds what only its caller may see: the response cache must not keep it.
+    pub fn mark_private(&self) {
+        self.reads.mark_private();
+    }
+
+    pub fn is_private(&self) -> bool {
+        self.reads.is_private()
+    }
+
     pub fn round_trips(&self) -> u64 {
         self.round_trips.load(Ordering::Relaxed)
     }

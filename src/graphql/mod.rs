@@ -2,18 +2,22 @@
 //! operations.
 
 pub mod auth;
+pub mod budget;
 pub mod connection;
 pub mod error;
 pub mod executor;
 pub mod id;
 pub mod inputs;
+pub mod keys;
 pub mod loader;
 pub mod mutation;
 pub mod order;
 pub mod query;
+pub mod rules;
 pub mod subscription;
 pub mod types;
 
+use crate::keyring::KeyRing;
 use crate::search::SearchIndex;
 use crate::store::Store;
 use crate::write::Writer;
@@ -32,6 +36,16 @@ pub struct QueryLimits {
     pub max_depth: usize,
     pub max_complexity: usize,
     pub pages: PageLimits,
+    /// Answers `__schema` and `__type`.
+    pub introspection: bool,
+}
+
+/// The schema, twice: one for single operations, and one for the operations of batches, which
+/// charges each to the batch's shared complexity budget (`budget`).
+#[derive(Clone)]
+pub struct Schemas {
+    pub single: DiplographSchema,
+    pub batched: DiplographSchema,
 }
 
 /// What a connection field costs: its children, once per row it may return.
@@ -40,18 +54,39 @@ pub fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
     rows.saturating_mul(child_complexity.max(1))
 }
 
-pub fn build_schema(
+/// Both schemas (see `Schemas`).
+pub fn build_schemas(
     search: Arc<SearchIndex>,
     writer: Arc<Writer>,
+    keys: Arc<KeyRing>,
     limits: QueryLimits,
-) -> DiplographSchema {
-    Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
+) -> Schemas {
+    Schemas {
+        single: builder(search.clone(), writer.clone(), keys.clone(), limits).finish(),
+        batched: builder(search, writer, keys, limits)
+            .extension(budget::BatchBudgetExtension)
+            .finish(),
+    }
+}
+
+fn builder(
+    search: Arc<SearchIndex>,
+    writer: Arc<Writer>,
+    keys: Arc<KeyRing>,
+    limits: QueryLimits,
+) -> async_graphql::SchemaBuilder<query::Query, mutation::Mutation, subscription::Subscription> {
+    let builder = Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .data(search)
         .data(writer)
+        .data(keys)
         .data(limits.pages)
         .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .finish()
+        .limit_complexity(limits.max_complexity);
+    if limits.introspection {
+        builder
+    } else {
+        builder.disable_introspection()
+    }
 }
 
 /// The SDL clients see, printed from the code.

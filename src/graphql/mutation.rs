@@ -1,7 +1,7 @@
 //! The write API. Every mutation needs `Authorization: Bearer <key>`; each is one transaction,
 //! flushed to disk before it answers, and announced to subscribers after it commits.
 
-use super::auth::{Caller, RoleGuard};
+use super::auth::{self, Caller, RoleGuard};
 use super::error::{ApiError, OrGqlError};
 use super::id;
 use super::inputs::*;
@@ -9,7 +9,7 @@ use super::types::*;
 use crate::domain::{Fact, NodeKind, NodeRef};
 use crate::facts::Record;
 use crate::store::{KeyRole, Outcome, OutcomeAction};
-use crate::write::{slug, Mode, WriteFailure, Writer};
+use crate::write::{slug, Author, Mode, WriteFailure, Writer};
 use async_graphql::{Context, Object, Result, SimpleObject, ID};
 use std::sync::Arc;
 
@@ -32,14 +32,19 @@ fn writer<'a>(ctx: &Context<'a>) -> &'a Arc<Writer> {
     ctx.data_unchecked::<Arc<Writer>>()
 }
 
-/// Runs a blocking write off the async worker.
+/// Runs a blocking write off the async worker, as the caller (whose role the writer checks
+/// against the role matrix, `write::required_role`).
 async fn run<T: Send + 'static>(
     ctx: &Context<'_>,
-    job: impl FnOnce(&Writer, &str) -> Result<T, WriteFailure> + Send + 'static,
+    job: impl FnOnce(&Writer, &Author) -> Result<T, WriteFailure> + Send + 'static,
 ) -> Result<T> {
     let writer = writer(ctx).clone();
-    let by = ctx.data_unchecked::<Caller>().name();
-    match actix_web::rt::task::spawn_blocking(move || job(&writer, &by)).await {
+    let caller = ctx.data_unchecked::<Caller>();
+    let Some(author) = caller.author() else {
+        RoleGuard(KeyRole::Writer).check_caller(caller)?;
+        return Err(auth::unauthenticated("this needs an API key"));
+    };
+    match actix_web::rt::task::spawn_blocking(move || job(&writer, &author)).await {
         Ok(result) => result.map_err(ApiError::from).gql(),
         Err(e) => {
             tracing::error!(error = %e, "a write task failed");
@@ -112,7 +117,7 @@ fn ids(outcomes: &[Outcome]) -> Vec<ID> {
 #[Object]
 impl Mutation {
     /// Adds a country (admin). Its alpha-2 code is its key and must be new.
-    #[graphql(guard = "RoleGuard(KeyRole::Admin)")]
+    #[graphql(guard = "RoleGuard(KeyRole::Writer)")]
     async fn create_country(&self, ctx: &Context<'_>, input: CountryInput) -> Result<CountryObj> {
         unwrap_fact!(
             write_one(ctx, input.record(), Mode::Create).await?,
@@ -122,7 +127,7 @@ impl Mutation {
     }
 
     /// Replaces a country's data (admin); `code` names it and cannot change.
-    #[graphql(guard = "RoleGuard(KeyRole::Admin)")]
+    #[graphql(guard = "RoleGuard(KeyRole::Writer)")]
     async fn update_country(
         &self,
         ctx: &Context<'_>,
@@ -371,9 +376,6 @@ impl Mutation {
         #[graphql(default)] cascade: bool,
         expected_revision: Option<i32>,
     ) -> Result<DeletePayload> {
-        if cascade {
-            RoleGuard(KeyRole::Admin).check_caller(ctx.data_unchecked::<Caller>())?;
-        }
         let node = id::decode(&id)
             .filter(|n| n.kind != NodeKind::Provision)
             .ok_or_else(|| {
@@ -486,5 +488,27 @@ impl Mutation {
             .map(|o| id::encode(&o.node))
             .collect();
         Ok(AddSourcePayload { source, fact_ids })
+    }
+
+    /// Makes an API key (admin keys only); the answer holds its secret, shown this once. It
+    /// works from the next request on, until revoked or past `expiresAt` (RFC 3339).
+    async fn create_api_key(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        role: super::keys::ApiKeyRole,
+        expires_at: Option<String>,
+    ) -> Result<super::keys::CreatedApiKey> {
+        super::keys::create(ctx, name, role, expires_at).await
+    }
+
+    /// Revokes an API key for good (admin keys only): it fails from the next request on, and
+    /// WebSockets opened with it are closed.
+    async fn revoke_api_key(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+    ) -> Result<super::keys::ApiKeyObj> {
+        super::keys::revoke(ctx, name).await
     }
 }

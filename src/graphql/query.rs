@@ -714,4 +714,9 @@ impl Query {
         }
         Ok(out)
     }
+
+    /// Every API key, revoked ones included (admin keys only). Secrets are never shown.
+    async fn api_keys(&self, ctx: &Context<'_>) -> Result<Vec<super::keys::ApiKeyObj>> {
+        super::keys::list(ctx).await
+    }
 }

@@ -2,23 +2,24 @@
 //! the URL. Malformed requests get a 4xx with a JSON `errors` body; GraphQL errors carry
 //! `extensions.code`.
 
-use super::AppState;
-use crate::graphql::auth::{Caller, RoleGuard};
+use super::rate_limit::Client;
+use super::{AppState, RequestId};
+use crate::graphql::auth::{bearer_secret, Caller, RoleGuard};
+use crate::graphql::budget::BatchBudget;
 use crate::graphql::error::code;
-use crate::graphql::executor::{CacheUse, Executed};
+use crate::graphql::executor::{CacheUse, Call, Executed};
 use crate::store::KeyRole;
 use actix_web::http::header::{self, ContentType};
 use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use async_graphql::futures_util::StreamExt;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, Response, Value};
-use async_graphql_actix_web::GraphQLSubscription;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
-fn error_body(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+pub(super) fn error_body(status: StatusCode, code: &str, message: &str) -> HttpResponse {
     HttpResponse::build(status)
         .content_type(ContentType::json())
         .json(serde_json::json!({
@@ -74,7 +75,7 @@ pub async fn post(
             "POST /graphql needs Content-Type: application/json",
         );
     }
-    let limit = state.max_body_bytes;
+    let limit = state.limits.max_body_bytes;
     let too_large = || {
         error_body(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -91,17 +92,40 @@ pub async fn post(
         return too_large();
     }
     let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        match chunk {
-            Ok(chunk) if body.len() + chunk.len() > limit => return too_large(),
-            Ok(chunk) => body.extend_from_slice(&chunk),
-            Err(e) => {
-                return error_body(
-                    StatusCode::BAD_REQUEST,
-                    code::BAD_REQUEST,
-                    &format!("could not read the body: {e}"),
-                )
+    let read_timeout = std::time::Duration::from_millis(state.limits.request_read_timeout_ms);
+    let read = actix_web::rt::time::timeout(read_timeout, async {
+        while let Some(chunk) = payload.next().await {
+            match chunk {
+                Ok(chunk) if body.len() + chunk.len() > limit => return Err(too_large()),
+                Ok(chunk) => body.extend_from_slice(&chunk),
+                Err(e) => {
+                    return Err(error_body(
+                        StatusCode::BAD_REQUEST,
+                        code::BAD_REQUEST,
+                        &format!("could not read the body: {e}"),
+                    ))
+                }
             }
+        }
+        Ok(())
+    })
+    .await;
+    match read {
+        Ok(Ok(())) => {}
+        Ok(Err(refused)) => return refused,
+        // A client trickling its body holds a connection: cut it off.
+        Err(_) => {
+            let mut res = error_body(
+                StatusCode::REQUEST_TIMEOUT,
+                code::REQUEST_TIMEOUT,
+                &format!(
+                    "the request body did not arrive within {} ms",
+                    read_timeout.as_millis()
+                ),
+            );
+            res.head_mut()
+                .set_connection_type(actix_web::http::ConnectionType::Close);
+            return res;
         }
     }
     let batch = match parse_body(&body) {
@@ -148,38 +172,6 @@ fn parse_body_checked(body: &[u8]) -> Result<BatchRequest, String> {
         }
     }
     serde_json::from_value(value).map_err(|e| format!("the body is not a GraphQL request: {e}"))
-}
-
-/// A WebSocket for subscriptions (graphql-transport-ws or graphql-ws). With closed reads, the
-/// connection_init payload must carry `{"Authorization": "Bearer <key>"}`.
-pub async fn websocket(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> actix_web::Result<HttpResponse> {
-    let store = state.store.clone();
-    let open_reads = state.open_reads;
-    GraphQLSubscription::new(state.schema.clone())
-        .on_connection_init(move |init| async move {
-            let secret = init
-                .get("Authorization")
-                .or_else(|| init.get("authorization"))
-                .and_then(|v| v.as_str())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .map(str::to_string);
-            let caller = match secret {
-                None => Caller::Anonymous,
-                Some(secret) => match store.authenticate(&secret) {
-                    Ok(Some(key)) => Caller::Key(key),
-                    _ => Caller::BadKey,
-                },
-            };
-            if !open_reads || matches!(caller, Caller::BadKey) {
-                RoleGuard(KeyRole::Writer).check_caller(&caller)?;
-            }
-            Ok(crate::graphql::connection_data(store, caller))
-        })
-        .start(&req, payload)
 }
 
 /// The parameters of a GET request, as GraphQL-over-HTTP names them.
@@ -234,31 +226,73 @@ pub async fn get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
 }
 
 /// The caller named by `Authorization: Bearer <key>`. The key itself is never logged.
-fn caller(state: &AppState, req: &HttpRequest) -> Caller {
+pub(super) fn caller(state: &AppState, req: &HttpRequest) -> Caller {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Caller::Anonymous;
     };
-    let secret = value
+    match value
         .to_str()
         .ok()
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim);
-    match secret.map(|s| state.store.authenticate(s)) {
-        Some(Ok(Some(key))) => Caller::Key(key),
-        Some(Err(e)) => {
-            tracing::error!(error = %e, "could not check an API key");
-            Caller::BadKey
-        }
-        _ => Caller::BadKey,
+        .and_then(bearer_secret)
+        .and_then(|secret| state.keys.authenticate(secret))
+    {
+        Some(key) => Caller::Key(key),
+        None => Caller::BadKey,
     }
+}
+
+/// A 429 with `Retry-After` if `caller` (by key, or by address without one) has made too many
+/// requests; `cost` is the number of operations.
+pub(super) fn rate_limited(
+    state: &AppState,
+    req: &HttpRequest,
+    caller: &Caller,
+    cost: u32,
+) -> Option<HttpResponse> {
+    let client = match caller {
+        Caller::Key(key) => Client::Key(&key.name),
+        _ => Client::Address(req.peer_addr().map(|a| a.ip())),
+    };
+    let wait = state.rate_limiter.check(client, cost).err()?;
+    let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let mut res = error_body(
+        StatusCode::TOO_MANY_REQUESTS,
+        code::RATE_LIMITED,
+        &format!("too many requests: try again in {seconds} s"),
+    );
+    if let Ok(value) = header::HeaderValue::from_str(&seconds.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    Some(res)
 }
 
 async fn execute(state: &AppState, req: &HttpRequest, batch: BatchRequest) -> HttpResponse {
     let graphql_response = wants_graphql_response(req);
     let caller = caller(state, req);
+    let operations = match &batch {
+        BatchRequest::Single(_) => 1,
+        BatchRequest::Batch(requests) => requests.len(),
+    };
+    if operations > state.limits.max_batch {
+        return error_body(
+            StatusCode::BAD_REQUEST,
+            code::BAD_REQUEST,
+            &format!(
+                "a batch of {operations} operations; at most {} are allowed in one request",
+                state.limits.max_batch
+            ),
+        );
+    }
+    if let Some(refused) = rate_limited(state, req, &caller, operations as u32) {
+        return refused;
+    }
+    let request_id = req.extensions().get::<RequestId>().map(|id| id.0);
+    let budget = match &batch {
+        BatchRequest::Single(_) => None,
+        BatchRequest::Batch(_) => Some(BatchBudget::new(state.limits.max_complexity)),
+    };
+    let max_response = state.limits.max_response_bytes;
+    let mut response_bytes = 0usize;
     if !state.open_reads || matches!(caller, Caller::BadKey) {
         // With closed reads every operation needs a key; a bad key is refused either way.
         if let Err(e) = RoleGuard(KeyRole::Writer).check_caller(&caller) {
@@ -287,7 +321,12 @@ async fn execute(state: &AppState, req: &HttpRequest, batch: BatchRequest) -> Ht
             .clone()
             .or_else(|| document_operation_name(&request.query).map(str::to_string));
         let started = std::time::Instant::now();
-        let executed = state.executor.execute(request, caller.clone()).await?;
+        let call = Call {
+            caller: caller.clone(),
+            batch: budget.clone(),
+            request_id,
+        };
+        let executed = state.executor.execute(request, call).await?;
         if executed.cache != CacheUse::Bypassed {
             state.metrics.cache(executed.cache == CacheUse::Hit);
         }
@@ -299,18 +338,39 @@ async fn execute(state: &AppState, req: &HttpRequest, batch: BatchRequest) -> Ht
         }
         Ok(executed)
     };
+    // The response budget: past it, an operation's response is an error in its place.
+    let mut within_budget = |executed: Executed| -> Result<Executed, _> {
+        response_bytes += executed.body.len();
+        if response_bytes <= max_response {
+            return Ok(executed);
+        }
+        response_bytes -= executed.body.len();
+        Executed::refused(
+            code::RESPONSE_TOO_LARGE,
+            format!(
+                "the response would take the request past its limit of {max_response} bytes; \
+                 ask for fewer rows or fields"
+            ),
+        )
+    };
     let mut rejected = false;
     let body = match batch {
-        BatchRequest::Single(request) => run(request).await.map(|encoded| {
-            // Under the GraphQL-over-HTTP media type, a request that never executed is a 400.
-            rejected = encoded.never_executed;
-            encoded.body
-        }),
+        BatchRequest::Single(request) => {
+            run(request)
+                .await
+                .and_then(&mut within_budget)
+                .map(|encoded| {
+                    // Under the GraphQL-over-HTTP media type, a request that never executed is
+                    // a 400.
+                    rejected = encoded.never_executed;
+                    encoded.body
+                })
+        }
         BatchRequest::Batch(requests) => {
             let mut body = vec![b'['];
             let mut failed = None;
             for (i, request) in requests.into_iter().enumerate() {
-                match run(request).await {
+                match run(request).await.and_then(&mut within_budget) {
                     Ok(encoded) => {
                         if i > 0 {
                             body.push(b',');

@@ -4,6 +4,8 @@ mod graphql;
 pub mod metrics;
 pub mod persisted;
 mod playground;
+pub mod rate_limit;
+mod websocket;
 
 use crate::graphql::DiplographSchema;
 use crate::store::Store;
@@ -21,13 +23,22 @@ use tracing::Instrument;
 pub struct AppState {
     pub schema: DiplographSchema,
     pub store: Arc<Store>,
-    pub max_body_bytes: usize,
+    pub limits: crate::config::Limits,
     /// Whether queries need no key.
     pub open_reads: bool,
     pub persisted: persisted::PersistedQueries,
     pub metrics: Arc<metrics::Metrics>,
     pub executor: crate::graphql::executor::Executor,
+    pub rate_limiter: rate_limit::RateLimiter,
+    /// `/metrics` needs an admin key.
+    pub metrics_need_key: bool,
+    /// The API keys accepted, kept in memory.
+    pub keys: Arc<crate::keyring::KeyRing>,
 }
+
+/// The id `request_log` gives a request, for handlers to quote.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestId(pub u64);
 
 /// The benchmark's ceiling: a fixed, pre-built JSON body of the requested size, after reading
 /// the request body (skipping it would let actix close connections and flatter the figure).
@@ -66,7 +77,9 @@ pub fn bench_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/bench/ceiling", web::post().to(ceiling));
 }
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+/// The API's routes; `playground` adds GraphiQL at `/`, `ops` `/metrics` (with `/healthz`
+/// always there: a load balancer asks the API's own address).
+pub fn routes(cfg: &mut web::ServiceConfig, playground: bool, ops: bool) {
     cfg.route("/graphql", web::post().to(graphql::post))
         .route(
             "/graphql",
@@ -78,14 +91,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .and_then(|v| v.to_str().ok())
                         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
                 }))
-                .to(graphql::websocket),
+                .to(websocket::upgrade),
         )
         .route("/graphql", web::get().to(graphql::get))
         .route("/graphql", web::to(graphql::method_not_allowed))
-        .route("/healthz", web::get().to(healthz))
-        .route("/metrics", web::get().to(metrics_text))
-        .route("/", web::get().to(playground::page))
-        .route("/assets/graphiql/{file}", web::get().to(playground::asset));
+        .route("/healthz", web::get().to(healthz));
+    if ops {
+        cfg.route("/metrics", web::get().to(metrics_text));
+    }
+    if playground {
+        cfg.route("/", web::get().to(playground::page))
+            .route("/assets/graphiql/{file}", web::get().to(playground::asset));
+    }
+}
+
+/// The routes of the operations address (`http.ops_listen`).
+pub fn ops_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/metrics", web::get().to(metrics_text));
 }
 
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
@@ -120,7 +143,21 @@ pub fn cors(origins: &[String]) -> actix_cors::Cors {
         .fold(cors, |cors, origin| cors.allowed_origin(origin))
 }
 
-async fn metrics_text(state: web::Data<AppState>) -> HttpResponse {
+async fn metrics_text(state: web::Data<AppState>, req: actix_web::HttpRequest) -> HttpResponse {
+    if state.metrics_need_key {
+        let caller = graphql::caller(&state, &req);
+        if let Err(e) =
+            crate::graphql::auth::RoleGuard(crate::store::KeyRole::Admin).check_caller(&caller)
+        {
+            let code = match &caller {
+                crate::graphql::auth::Caller::Key(_) => actix_web::http::StatusCode::FORBIDDEN,
+                _ => actix_web::http::StatusCode::UNAUTHORIZED,
+            };
+            return HttpResponse::build(code).json(serde_json::json!({
+                "errors": [{ "message": e.message, "extensions": { "code": if code == actix_web::http::StatusCode::FORBIDDEN { "FORBIDDEN" } else { "UNAUTHENTICATED" } } }]
+            }));
+        }
+    }
     let size = state.store.size_on_disk().unwrap_or(0);
     match state.metrics.encode(size) {
         Ok(text) => HttpResponse::Ok()
@@ -140,6 +177,7 @@ pub async fn request_log(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = NEXT_REQUEST_ID.fetch_add(1, Ordering::Relaxed);
+    actix_web::HttpMessage::extensions_mut(&req).insert(RequestId(id));
     // Below `info` there is no line to write: no span to enter at each poll, no clock to read.
     let mut res = if tracing::enabled!(tracing::Level::INFO) {
         let span = tracing::info_span!("request", id, method = %req.method(), path = %req.path());

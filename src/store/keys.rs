@@ -45,6 +45,53 @@ pub struct ApiKey {
     pub created_ms: u64,
     pub revoked: bool,
     hash: [u8; 32],
+    /// After this instant (ms since the epoch) the key no longer authenticates.
+    pub expires_ms: Option<u64>,
+}
+
+/// A key as stored before keys could expire: values are positional, so the old layout is read
+/// as it is and given no expiry.
+#[derive(Deserialize)]
+struct ApiKeyWithoutExpiry {
+    name: String,
+    role: KeyRole,
+    created_ms: u64,
+    revoked: bool,
+    hash: [u8; 32],
+}
+
+fn decode_key(bytes: &[u8]) -> Result<ApiKey, StoreError> {
+    codec::decode::<ApiKey>(bytes).or_else(|e| {
+        codec::decode::<ApiKeyWithoutExpiry>(bytes)
+            .map(|k| ApiKey {
+                name: k.name,
+                role: k.role,
+                created_ms: k.created_ms,
+                revoked: k.revoked,
+                hash: k.hash,
+                expires_ms: None,
+            })
+            .map_err(|_| e)
+    })
+}
+
+impl ApiKey {
+    /// The SHA-256 of its secret.
+    pub fn hash(&self) -> [u8; 32] {
+        self.hash
+    }
+
+    /// Whether it authenticates at `now_ms`.
+    pub fn is_live(&self, now_ms: u64) -> bool {
+        !self.revoked && self.expires_ms.is_none_or(|at| now_ms < at)
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,13 +108,26 @@ pub enum KeyError {
     Store(#[from] StoreError),
 }
 
-fn hash(secret: &str) -> [u8; 32] {
+/// The SHA-256 of a secret, as keys are looked up by.
+pub fn hash(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
 impl Store {
     /// Makes a key; returns the secret, which is shown once and not kept.
     pub fn create_key(&self, name: &str, role: KeyRole) -> Result<String, KeyError> {
+        self.create_key_until(name, role, None)
+            .map(|(secret, _)| secret)
+    }
+
+    /// Makes a key that stops working at `expires_ms` (if given); returns the secret, shown
+    /// once and not kept, and the key.
+    pub fn create_key_until(
+        &self,
+        name: &str,
+        role: KeyRole,
+        expires_ms: Option<u64>,
+    ) -> Result<(String, ApiKey), KeyError> {
         let valid = !name.is_empty()
             && name.len() <= 64
             && name
@@ -82,11 +142,10 @@ impl Store {
         let key = ApiKey {
             name: name.to_string(),
             role,
-            created_ms: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64),
+            created_ms: now_ms(),
             revoked: false,
             hash: hash(&secret),
+            expires_ms,
         };
         let _guard = self.lock_writes();
         if self
@@ -100,23 +159,23 @@ impl Store {
         batch.put(KEYS, name.as_bytes(), codec::encode(&key)?);
         batch.put(KEY_HASHES, key.hash.to_vec(), name.as_bytes().to_vec());
         self.apply(&batch)?;
-        Ok(secret)
+        Ok((secret, key))
     }
 
     pub fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
         self.tree(KEYS)?
             .iter()
             .values()
-            .map(|v| codec::decode(&v?))
+            .map(|v| decode_key(&v?))
             .collect()
     }
 
-    /// Revokes a key for good; it stays listed, marked revoked.
-    pub fn revoke_key(&self, name: &str) -> Result<(), KeyError> {
+    /// Revokes a key for good; it stays listed, marked revoked. Returns it.
+    pub fn revoke_key(&self, name: &str) -> Result<ApiKey, KeyError> {
         let _guard = self.lock_writes();
         let tree = self.tree(KEYS)?;
         let mut key: ApiKey = match tree.get(name.as_bytes()).map_err(StoreError::from)? {
-            Some(v) => codec::decode(&v)?,
+            Some(v) => decode_key(&v)?,
             None => return Err(KeyError::Unknown(name.to_string())),
         };
         key.revoked = true;
@@ -124,7 +183,7 @@ impl Store {
         batch.put(KEYS, name.as_bytes(), codec::encode(&key)?);
         batch.remove(KEY_HASHES, key.hash.to_vec());
         self.apply(&batch)?;
-        Ok(())
+        Ok(key)
     }
 
     /// The live key a secret belongs to.
@@ -135,9 +194,9 @@ impl Store {
         let key: Option<ApiKey> = self
             .tree(KEYS)?
             .get(name)?
-            .map(|v| codec::decode(&v))
+            .map(|v| decode_key(&v))
             .transpose()?;
-        Ok(key.filter(|k| !k.revoked))
+        Ok(key.filter(|k| k.is_live(now_ms())))
     }
 }
 
@@ -175,5 +234,40 @@ mod tests {
             store.revoke_key("nobody"),
             Err(KeyError::Unknown(_))
         ));
+    }
+
+    #[test]
+    fn keys_stored_before_expiry_existed_still_read_and_expired_keys_do_not_authenticate() {
+        #[derive(Serialize)]
+        struct Old {
+            name: String,
+            role: KeyRole,
+            created_ms: u64,
+            revoked: bool,
+            hash: [u8; 32],
+        }
+        let old = codec::encode(&Old {
+            name: "old".into(),
+            role: KeyRole::Admin,
+            created_ms: 5,
+            revoked: false,
+            hash: hash("dg_old"),
+        })
+        .unwrap();
+        let key = decode_key(&old).unwrap();
+        assert_eq!((key.name.as_str(), key.expires_ms), ("old", None));
+        assert!(key.is_live(now_ms()));
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (secret, key) = store
+            .create_key_until("brief", KeyRole::Writer, Some(now_ms() - 1))
+            .unwrap();
+        assert!(!key.is_live(now_ms()));
+        assert!(store.authenticate(&secret).unwrap().is_none());
+        let (secret, _) = store
+            .create_key_until("long", KeyRole::Writer, Some(now_ms() + 60_000))
+            .unwrap();
+        assert!(store.authenticate(&secret).unwrap().is_some());
     }
 }

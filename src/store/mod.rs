@@ -11,7 +11,7 @@
 mod codec;
 mod deferred;
 mod entity;
-mod keys;
+pub mod keys;
 mod memo;
 mod referrers;
 mod write;
@@ -60,6 +60,8 @@ const META_FORMAT: &[u8] = b"format";
 /// into chunks; a format-1 data dir is upgraded when opened.
 const STORE_FORMAT: u8 = 2;
 const META_SEEDED: &[u8] = b"seeded";
+/// The seeded marker's value in a store made without the built-in dataset.
+const META_SEEDED_NONE: &[u8] = b"none";
 /// How many commits the store has made: the search index records the one it caught up with.
 const META_SEQUENCE: &[u8] = b"sequence";
 /// Set once `refcounts` agrees with `refs` (data dirs from before it existed are counted once).
@@ -340,8 +342,32 @@ impl Store {
             .ok_or_else(|| StoreError::Codec(format!("no tree named {name}")))
     }
 
+    /// Whether the store has had its first contents: the built-in dataset, or none by choice
+    /// (`import --no-builtin`). Either way nothing is ever seeded into it again.
     pub fn is_seeded(&self) -> Result<bool, StoreError> {
         Ok(self.tree(META)?.contains_key(META_SEEDED)?)
+    }
+
+    /// Records that this store goes without the built-in dataset, for good: a data dir made by
+    /// `import --no-builtin` keeps only what was imported, however it is opened later.
+    pub fn mark_seeded_without_builtin(&self) -> Result<(), StoreError> {
+        let _guard = self.lock_writes();
+        let meta = self.tree(META)?;
+        if !meta.contains_key(META_SEEDED)? {
+            meta.insert(META_SEEDED, META_SEEDED_NONE)?;
+            self.db.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Whether the store holds any entity at all.
+    pub fn holds_entities(&self) -> Result<bool, StoreError> {
+        for kind in NodeKind::ALL {
+            if self.count_of(*kind)? > 0 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Writes a whole graph and its indexes in one transaction: all of it lands, or none.

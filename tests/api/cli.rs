@@ -348,3 +348,96 @@ fn a_popular_countrys_statements_page_across_index_chunks_as_imported() {
     let walked: std::collections::BTreeSet<String> = walked.into_iter().collect();
     assert_eq!(&walked, expected);
 }
+
+fn organization_line(key: &str) -> String {
+    format!(
+        r#"{{"type":"organization","key":"{key}","name":"Org {key}","kind":"NGO","sources":[{{"source":"kosovo-kenya-missions","excerpt":"Kosovo and Kenya"}}]}}"#
+    )
+}
+
+/// A line that is not UTF-8 is one rejected line, with its number; the lines around it land.
+#[test]
+fn a_line_of_invalid_utf8_is_rejected_alone() {
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("bytes.jsonl");
+    let mut bytes = Vec::new();
+    for i in 0..5 {
+        bytes.extend_from_slice(organization_line(&format!("before-{i}")).as_bytes());
+        bytes.push(b'\n');
+    }
+    bytes.extend_from_slice(b"{\"type\":\"organization\",\"key\":\"bad\xff\xfe\"}\n");
+    for i in 0..5 {
+        bytes.extend_from_slice(organization_line(&format!("after-{i}")).as_bytes());
+        bytes.extend_from_slice(b"\r\n");
+    }
+    std::fs::write(&file, bytes).unwrap();
+    let dir = work.path().join("d");
+    let out = diplograph(&dir, &["import", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "added 10, updated 0, unchanged 0, rejected 1"
+    );
+    let err = stderr(&out);
+    assert!(err.contains("line 6") && err.contains("UTF-8"), "{err}");
+}
+
+/// A data dir made without the built-in dataset stays without it, whatever opens it next.
+#[test]
+fn a_store_imported_without_the_builtin_dataset_is_never_seeded_later() {
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("xk.jsonl");
+    std::fs::write(
+        &file,
+        r#"{"type":"country","code":"XK","alpha3":"XKX","name":"Dardania (renamed)"}"#,
+    )
+    .unwrap();
+    let dir = work.path().join("d");
+    let out = diplograph(&dir, &["import", "--no-builtin", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for _ in 0..2 {
+        let export = Command::new(env!("CARGO_BIN_EXE_diplograph"))
+            .args(["export", "--data-dir"])
+            .arg(&dir)
+            .env("RUST_LOG", "info")
+            .output()
+            .unwrap();
+        assert!(export.status.success(), "{}", stderr(&export));
+        let text = stdout(&export);
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.contains("Dardania (renamed)"), "{text}");
+        assert!(
+            !stderr(&export).contains("seeded the store"),
+            "{}",
+            stderr(&export)
+        );
+    }
+    // And a server on it serves only what was imported.
+    let app = TestApp::spawn_with(test_settings(&dir));
+    let data = app.data(r#"{ country(code: "XK") { name } countries { totalCount } }"#);
+    assert_eq!(data["country"]["name"], "Dardania (renamed)");
+    assert_eq!(data["countries"]["totalCount"], 1);
+}
+
+/// A compaction killed before it finished leaves its copy beside the data dir; whatever opens
+/// the store next removes it.
+#[test]
+fn the_next_open_clears_what_a_killed_compaction_left() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("d");
+    let out = diplograph(&dir, &["keys", "list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let leftover = work.path().join(".d.compacting");
+    std::fs::create_dir_all(leftover.join("search")).unwrap();
+    std::fs::write(leftover.join("db"), vec![0u8; 4096]).unwrap();
+    let out = diplograph(
+        &dir,
+        &[
+            "export",
+            "-o",
+            work.path().join("x.jsonl").to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!leftover.exists(), "the leftover copy is still there");
+}

@@ -11,6 +11,8 @@ use tempfile::TempDir;
 
 pub struct TestApp {
     pub base: String,
+    /// The operations address (`http.ops_listen`), when set.
+    pub ops_base: Option<String>,
     pub data_dir: PathBuf,
     handle: Option<ServerHandle>,
     thread: Option<JoinHandle<()>>,
@@ -63,8 +65,14 @@ pub struct Keys {
 impl TestApp {
     /// A server on a fresh dir holding a writer key and an admin key.
     pub fn spawn_with_keys() -> (TestApp, Keys) {
+        Self::spawn_with_keys_and(|_| {})
+    }
+
+    /// A server on a fresh dir holding a writer key and an admin key, with settings changed.
+    pub fn spawn_with_keys_and(change: impl FnOnce(&mut Settings)) -> (TestApp, Keys) {
         let dir = tempfile::tempdir().expect("a temp dir");
-        let settings = test_settings(dir.path());
+        let mut settings = test_settings(dir.path());
+        change(&mut settings);
         let keys = {
             let store = diplograph::app::open_store(&settings).expect("store");
             Keys {
@@ -128,19 +136,21 @@ impl TestApp {
             actix_web::rt::System::new().block_on(async move {
                 match Application::build(&settings) {
                     Ok(app) => {
-                        tx.send(Ok((app.port(), app.handle()))).unwrap();
+                        tx.send(Ok((app.port(), app.ops_port(), app.handle())))
+                            .unwrap();
                         app.run_until_stopped().await.expect("clean stop");
                     }
                     Err(e) => tx.send(Err(e.to_string())).unwrap(),
                 }
             })
         });
-        let (port, handle) = rx
+        let (port, ops_port, handle) = rx
             .recv()
             .unwrap()
             .unwrap_or_else(|e| panic!("server failed to start: {e}"));
         TestApp {
             base: format!("http://127.0.0.1:{port}"),
+            ops_base: ops_port.map(|p| format!("http://127.0.0.1:{p}")),
             data_dir,
             handle: Some(handle),
             thread: Some(thread),
@@ -182,6 +192,24 @@ impl TestApp {
 
     pub fn get(&self, path_and_query: &str) -> Reply {
         reply(ureq::get(&format!("{}{}", self.base, path_and_query)).call())
+    }
+
+    /// Any request: method, path, headers, and a body if any.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Reply {
+        let request = headers.iter().fold(
+            ureq::request(method, &format!("{}{}", self.base, path)),
+            |r, (name, value)| r.set(name, value),
+        );
+        reply(match body {
+            Some(body) => request.send_string(body),
+            None => request.call(),
+        })
     }
 
     pub fn request(&self, method: &str, path: &str) -> Reply {

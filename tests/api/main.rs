@@ -4,6 +4,7 @@ mod cache;
 mod cli;
 mod clients;
 mod errors;
+mod hardening;
 mod helpers;
 mod lifecycle;
 mod live;

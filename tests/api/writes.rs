@@ -349,3 +349,93 @@ fn concurrent_writers_to_one_entity_serialize_and_stale_ones_conflict() {
     );
     assert_eq!(now["person"]["changeLog"]["revision"], 2);
 }
+
+/// The role matrix as a table, over HTTP: each role deletes (plainly and with cascade) a node
+/// of each kind; a refusal is FORBIDDEN before any other check, and leaves the node there.
+/// Kinds go referrers first, and each row takes a node still there, so cascades take little.
+#[test]
+fn the_role_matrix_holds_for_every_kind_and_delete() {
+    let (app, keys) = TestApp::spawn_with_keys();
+    let connections = [
+        ("statements", "Statement"),
+        ("events", "Event"),
+        ("missions", "Mission"),
+        ("relations", "Relation"),
+        ("agreements", "Agreement"),
+        ("people", "Person"),
+        ("organizations", "Organization"),
+        ("sources", "Source"),
+        ("countries", "Country"),
+    ];
+    let delete = "mutation($id: ID!, $cascade: Boolean!) { deleteNode(id: $id, cascade: $cascade) { deletedIds } }";
+    let exists = |id: &Value| {
+        app.data_with(
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({ "id": id }),
+        )["node"]
+            .is_object()
+    };
+    for (connection, kind) in connections {
+        for (role, key) in [("writer", &keys.writer), ("admin", &keys.admin)] {
+            for cascade in [true, false] {
+                let page = app.data(&format!(
+                    "{{ {connection}(first: 1) {{ edges {{ node {{ id }} }} }} }}"
+                ));
+                let id = page[connection]["edges"][0]["node"]["id"].clone();
+                assert!(id.is_string(), "no {kind} left to delete: {page:#}");
+                let admins_only = kind == "Country" || cascade;
+                let response = app.graphql_as(key, delete, json!({ "id": id, "cascade": cascade }));
+                let code = response["errors"][0]["extensions"]["code"]
+                    .as_str()
+                    .unwrap_or("");
+                let row = format!("{role} cascade={cascade} {kind}: {response:#}");
+                if role == "writer" && admins_only {
+                    assert_eq!(code, "FORBIDDEN", "{row}");
+                    assert!(exists(&id), "{kind} was deleted by a refused {role}");
+                } else {
+                    assert!(code.is_empty() || code == "CONFLICT", "{row}");
+                }
+            }
+        }
+    }
+    // Countries are the admin's to change too, not only to create.
+    let update = r#"mutation { updateCountry(code: "AD", input: { code: "AD", alpha3: "AND", name: "Andorra!" }) { name } }"#;
+    let refused = app.graphql_as(&keys.writer, update, json!({}));
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused:#}"
+    );
+}
+
+/// The Authorization scheme is case-insensitive (RFC 9110): `BEARER` works as `Bearer` does.
+#[test]
+fn the_bearer_scheme_is_accepted_in_any_case() {
+    let (app, keys) = TestApp::spawn_with_keys();
+    let body = json!({ "query": r#"mutation { createSource(input: { title: "Scheme", text: "Some text." }) { title } }"# }).to_string();
+    for scheme in ["BEARER", "bearer", "Bearer", "bEaReR"] {
+        let reply = app.send(
+            "POST",
+            "/graphql",
+            &[
+                ("Content-Type", "application/json"),
+                ("Authorization", &format!("{scheme} {}", keys.writer)),
+            ],
+            Some(&body.replace("Scheme", &format!("Scheme {scheme}"))),
+        );
+        let response = reply.json();
+        assert!(response.get("errors").is_none(), "{scheme}: {response:#}");
+    }
+    let basic = app.send(
+        "POST",
+        "/graphql",
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &format!("Basic {}", keys.writer)),
+        ],
+        Some(&body),
+    );
+    assert_eq!(
+        basic.json()["errors"][0]["extensions"]["code"],
+        "UNAUTHENTICATED"
+    );
+}

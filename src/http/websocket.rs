@@ -1,0 +1,374 @@
+//! Subscriptions (and any operation) over WebSocket: the graphql-transport-ws protocol, and the
+//! older graphql-ws (subscriptions-transport-ws) for clients that still speak it.
+//!
+//! A connection is bounded like an HTTP request: its messages by size, the wait for
+//! `connection_init`, its subscriptions by count. graphql-transport-ws's close codes say what
+//! went wrong: 4400 a malformed message, 4401 a subscribe before the connection was
+//! acknowledged, 4403 a refused or revoked key, 4408 no `connection_init` in time, 4409 a
+//! subscription id already running, 4429 a second `connection_init`; 1009 a message over the
+//! size limit.
+
+use super::AppState;
+use crate::graphql::auth::{bearer_secret, Caller, RoleGuard};
+use crate::graphql::error::code;
+use crate::store::KeyRole;
+use actix_web::{web, HttpRequest, HttpResponse};
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Session};
+use async_graphql::futures_util::StreamExt;
+use async_graphql::{Data, Request, Response};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+const TRANSPORT_WS: &str = "graphql-transport-ws";
+const LEGACY_WS: &str = "graphql-ws";
+
+/// How often a connection checks that its key still works (revoked or expired: closed), and
+/// pings a client that has been quiet.
+const CHECK_EVERY: Duration = Duration::from_secs(1);
+const PING_AFTER: Duration = Duration::from_secs(15);
+/// A client that sends nothing, not even a pong, for this long is gone.
+const SILENT_FOR: Duration = Duration::from_secs(60);
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    /// graphql-transport-ws.
+    Transport,
+    /// graphql-ws, the older protocol of subscriptions-transport-ws.
+    Legacy,
+}
+
+impl Protocol {
+    fn name(self) -> &'static str {
+        match self {
+            Protocol::Transport => TRANSPORT_WS,
+            Protocol::Legacy => LEGACY_WS,
+        }
+    }
+
+    fn next(self) -> &'static str {
+        match self {
+            Protocol::Transport => "next",
+            Protocol::Legacy => "data",
+        }
+    }
+}
+
+/// The first protocol the client offers that the server speaks.
+fn protocol(req: &HttpRequest) -> Option<Protocol> {
+    req.headers()
+        .get_all("sec-websocket-protocol")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|p| match p.trim() {
+            TRANSPORT_WS => Some(Protocol::Transport),
+            LEGACY_WS => Some(Protocol::Legacy),
+            _ => None,
+        })
+}
+
+pub async fn upgrade(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    let Some(protocol) = protocol(&req) else {
+        return Ok(super::graphql::error_body(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            code::BAD_REQUEST,
+            "a WebSocket on /graphql speaks graphql-transport-ws (or graphql-ws): \
+             ask for it in Sec-WebSocket-Protocol",
+        ));
+    };
+    if let Some(refused) = super::graphql::rate_limited(&state, &req, &Caller::Anonymous, 1) {
+        return Ok(refused);
+    }
+    let (response, session, stream) =
+        actix_ws::handle_with_protocols(&req, body, &[protocol.name()])?;
+    let limit = state.limits.max_ws_message_bytes;
+    let stream = stream
+        .max_frame_size(limit)
+        .aggregate_continuations()
+        .max_continuation_size(limit);
+    let connection = Connection {
+        state: state.into_inner(),
+        protocol,
+        session,
+        subscriptions: HashMap::new(),
+        caller: None,
+    };
+    actix_web::rt::spawn(connection.run(stream));
+    Ok(response)
+}
+
+struct Connection {
+    state: Arc<AppState>,
+    protocol: Protocol,
+    session: Session,
+    /// Running operations by id; each task says when it ends through `ended`.
+    subscriptions: HashMap<String, JoinHandle<()>>,
+    /// Set by `connection_init`, with the data its operations run with.
+    caller: Option<(Caller, Arc<Data>)>,
+}
+
+/// Why a connection ends.
+struct Close(u16, String);
+
+impl Close {
+    fn new(code: u16, reason: &str) -> Self {
+        Close(code, reason.to_string())
+    }
+}
+
+impl Connection {
+    async fn run(mut self, mut stream: actix_ws::AggregatedMessageStream) {
+        let (ended_tx, mut ended) = mpsc::unbounded_channel::<String>();
+        let init_deadline =
+            actix_web::rt::time::sleep(Duration::from_millis(self.state.limits.ws_init_timeout_ms));
+        tokio::pin!(init_deadline);
+        let mut checks = actix_web::rt::time::interval(CHECK_EVERY);
+        let mut last_heard = std::time::Instant::now();
+        let mut last_ping = std::time::Instant::now();
+        let close = loop {
+            tokio::select! {
+                message = stream.recv() => {
+                    last_heard = std::time::Instant::now();
+                    let outcome = match message {
+                        None => break None,
+                        Some(Err(e)) => Err(Close(1009, format!("the message could not be read: {e}"))),
+                        Some(Ok(AggregatedMessage::Text(text))) => self.handle(text.as_bytes(), &ended_tx).await,
+                        Some(Ok(AggregatedMessage::Binary(bytes))) => self.handle(&bytes, &ended_tx).await,
+                        Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                            let _ = self.session.pong(&bytes).await;
+                            Ok(())
+                        }
+                        Some(Ok(AggregatedMessage::Pong(_))) => Ok(()),
+                        Some(Ok(AggregatedMessage::Close(_))) => break Some(Close::new(1000, "")),
+                    };
+                    if let Err(close) = outcome {
+                        break Some(close);
+                    }
+                }
+                Some(id) = ended.recv() => {
+                    self.subscriptions.remove(&id);
+                }
+                _ = &mut init_deadline, if self.caller.is_none() => {
+                    break Some(Close::new(4408, "Connection initialisation timeout"));
+                }
+                _ = checks.tick() => {
+                    if let Some((Caller::Key(key), _)) = &self.caller {
+                        if !self.state.keys.is_live(key) {
+                            break Some(Close::new(4403, "Forbidden: the API key was revoked or expired"));
+                        }
+                    }
+                    if last_heard.elapsed() > SILENT_FOR {
+                        break Some(Close::new(1001, "the client stopped answering"));
+                    }
+                    if last_heard.elapsed() > PING_AFTER && last_ping.elapsed() > PING_AFTER {
+                        last_ping = std::time::Instant::now();
+                        if self.session.ping(b"").await.is_err() {
+                            break None;
+                        }
+                    }
+                }
+            }
+        };
+        for (_, task) in self.subscriptions.drain() {
+            task.abort();
+        }
+        if let Some(Close(code, reason)) = close {
+            let _ = self
+                .session
+                .close(Some(CloseReason {
+                    code: CloseCode::from(code),
+                    description: (!reason.is_empty()).then_some(reason),
+                }))
+                .await;
+        }
+    }
+
+    async fn send(&mut self, message: Value) -> Result<(), Close> {
+        self.session
+            .text(message.to_string())
+            .await
+            .map_err(|_| Close::new(1000, ""))
+    }
+
+    /// One protocol message from the client.
+    async fn handle(
+        &mut self,
+        bytes: &[u8],
+        ended: &mpsc::UnboundedSender<String>,
+    ) -> Result<(), Close> {
+        let message: Value = serde_json::from_slice(bytes)
+            .map_err(|e| Close(4400, format!("Invalid message received: {e}")))?;
+        let kind = message["type"].as_str().unwrap_or_default();
+        match (self.protocol, kind) {
+            (_, "connection_init") => self.init(&message["payload"]).await,
+            (Protocol::Transport, "ping") => self.send(json!({ "type": "pong" })).await,
+            (Protocol::Transport, "pong") => Ok(()),
+            (Protocol::Transport, "subscribe") | (Protocol::Legacy, "start") => {
+                self.subscribe(&message, ended).await
+            }
+            (Protocol::Transport, "complete") | (Protocol::Legacy, "stop") => {
+                if let Some(task) = message["id"]
+                    .as_str()
+                    .and_then(|id| self.subscriptions.remove(id))
+                {
+                    task.abort();
+                }
+                Ok(())
+            }
+            (Protocol::Legacy, "connection_terminate") => Err(Close::new(1000, "")),
+            _ => Err(Close(
+                4400,
+                format!("Invalid message received: unknown message type '{kind}'"),
+            )),
+        }
+    }
+
+    async fn init(&mut self, payload: &Value) -> Result<(), Close> {
+        if self.caller.is_some() {
+            return Err(Close::new(4429, "Too many initialisation requests"));
+        }
+        let secret = ["Authorization", "authorization"]
+            .iter()
+            .find_map(|name| payload.get(*name))
+            .and_then(Value::as_str)
+            .and_then(bearer_secret);
+        let caller = match secret {
+            None => Caller::Anonymous,
+            Some(secret) => match self.state.keys.authenticate(secret) {
+                Some(key) => Caller::Key(key),
+                None => Caller::BadKey,
+            },
+        };
+        if !self.state.open_reads || matches!(caller, Caller::BadKey) {
+            if let Err(e) = RoleGuard(KeyRole::Writer).check_caller(&caller) {
+                if self.protocol == Protocol::Legacy {
+                    let _ = self
+                        .send(json!({ "type": "connection_error", "payload": { "message": e.message } }))
+                        .await;
+                }
+                return Err(Close(4403, format!("Forbidden: {}", e.message)));
+            }
+        }
+        let data = crate::graphql::connection_data(self.state.store.clone(), caller.clone());
+        self.caller = Some((caller, Arc::new(data)));
+        self.send(json!({ "type": "connection_ack" })).await
+    }
+
+    async fn subscribe(
+        &mut self,
+        message: &Value,
+        ended: &mpsc::UnboundedSender<String>,
+    ) -> Result<(), Close> {
+        let Some((_, data)) = &self.caller else {
+            return Err(Close::new(4401, "Unauthorized"));
+        };
+        let data = data.clone();
+        let id = match message["id"].as_str() {
+            Some(id) if !id.is_empty() => id.to_string(),
+            _ => return Err(Close::new(4400, "Invalid message received: no id")),
+        };
+        if self.subscriptions.contains_key(&id) {
+            return Err(Close(4409, format!("Subscriber for {id} already exists")));
+        }
+        let request: Request = match serde_json::from_value(message["payload"].clone()) {
+            Ok(request) => request,
+            Err(e) => {
+                return Err(Close(
+                    4400,
+                    format!("Invalid message received: not a GraphQL request: {e}"),
+                ))
+            }
+        };
+        let limit = self.state.limits.max_subscriptions_per_connection;
+        if self.subscriptions.len() >= limit {
+            let error = json!([{
+                "message": format!("this connection runs {limit} operations already, the most it may"),
+                "extensions": { "code": code::TOO_MANY_SUBSCRIPTIONS }
+            }]);
+            return self.error(&id, error).await;
+        }
+        let request = match checked(request) {
+            Ok(request) => request,
+            Err(errors) => return self.error(&id, errors).await,
+        };
+        let mut stream = self
+            .state
+            .schema
+            .execute_stream_with_session_data(request, data);
+        let mut session = self.session.clone();
+        let protocol = self.protocol;
+        let ended = ended.clone();
+        let task_id = id.clone();
+        let task = actix_web::rt::spawn(async move {
+            while let Some(mut response) = stream.next().await {
+                crate::graphql::executor::assign_codes(&mut response);
+                let (kind, payload) = if never_executed(&response) {
+                    ("error", error_payload(protocol, &response))
+                } else {
+                    (
+                        protocol.next(),
+                        serde_json::to_value(&response).unwrap_or(Value::Null),
+                    )
+                };
+                let message = json!({ "id": task_id, "type": kind, "payload": payload });
+                if session.text(message.to_string()).await.is_err() || kind == "error" {
+                    let _ = ended.send(task_id);
+                    return;
+                }
+            }
+            let _ = session
+                .text(json!({ "id": task_id, "type": "complete" }).to_string())
+                .await;
+            let _ = ended.send(task_id);
+        });
+        self.subscriptions.insert(id, task);
+        Ok(())
+    }
+
+    /// An operation refused before it ran.
+    async fn error(&mut self, id: &str, errors: Value) -> Result<(), Close> {
+        let payload = match self.protocol {
+            Protocol::Transport => errors,
+            Protocol::Legacy => errors.get(0).cloned().unwrap_or(Value::Null),
+        };
+        self.send(json!({ "id": id, "type": "error", "payload": payload }))
+            .await
+    }
+}
+
+/// The request with its document parsed and held to the directive rules; or the errors.
+fn checked(mut request: Request) -> Result<Request, Value> {
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        // Execution reports the parse error in its own words.
+        return Ok(request);
+    };
+    let invalid = crate::graphql::rules::check_directives(&document);
+    if !invalid.is_empty() {
+        let mut response = Response::from_errors(invalid);
+        crate::graphql::executor::assign_codes(&mut response);
+        return Err(serde_json::to_value(&response.errors).unwrap_or(Value::Null));
+    }
+    request.set_parsed_query(document);
+    Ok(request)
+}
+
+fn never_executed(response: &Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
+fn error_payload(protocol: Protocol, response: &Response) -> Value {
+    let errors = serde_json::to_value(&response.errors).unwrap_or(Value::Null);
+    match protocol {
+        Protocol::Transport => errors,
+        Protocol::Legacy => errors.get(0).cloned().unwrap_or(Value::Null),
+    }
+}
