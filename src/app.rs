@@ -314,7 +314,10 @@ impl Application {
         let schemas = build_schemas(
             search,
             writer.clone(),
-            keys.clone(),
+            crate::graphql::Operations {
+                keys: keys.clone(),
+                backup_dir: settings.backup_dir.clone(),
+            },
             QueryLimits {
                 max_depth: limits.max_depth,
                 max_complexity: limits.max_complexity,

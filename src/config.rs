@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 pub struct Settings {
     pub listen: String,
     pub data_dir: PathBuf,
+    /// Where `backup` (the CLI, or the createBackup mutation) writes its copies.
+    pub backup_dir: PathBuf,
     /// Bytes of store pages kept in memory (sled's page cache).
     pub store_cache_bytes: u64,
     pub workers: usize,
@@ -117,6 +119,7 @@ impl Default for Settings {
         Settings {
             listen: "127.0.0.1:8080".into(),
             data_dir: "diplograph-data".into(),
+            backup_dir: "diplograph-backups".into(),
             store_cache_bytes: crate::store::DEFAULT_CACHE_BYTES,
             workers: 0,
             log: "info".into(),
@@ -200,7 +203,11 @@ impl Settings {
             figment = figment.merge(Toml::file(file));
         }
         let settings: Settings = figment
-            .merge(Env::prefixed("DIPLOGRAPH_").split("__").ignore(&["config"]))
+            .merge(
+                Env::prefixed("DIPLOGRAPH_")
+                    .split("__")
+                    .ignore(&["config", "key"]),
+            )
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(|e| ConfigError::Load(one_line(&e)))?;
@@ -225,6 +232,9 @@ impl Settings {
         }
         if self.data_dir.as_os_str().is_empty() {
             return Err(invalid("data_dir", "must not be empty"));
+        }
+        if self.backup_dir.as_os_str().is_empty() {
+            return Err(invalid("backup_dir", "must not be empty"));
         }
         if self.store_cache_bytes < 1024 * 1024 {
             return Err(invalid(

@@ -11,10 +11,13 @@ pub mod config;
 pub mod dataset;
 pub mod domain;
 pub mod facts;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod generate;
 pub mod graphql;
 pub mod http;
 pub mod keyring;
+pub mod ops;
 pub mod search;
 pub mod store;
 pub mod telemetry;

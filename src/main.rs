@@ -61,6 +61,31 @@ enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Check the store's integrity (the server must be stopped): every index entry points to a
+    /// record, every record is indexed, every reference resolves, every citation lies within
+    /// its source. Exits 1 and names the damage if there is any.
+    Check,
+    /// Write a consistent copy of the store to <backup_dir>/NAME. With --server, the running
+    /// server writes it while it serves (an admin key in --key or DIPLOGRAPH_KEY); without,
+    /// this process does (the server must be stopped).
+    Backup {
+        name: String,
+        /// The running server's base URL, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        server: Option<String>,
+        /// An admin key for --server.
+        #[arg(long, env = "DIPLOGRAPH_KEY", hide_env_values = true)]
+        key: Option<String>,
+    },
+    /// Put a backup in place as the data dir (the server must be stopped). The backup is
+    /// checked first; a data dir that holds a store is replaced only with --force, and kept
+    /// beside it.
+    Restore {
+        /// The backup's directory (what `backup` printed).
+        from: PathBuf,
+        #[arg(long)]
+        force: bool,
+    },
     /// Manage API keys (the server must be stopped: the store is locked while it runs).
     Keys {
         #[command(subcommand)]
@@ -112,7 +137,14 @@ fn main() -> ExitCode {
         }) => return run_generate(scale, seed, output),
         Some(Command::Serve(args)) => (args, None),
         Some(Command::Keys { action }) => (cli.serve, Some(action)),
-        Some(command @ (Command::Import { .. } | Command::Export { .. } | Command::Compact)) => {
+        Some(
+            command @ (Command::Import { .. }
+            | Command::Export { .. }
+            | Command::Compact
+            | Command::Check
+            | Command::Backup { .. }
+            | Command::Restore { .. }),
+        ) => {
             bulk = Some(command);
             (cli.serve, None)
         }
@@ -211,6 +243,72 @@ fn run_bulk(settings: &Settings, command: Command) -> ExitCode {
         ExitCode::FAILURE
     };
     match command {
+        Command::Backup { name, server, key } => {
+            let done = match server {
+                Some(server) => diplograph::ops::backup_through_api(&server, key.as_deref(), &name),
+                None => diplograph::ops::backup_offline(settings, &name),
+            };
+            match done {
+                Ok(backup) => {
+                    println!("{}", backup.path.display());
+                    eprintln!("backed up {} entries", backup.entries);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Restore { from, force } => {
+            match diplograph::ops::restore(settings, &from, force) {
+                Ok(restored) => {
+                    if let Some(old) = &restored.replaced {
+                        eprintln!("the store it replaced is in {}", old.display());
+                    }
+                    println!(
+                        "restored {} entities into {}",
+                        restored.entities,
+                        settings.data_dir.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Check => {
+            let store = match diplograph::app::open_store_seeding(settings, false) {
+                Ok(store) => store,
+                Err(e) => return fail(&e),
+            };
+            match store.check() {
+                Ok(report) => {
+                    for line in &report.damage {
+                        println!("damage: {line}");
+                    }
+                    if report.damage_count > report.damage.len() as u64 {
+                        println!(
+                            "damage: ... and {} more",
+                            report.damage_count - report.damage.len() as u64
+                        );
+                    }
+                    println!(
+                        "checked {} entities, {} index entries, {} references and citations: {}",
+                        report.entities,
+                        report.index_entries,
+                        report.links,
+                        if report.is_clean() {
+                            "no damage".to_string()
+                        } else {
+                            format!("{} findings", report.damage_count)
+                        }
+                    );
+                    if report.is_clean() {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::FAILURE
+                    }
+                }
+                Err(e) => fail(&e),
+            }
+        }
         Command::Export { output } => {
             let store = match diplograph::app::open_store(settings) {
                 Ok(store) => store,

@@ -2,6 +2,7 @@
 //! operations.
 
 pub mod auth;
+pub mod backup;
 pub mod budget;
 pub mod connection;
 pub mod error;
@@ -40,6 +41,13 @@ pub struct QueryLimits {
     pub introspection: bool,
 }
 
+/// What admin operations need beyond the store.
+#[derive(Clone)]
+pub struct Operations {
+    pub keys: Arc<KeyRing>,
+    pub backup_dir: std::path::PathBuf,
+}
+
 /// The schema, twice: one for single operations, and one for the operations of batches, which
 /// charges each to the batch's shared complexity budget (`budget`).
 #[derive(Clone)]
@@ -58,12 +66,12 @@ pub fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
 pub fn build_schemas(
     search: Arc<SearchIndex>,
     writer: Arc<Writer>,
-    keys: Arc<KeyRing>,
+    operations: Operations,
     limits: QueryLimits,
 ) -> Schemas {
     Schemas {
-        single: builder(search.clone(), writer.clone(), keys.clone(), limits).finish(),
-        batched: builder(search, writer, keys, limits)
+        single: builder(search.clone(), writer.clone(), operations.clone(), limits).finish(),
+        batched: builder(search, writer, operations, limits)
             .extension(budget::BatchBudgetExtension)
             .finish(),
     }
@@ -72,13 +80,14 @@ pub fn build_schemas(
 fn builder(
     search: Arc<SearchIndex>,
     writer: Arc<Writer>,
-    keys: Arc<KeyRing>,
+    operations: Operations,
     limits: QueryLimits,
 ) -> async_graphql::SchemaBuilder<query::Query, mutation::Mutation, subscription::Subscription> {
     let builder = Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .data(search)
         .data(writer)
-        .data(keys)
+        .data(operations.keys)
+        .data(backup::BackupDir(operations.backup_dir))
         .data(limits.pages)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity);

@@ -511,4 +511,15 @@ impl Mutation {
     ) -> Result<super::keys::ApiKeyObj> {
         super::keys::revoke(ctx, name).await
     }
+
+    /// Writes a consistent copy of the whole store to `<backup_dir>/<name>` on the server
+    /// (admin keys only), while it serves: writes wait for the copy, reads go on. Restore it
+    /// with `diplograph restore`.
+    async fn create_backup(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+    ) -> Result<super::backup::Backup> {
+        super::backup::create(ctx, name).await
+    }
 }

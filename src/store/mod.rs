@@ -8,6 +8,7 @@
 //! who, when, what) and `meta` (storage format, per-kind counts, the seeded marker). Every
 //! multi-tree write is one sled transaction.
 
+mod check;
 mod codec;
 mod deferred;
 mod entity;
@@ -16,6 +17,7 @@ mod memo;
 mod referrers;
 mod write;
 
+pub use check::CheckReport;
 pub use entity::{all_references, Entity, Role};
 pub use keys::{ApiKey, KeyError, KeyRole};
 pub use memo::{IndexAnswer, IndexRead};
@@ -104,6 +106,13 @@ fn names_prefix(kind: NodeKind, token: &str) -> Vec<u8> {
 
 fn utf8(bytes: &[u8]) -> Result<String, StoreError> {
     String::from_utf8(bytes.to_vec()).map_err(|e| StoreError::Codec(e.to_string()))
+}
+
+/// Decodes a stored value as the store would (for the fuzz targets): Ok or an error, never a
+/// panic.
+#[doc(hidden)]
+pub fn fuzz_decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> bool {
+    codec::decode::<T>(bytes).is_ok()
 }
 
 /// Entries a compacting copy writes between flushes.
@@ -850,6 +859,14 @@ impl Store {
     /// behind (the scale-10 data set: 458 MiB as imported, about 250 MiB copied). Writes must
     /// be stopped meanwhile: the caller holds the only handle on this store. Returns the number
     /// of entries copied.
+    /// A consistent copy of the whole store in `into` (a new directory), made while it serves:
+    /// writes wait for the copy to finish, reads go on. Returns the entries copied.
+    pub fn backup_to(&self, into: &Path) -> Result<u64, StoreError> {
+        let _writes = self.lock_writes();
+        self.write_held_edits()?;
+        self.copy_compacted(into)
+    }
+
     pub fn copy_compacted(&self, into: &Path) -> Result<u64, StoreError> {
         let target = sled::Config::new()
             .path(into)

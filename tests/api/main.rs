@@ -8,6 +8,7 @@ mod hardening;
 mod helpers;
 mod lifecycle;
 mod live;
+mod ops;
 mod queries;
 mod schema;
 mod seeds;
