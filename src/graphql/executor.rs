@@ -98,8 +98,53 @@ impl Executor {
     /// The type of operation a request would run, parsed through the cache its run reads next
     /// (None: the document does not parse, or has no such operation).
     pub fn operation_type(&self, request: &Request) -> Option<OperationType> {
+        super::rules::check_nesting(&request.query).ok()?;
         let document = self.queries.parse(&request.query)?;
         operation_type(&document, request.operation_name.as_deref())
+    }
+
+    /// A request held to the same rules as `execute`'s before it runs on a stream (a
+    /// WebSocket): its document parsed and attached, and its operation's type. Err: the
+    /// errors to answer with instead, coded.
+    pub fn checked(
+        &self,
+        mut request: Request,
+    ) -> Result<(Request, OperationType), Vec<ServerError>> {
+        let refuse = |errors: Vec<ServerError>, parsed| {
+            let mut response = Response::from_errors(errors);
+            assign_codes(&mut response, parsed);
+            response.errors
+        };
+        if let Err(message) = super::rules::check_nesting(&request.query) {
+            return Err(refuse(vec![ServerError::new(message, None)], false));
+        }
+        let Some(document) = self.queries.parse(&request.query) else {
+            let parse_error = match async_graphql::parser::parse_query(&request.query) {
+                Err(e) => ServerError::new(e.to_string(), None),
+                Ok(_) => ServerError::new("the document does not parse", None),
+            };
+            return Err(refuse(vec![parse_error], false));
+        };
+        let invalid = super::rules::check_document(
+            &document,
+            request.operation_name.as_deref(),
+            &request.variables,
+            self.introspection,
+        );
+        if !invalid.is_empty() {
+            return Err(refuse(invalid, true));
+        }
+        let Some(kind) = operation_type(&document, request.operation_name.as_deref()) else {
+            let error = ServerError::new("the document has no such operation", None);
+            return Err(refuse(vec![error], true));
+        };
+        request.set_parsed_query((*document).clone());
+        Ok((request, kind))
+    }
+
+    /// Time an operation may run.
+    pub fn timeout(&self) -> std::time::Duration {
+        self.timeout
     }
 
     pub async fn execute(
@@ -113,6 +158,10 @@ impl Executor {
             request_id,
         } = call;
         let started = std::time::Instant::now();
+        // Before any parser sees it: a deep enough document overflows the parser's stack.
+        if let Err(message) = super::rules::check_nesting(&request.query) {
+            return Executed::refused(code::PARSE_FAILED, message);
+        }
         let document = self.queries.parse(&request.query);
         let cache_key = document
             .as_deref()
@@ -136,16 +185,15 @@ impl Executor {
             });
         }
         if let Some(document) = &document {
-            let mut invalid = super::rules::check_directives(document);
-            if !self.introspection && super::rules::selects_introspection(document) {
-                invalid.push(ServerError::new(
-                    "introspection is turned off on this server (http.introspection)",
-                    None,
-                ));
-            }
+            let invalid = super::rules::check_document(
+                document,
+                request.operation_name.as_deref(),
+                &request.variables,
+                self.introspection,
+            );
             if !invalid.is_empty() {
                 let mut response = Response::from_errors(invalid);
-                assign_codes(&mut response);
+                assign_codes(&mut response, true);
                 return encode(&response, CacheUse::Bypassed);
             }
             request.set_parsed_query((**document).clone());
@@ -181,7 +229,7 @@ impl Executor {
         if let Some(document) = &document {
             order::order_as_selected(&mut response.data, document, operation_name.as_deref());
         }
-        assign_codes(&mut response);
+        assign_codes(&mut response, document.is_some());
         mask_internal_errors(&mut response, request_id);
         if self.expose_query_stats {
             response
@@ -271,8 +319,9 @@ fn mask_internal_errors(response: &mut Response, request_id: Option<u64>) {
 }
 
 /// async-graphql reports parse and validation failures, and bad argument values, without a
-/// code; give each one, so clients can always switch on `extensions.code`.
-pub fn assign_codes(response: &mut Response) {
+/// code; give each one, so clients can always switch on `extensions.code`. `parsed`: whether
+/// the document parsed (if not, every error is the parser's, whatever its wording).
+pub fn assign_codes(response: &mut Response, parsed: bool) {
     let executed = !never_executed(response);
     for error in &mut response.errors {
         let has_code = error
@@ -283,7 +332,7 @@ pub fn assign_codes(response: &mut Response) {
             continue;
         }
         // async-graphql's parser errors are pest diagnostics, which start with a location arrow.
-        let code = if !executed && error.message.trim_start().starts_with("-->") {
+        let code = if !executed && (!parsed || error.message.trim_start().starts_with("-->")) {
             code::PARSE_FAILED
         } else if !executed {
             code::VALIDATION_FAILED

@@ -6,6 +6,13 @@
 //!   field, so `{ __typename @nope }` and ten thousand `@include`s on one `__typename` passed.
 //! - Introspection, when turned off: async-graphql then answers `__schema: null`, where a
 //!   client should learn that it is not allowed.
+//! - Nesting, before parsing: async-graphql's parser recurses into list and object values with
+//!   no limit, so a few kilobytes of `[[[[...` overflowed a worker's stack and killed the
+//!   process.
+//! - Fragment expansion: async-graphql validates a fragment once per spread, so fragments
+//!   that each spread the next twice made validation exponential (20 levels: 6 s).
+//! - Required variables: one of a non-null type without a default must be given, or the
+//!   request fails before it runs (async-graphql ran it and failed the field).
 
 use async_graphql::parser::types::{
     Directive, ExecutableDocument, OperationType, Selection, SelectionSet,
@@ -162,6 +169,183 @@ impl Checker {
     }
 }
 
+/// Every rule here over a parsed request: what is wrong with it, nothing if it may run.
+pub fn check_document(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+    variables: &async_graphql::Variables,
+    introspection: bool,
+) -> Vec<ServerError> {
+    let mut errors = check_directives(document);
+    if let Err(e) = check_expansion(document) {
+        errors.push(e);
+    }
+    if !introspection && selects_introspection(document) {
+        errors.push(ServerError::new(
+            "introspection is turned off on this server (http.introspection)",
+            None,
+        ));
+    }
+    if let Some(operation) = super::order::operation(document, operation_name) {
+        errors.extend(check_required_variables(operation, variables));
+    }
+    errors
+}
+
+/// The deepest nesting of brackets (`{`, `[`, `(`) a document may have. Far past any real
+/// query (selections are limited to `limits.max_depth` anyway), far below what overflows a
+/// worker's stack.
+pub const MAX_NESTING: usize = 128;
+
+/// Refuses a query text nested deeper than `MAX_NESTING`, before anything parses it. Strings,
+/// block strings and comments are skipped.
+pub fn check_nesting(query: &str) -> Result<(), String> {
+    let bytes = query.as_bytes();
+    let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
+                    i += 1;
+                }
+            }
+            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
+                i += 3;
+                while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
+                    i += if bytes[i..].starts_with(b"\\\"\"\"") {
+                        4
+                    } else {
+                        1
+                    };
+                }
+                i += 2;
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+                if deepest > MAX_NESTING {
+                    return Err(format!(
+                        "the document nests brackets deeper than {MAX_NESTING} levels"
+                    ));
+                }
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// The most fields a document may expand to through its fragments.
+pub const MAX_EXPANDED_FIELDS: u64 = 50_000;
+
+/// Refuses a document whose operations, with every fragment spread expanded, select more
+/// than `MAX_EXPANDED_FIELDS` fields. Counted with each fragment's size computed once, so a
+/// document that doubles at each level is refused at once instead of validated for seconds.
+pub fn check_expansion(document: &ExecutableDocument) -> Result<(), ServerError> {
+    fn size<'d>(
+        document: &'d ExecutableDocument,
+        set: &'d SelectionSet,
+        sizes: &mut std::collections::HashMap<&'d str, u64>,
+        visiting: &mut HashSet<&'d str>,
+    ) -> u64 {
+        let mut total = 0u64;
+        for selection in &set.items {
+            let n = match &selection.node {
+                Selection::Field(field) => 1u64.saturating_add(size(
+                    document,
+                    &field.node.selection_set.node,
+                    sizes,
+                    visiting,
+                )),
+                Selection::InlineFragment(fragment) => {
+                    size(document, &fragment.node.selection_set.node, sizes, visiting)
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    match sizes.get(name) {
+                        Some(n) => *n,
+                        // A cycle: validation refuses it.
+                        None if visiting.contains(name) => 0,
+                        None => match document.fragments.get(&spread.node.fragment_name.node) {
+                            None => 0,
+                            Some(fragment) => {
+                                visiting.insert(name);
+                                let n = size(
+                                    document,
+                                    &fragment.node.selection_set.node,
+                                    sizes,
+                                    visiting,
+                                );
+                                visiting.remove(name);
+                                sizes.insert(name, n);
+                                n
+                            }
+                        },
+                    }
+                }
+            };
+            total = total.saturating_add(n);
+        }
+        total
+    }
+    let mut sizes = std::collections::HashMap::new();
+    for (_, operation) in document.operations.iter() {
+        let n = size(
+            document,
+            &operation.node.selection_set.node,
+            &mut sizes,
+            &mut HashSet::new(),
+        );
+        if n > MAX_EXPANDED_FIELDS {
+            return Err(ServerError::new(
+                format!(
+                    "The document selects {} fields once its fragments are expanded; at most {MAX_EXPANDED_FIELDS} are allowed.",
+                    if n == u64::MAX { "too many".to_string() } else { n.to_string() }
+                ),
+                None,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The errors of variables that the operation requires (a non-null type, no default) but the
+/// request does not give, or gives as null. GraphQL coerces variables before it executes:
+/// these make the request fail as a whole.
+pub fn check_required_variables(
+    operation: &async_graphql::parser::types::OperationDefinition,
+    variables: &async_graphql::Variables,
+) -> Vec<ServerError> {
+    operation
+        .variable_definitions
+        .iter()
+        .filter(|v| !v.node.var_type.node.nullable && v.node.default_value.is_none())
+        .filter(|v| {
+            matches!(
+                variables.get(v.node.name.node.as_str()),
+                None | Some(Value::Null)
+            )
+        })
+        .map(|v| {
+            ServerError::new(
+                format!(
+                    "Variable \"${}\" of required type \"{}\" was not provided.",
+                    v.node.name.node, v.node.var_type.node
+                ),
+                Some(v.pos),
+            )
+        })
+        .collect()
+}
+
 /// Whether an operation of the document asks for `__schema` or `__type` at its root (directly,
 /// or through fragments).
 pub fn selects_introspection(document: &ExecutableDocument) -> bool {
@@ -262,6 +446,57 @@ mod tests {
             "{:?}",
             many.last()
         );
+    }
+
+    #[test]
+    fn nesting_is_measured_outside_strings_and_comments() {
+        assert!(check_nesting("{ a(b: [[1]]) { c } }").is_ok());
+        let deep = format!("{{ a(b: {}1{}) }}", "[".repeat(200), "]".repeat(200));
+        assert!(check_nesting(&deep).unwrap_err().contains("128"));
+        let quoted = format!("{{ a(b: \"{}\") }} # {}", "[".repeat(500), "{".repeat(500));
+        assert!(check_nesting(&quoted).is_ok());
+        let block = format!("{{ a(b: \"\"\"{}\\\"\"\"\"\"\") }}", "(".repeat(500));
+        assert!(check_nesting(&block).is_ok(), "{block}");
+        assert!(check_nesting(&"{ a ".repeat(MAX_NESTING)).is_ok());
+        assert!(check_nesting(&"{ a ".repeat(MAX_NESTING + 1)).is_err());
+    }
+
+    #[test]
+    fn fragments_that_double_at_each_level_are_refused_at_once() {
+        let mut query = String::from("{ ...F0 }");
+        for level in 0..40 {
+            query.push_str(&format!(
+                " fragment F{level} on Query {{ ...F{} ...F{} }}",
+                level + 1,
+                level + 1
+            ));
+        }
+        query.push_str(" fragment F40 on Query { __typename }");
+        let document = async_graphql::parser::parse_query(&query).unwrap();
+        let started = std::time::Instant::now();
+        assert!(check_expansion(&document).is_err());
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        let fine = "{ ...A ...A } fragment A on Query { a b { c } }";
+        assert!(check_expansion(&async_graphql::parser::parse_query(fine).unwrap()).is_ok());
+        let cycle = "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }";
+        assert!(check_expansion(&async_graphql::parser::parse_query(cycle).unwrap()).is_ok());
+    }
+
+    #[test]
+    fn required_variables_must_be_given() {
+        let document = async_graphql::parser::parse_query(
+            "query($a: String!, $b: Int, $c: ID! = \"x\") { f }",
+        )
+        .unwrap();
+        let operation = &crate::graphql::order::operation(&document, None).unwrap();
+        let none = async_graphql::Variables::default();
+        let errors = check_required_variables(operation, &none);
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].message.contains("$a"), "{}", errors[0].message);
+        let given = async_graphql::Variables::from_json(serde_json::json!({ "a": "x" }));
+        assert!(check_required_variables(operation, &given).is_empty());
+        let null = async_graphql::Variables::from_json(serde_json::json!({ "a": null }));
+        assert_eq!(check_required_variables(operation, &null).len(), 1);
     }
 
     #[test]

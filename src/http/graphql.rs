@@ -204,6 +204,17 @@ fn parse_get(query_string: &str) -> Result<async_graphql::Request, String> {
 }
 
 pub async fn get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    // A query in the URL is bounded like one in a body.
+    let limit = state.limits.max_body_bytes;
+    if req.query_string().len() > limit {
+        return error_body(
+            StatusCode::URI_TOO_LONG,
+            code::PAYLOAD_TOO_LARGE,
+            &format!(
+                "the query string is over the limit of {limit} bytes: send a long query by POST"
+            ),
+        );
+    }
     let mut request = match parse_get(req.query_string()) {
         Ok(request) => request,
         Err(message) => return error_body(StatusCode::BAD_REQUEST, code::BAD_REQUEST, &message),

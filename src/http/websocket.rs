@@ -14,7 +14,9 @@ use crate::graphql::error::code;
 use crate::store::KeyRole;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Session};
+use async_graphql::futures_util::stream::BoxStream;
 use async_graphql::futures_util::StreamExt;
+use async_graphql::parser::types::OperationType;
 use async_graphql::{Data, Request, Response};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -234,14 +236,18 @@ impl Connection {
         if self.caller.is_some() {
             return Err(Close::new(4429, "Too many initialisation requests"));
         }
-        let secret = ["Authorization", "authorization"]
+        let authorization = ["Authorization", "authorization"]
             .iter()
-            .find_map(|name| payload.get(*name))
-            .and_then(Value::as_str)
-            .and_then(bearer_secret);
-        let caller = match secret {
-            None => Caller::Anonymous,
-            Some(secret) => match self.state.keys.authenticate(secret) {
+            .find_map(|name| payload.get(*name));
+        // As over HTTP: no Authorization is anonymous; one that is not a live Bearer key
+        // (another scheme, not a string) is refused.
+        let caller = match authorization {
+            None | Some(Value::Null) => Caller::Anonymous,
+            Some(value) => match value
+                .as_str()
+                .and_then(bearer_secret)
+                .and_then(|secret| self.state.keys.authenticate(secret))
+            {
                 Some(key) => Caller::Key(key),
                 None => Caller::BadKey,
             },
@@ -277,7 +283,7 @@ impl Connection {
         if self.subscriptions.contains_key(&id) {
             return Err(Close(4409, format!("Subscriber for {id} already exists")));
         }
-        let request: Request = match serde_json::from_value(message["payload"].clone()) {
+        let mut request: Request = match serde_json::from_value(message["payload"].clone()) {
             Ok(request) => request,
             Err(e) => {
                 return Err(Close(
@@ -294,40 +300,33 @@ impl Connection {
             }]);
             return self.error(&id, error).await;
         }
-        let request = match checked(request) {
-            Ok(request) => request,
-            Err(errors) => return self.error(&id, errors).await,
+        // The same rules as over HTTP: the allow-list, the document's rules, then a deadline
+        // and a response size for what runs.
+        if let Err((code, message)) = self.state.persisted.resolve(&mut request) {
+            let error = json!([{ "message": message, "extensions": { "code": code } }]);
+            return self.error(&id, error).await;
+        }
+        let (request, kind) = match self.state.executor.checked(request) {
+            Ok(checked) => checked,
+            Err(errors) => {
+                let errors = serde_json::to_value(&errors).unwrap_or(Value::Null);
+                return self.error(&id, errors).await;
+            }
         };
-        let mut stream = self
+        let stream = self
             .state
             .schema
             .execute_stream_with_session_data(request, data);
-        let mut session = self.session.clone();
-        let protocol = self.protocol;
-        let ended = ended.clone();
-        let task_id = id.clone();
-        let task = actix_web::rt::spawn(async move {
-            while let Some(mut response) = stream.next().await {
-                crate::graphql::executor::assign_codes(&mut response);
-                let (kind, payload) = if never_executed(&response) {
-                    ("error", error_payload(protocol, &response))
-                } else {
-                    (
-                        protocol.next(),
-                        serde_json::to_value(&response).unwrap_or(Value::Null),
-                    )
-                };
-                let message = json!({ "id": task_id, "type": kind, "payload": payload });
-                if session.text(message.to_string()).await.is_err() || kind == "error" {
-                    let _ = ended.send(task_id);
-                    return;
-                }
-            }
-            let _ = session
-                .text(json!({ "id": task_id, "type": "complete" }).to_string())
-                .await;
-            let _ = ended.send(task_id);
-        });
+        let run = Run {
+            session: self.session.clone(),
+            protocol: self.protocol,
+            id: id.clone(),
+            ended: ended.clone(),
+            max_bytes: self.state.limits.max_response_bytes,
+            // A subscription runs as long as it is wanted; a query or mutation has a deadline.
+            deadline: (kind != OperationType::Subscription).then(|| self.state.executor.timeout()),
+        };
+        let task = actix_web::rt::spawn(run.run(stream));
         self.subscriptions.insert(id, task);
         Ok(())
     }
@@ -343,20 +342,83 @@ impl Connection {
     }
 }
 
-/// The request with its document parsed and held to the directive rules; or the errors.
-fn checked(mut request: Request) -> Result<Request, Value> {
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
-        // Execution reports the parse error in its own words.
-        return Ok(request);
-    };
-    let invalid = crate::graphql::rules::check_directives(&document);
-    if !invalid.is_empty() {
-        let mut response = Response::from_errors(invalid);
-        crate::graphql::executor::assign_codes(&mut response);
-        return Err(serde_json::to_value(&response.errors).unwrap_or(Value::Null));
+/// One operation of a connection, sending its responses until it ends.
+struct Run {
+    session: Session,
+    protocol: Protocol,
+    id: String,
+    ended: mpsc::UnboundedSender<String>,
+    max_bytes: usize,
+    deadline: Option<Duration>,
+}
+
+impl Run {
+    async fn run(mut self, mut stream: BoxStream<'static, Response>) {
+        let started = std::time::Instant::now();
+        loop {
+            let next = match self.deadline {
+                None => stream.next().await,
+                // As over HTTP: cut off at the deadline, or refused past it (work that never
+                // yields cannot be cut off).
+                Some(limit) => match actix_web::rt::time::timeout(limit, stream.next())
+                    .await
+                    .ok()
+                    .filter(|_| started.elapsed() <= limit)
+                {
+                    Some(next) => next,
+                    None => {
+                        let error = json!([{
+                            "message": format!("the operation ran longer than the limit of {} ms and was cancelled", limit.as_millis()),
+                            "extensions": { "code": code::TIMEOUT }
+                        }]);
+                        self.send("error", error).await;
+                        break;
+                    }
+                },
+            };
+            let Some(mut response) = next else {
+                let _ = self
+                    .session
+                    .text(json!({ "id": self.id, "type": "complete" }).to_string())
+                    .await;
+                break;
+            };
+            crate::graphql::executor::assign_codes(&mut response, true);
+            if never_executed(&response) {
+                self.send("error", error_payload(self.protocol, &response))
+                    .await;
+                break;
+            }
+            let payload = serde_json::to_value(&response).unwrap_or(Value::Null);
+            let size = payload.to_string().len();
+            if size > self.max_bytes {
+                let error = json!({ "errors": [{
+                    "message": format!("the response would be {size} bytes, over the limit of {}; ask for fewer rows or fields", self.max_bytes),
+                    "extensions": { "code": code::RESPONSE_TOO_LARGE }
+                }] });
+                if !self.send(self.protocol.next(), error).await {
+                    break;
+                }
+                continue;
+            }
+            if !self.send(self.protocol.next(), payload).await {
+                break;
+            }
+        }
+        let _ = self.ended.send(self.id);
     }
-    request.set_parsed_query(document);
-    Ok(request)
+
+    /// Sends one message for this operation; false once the connection is gone.
+    async fn send(&mut self, kind: &str, payload: Value) -> bool {
+        let payload = match (kind, self.protocol) {
+            ("error", Protocol::Legacy) => payload.get(0).cloned().unwrap_or(payload),
+            _ => payload,
+        };
+        self.session
+            .text(json!({ "id": self.id, "type": kind, "payload": payload }).to_string())
+            .await
+            .is_ok()
+    }
 }
 
 fn never_executed(response: &Response) -> bool {

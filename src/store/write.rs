@@ -386,6 +386,38 @@ impl<'s> WriteGuard<'s> {
             }
         }
 
+        // Natural keys: a country code (alpha-2 or alpha-3) names one country. `country(code:)`
+        // reads the shared code index, so a second country claiming SRB would take Serbia's
+        // place there.
+        let mut codes: HashMap<String, NodeRef> = HashMap::new();
+        for (node, state) in &pending {
+            if let Some(Fact::Country(c)) = state {
+                for code in [&c.code, &c.alpha3] {
+                    if let Some(other) = codes.insert(code.clone(), node.clone()) {
+                        if other != *node {
+                            return Err(WriteError::Conflict(format!(
+                                "{node} and {other} both use the code {code}"
+                            )));
+                        }
+                    }
+                    if let Some(owner) = store.country_code(code)? {
+                        let owner = NodeRef::new(NodeKind::Country, owner);
+                        let owner_keeps_it = match pending.get(&owner) {
+                            Some(None) => false,
+                            Some(Some(Fact::Country(o))) => o.code == *code || o.alpha3 == *code,
+                            _ => true,
+                        };
+                        if owner != *node && owner_keeps_it {
+                            return Err(WriteError::Conflict(format!(
+                                "the code {code} belongs to country {} already",
+                                owner.key
+                            )));
+                        }
+                    }
+                }
+            }
+        }
+
         let mut removals = Batch::default();
         let mut puts = Batch::default();
         let mut outcomes = Vec::new();

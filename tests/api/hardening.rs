@@ -498,3 +498,81 @@ fn production_switches_turn_off_introspection_and_the_playground_and_guard_metri
     assert_eq!(as_admin.status, 200);
     assert!(as_admin.body.contains("diplograph_http_requests_total"));
 }
+
+/// The older graphql-ws protocol (subscriptions-transport-ws) is still spoken.
+#[test]
+fn the_older_graphql_ws_protocol_runs_operations_too() {
+    let app = TestApp::spawn();
+    let url = format!("{}/graphql", app.base.replace("http://", "ws://"));
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", "graphql-ws".parse().unwrap());
+    let stream = TcpStream::connect(address(&app.base)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let (mut socket, response) = tungstenite::client(request, stream).expect("handshake");
+    assert_eq!(response.headers()["sec-websocket-protocol"], "graphql-ws");
+    ws_send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": {} }),
+    );
+    assert_eq!(ws_next(&mut socket).unwrap()["type"], "connection_ack");
+    ws_send(
+        &mut socket,
+        json!({ "id": "1", "type": "start", "payload": { "query": "{ country(code: \"XK\") { name } }" } }),
+    );
+    let data = ws_next(&mut socket).unwrap();
+    assert_eq!(data["type"], "data", "{data:#}");
+    assert_eq!(data["payload"]["data"]["country"]["name"], "Kosovo");
+    assert_eq!(
+        ws_next(&mut socket).unwrap(),
+        json!({ "id": "1", "type": "complete" })
+    );
+    ws_send(&mut socket, json!({ "type": "connection_terminate" }));
+    assert_eq!(ws_next(&mut socket), Err(1000));
+}
+
+/// A WebSocket runs operations under the same rules as HTTP: the allow-list, the deadline.
+#[test]
+fn websocket_operations_keep_the_allow_list_and_the_deadline() {
+    let work = tempfile::tempdir().unwrap();
+    let allowed = work.path().join("allowed.json");
+    use sha2::Digest;
+    let query = "{ __typename }";
+    let hash: String = sha2::Sha256::digest(query.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    std::fs::write(&allowed, json!({ hash: query }).to_string()).unwrap();
+    let (app, _keys) = TestApp::spawn_with_keys_and(|s| {
+        s.http.persisted_queries_only = Some(allowed.clone());
+    });
+    let mut socket = ws_ready(&app, json!({}));
+    ws_send(
+        &mut socket,
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": "{ country(code: \"XK\") { name } }" } }),
+    );
+    let refused = ws_next(&mut socket).unwrap();
+    assert_eq!(refused["type"], "error", "{refused:#}");
+    assert_eq!(
+        refused["payload"][0]["extensions"]["code"],
+        "PERSISTED_QUERY_NOT_ALLOWED"
+    );
+
+    let (app, _keys) = TestApp::spawn_with_keys_and(|s| {
+        s.limits.query_timeout_ms = 1;
+        s.cache.response_bytes = 0;
+    });
+    let mut socket = ws_ready(&app, json!({}));
+    ws_send(
+        &mut socket,
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": heavy_query() } }),
+    );
+    let answer = ws_next(&mut socket).unwrap();
+    assert_eq!(
+        answer["payload"][0]["extensions"]["code"], "TIMEOUT",
+        "{answer:#}"
+    );
+}

@@ -3,9 +3,11 @@
 mod cache;
 mod cli;
 mod clients;
+mod crash;
 mod errors;
 mod hardening;
 mod helpers;
+mod hostile;
 mod lifecycle;
 mod live;
 mod ops;
