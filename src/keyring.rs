@@ -52,21 +52,19 @@ impl KeyRing {
         role: KeyRole,
         expires_ms: Option<u64>,
     ) -> Result<(String, ApiKey), KeyError> {
+        // The map's lock is held across the store write, so a revoke of the same key cannot
+        // land between the two and leave the map holding a key the store has revoked.
+        let mut by_hash = self.by_hash.write().unwrap_or_else(|p| p.into_inner());
         let (secret, key) = self.store.create_key_until(name, role, expires_ms)?;
-        self.by_hash
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key.hash(), key.clone());
+        by_hash.insert(key.hash(), key.clone());
         Ok((secret, key))
     }
 
     /// Revokes a key for good (a blocking store write); it fails from the next request on.
     pub fn revoke(&self, name: &str) -> Result<ApiKey, KeyError> {
+        let mut by_hash = self.by_hash.write().unwrap_or_else(|p| p.into_inner());
         let key = self.store.revoke_key(name)?;
-        self.by_hash
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&key.hash());
+        by_hash.remove(&key.hash());
         Ok(key)
     }
 

@@ -274,7 +274,7 @@ fn run_bulk(settings: &Settings, command: Command) -> ExitCode {
             }
         }
         Command::Check => {
-            let store = match diplograph::app::open_store_seeding(settings, false) {
+            let store = match diplograph::ops::open_existing(settings) {
                 Ok(store) => store,
                 Err(e) => return fail(&e),
             };

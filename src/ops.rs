@@ -1,7 +1,7 @@
 //! Backups and restores, as the CLI runs them: a backup through a running server's API, or of
 //! a stopped server's data dir; a restore that checks the backup and swaps it in atomically.
 
-use crate::app::{holds_store, open_store_seeding, AppError};
+use crate::app::{holds_store, AppError};
 use crate::config::Settings;
 use crate::graphql::backup::valid_name;
 use crate::store::Store;
@@ -11,6 +11,10 @@ use std::path::{Path, PathBuf};
 pub enum OpsError {
     #[error(transparent)]
     App(#[from] AppError),
+    #[error("a backup name is 1 to 100 letters, digits, '-', '_' or '.', not starting with '.'")]
+    BadName,
+    #[error("a backup named '{0}' exists already")]
+    Exists(String),
     #[error("{0}")]
     Refused(String),
     #[error("the server answered: {0}")]
@@ -73,27 +77,82 @@ pub fn backup_through_api(
 
 /// Writes a backup of the data dir (the server must be stopped: this opens the store).
 pub fn backup_offline(settings: &Settings, name: &str) -> Result<BackupDone, OpsError> {
-    if !valid_name(name) {
-        return Err(OpsError::Refused(
-            "a backup name is 1 to 100 letters, digits, '-', '_' or '.', not starting with '.'"
-                .into(),
-        ));
-    }
-    let path = settings.backup_dir.join(name);
-    if path.exists() {
+    let store = open_existing(settings)?;
+    write_backup(&store, &settings.backup_dir, name)
+}
+
+/// Opens the store of a data dir that holds one, without seeding it or marking it (`check`,
+/// `backup`: a mistyped data dir must not become an empty store that never gets seeded).
+pub fn open_existing(settings: &Settings) -> Result<Store, OpsError> {
+    if !holds_store(&settings.data_dir) {
         return Err(OpsError::Refused(format!(
-            "{} exists already",
-            path.display()
+            "{} holds no store",
+            settings.data_dir.display()
         )));
     }
-    std::fs::create_dir_all(&settings.backup_dir)
-        .map_err(io(format!("creating {}", settings.backup_dir.display())))?;
-    let store = open_store_seeding(settings, false)?;
-    let entries = store.backup_to(&path).map_err(|source| AppError::Store {
-        dir: path.display().to_string(),
+    Store::open_with_cache(&settings.data_dir, settings.store_cache_bytes).map_err(|source| {
+        OpsError::App(AppError::Store {
+            dir: settings.data_dir.display().to_string(),
+            source,
+        })
+    })
+}
+
+/// Writes a consistent copy of `store` to `<backup_dir>/<name>` (blocking: writes wait for
+/// it). It is built under a name of its own and renamed into place only when complete, and
+/// never over an existing backup: two backups of one name cannot clobber each other, and a
+/// failed one leaves nothing behind.
+pub fn write_backup(store: &Store, backup_dir: &Path, name: &str) -> Result<BackupDone, OpsError> {
+    if !valid_name(name) {
+        return Err(OpsError::BadName);
+    }
+    std::fs::create_dir_all(backup_dir)
+        .map_err(io(format!("creating {}", backup_dir.display())))?;
+    let path = backup_dir.join(name);
+    if path.exists() {
+        return Err(OpsError::Exists(name.to_string()));
+    }
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let partial = backup_dir.join(format!(
+        ".{name}.partial-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let written = store.backup_to(&partial).map_err(|source| AppError::Store {
+        dir: partial.display().to_string(),
         source,
-    })?;
+    });
+    let entries = match written {
+        Ok(entries) => entries,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&partial);
+            return Err(e.into());
+        }
+    };
+    let renamed = rustix::fs::renameat_with(
+        rustix::fs::CWD,
+        &partial,
+        rustix::fs::CWD,
+        &path,
+        rustix::fs::RenameFlags::NOREPLACE,
+    );
+    if let Err(e) = renamed {
+        let _ = std::fs::remove_dir_all(&partial);
+        return Err(if e == rustix::io::Errno::EXIST {
+            OpsError::Exists(name.to_string())
+        } else {
+            OpsError::Refused(format!("could not put the backup in place: {e}"))
+        });
+    }
+    sync_dir(backup_dir);
     Ok(BackupDone { path, entries })
+}
+
+/// Makes a rename in `dir` durable.
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
 }
 
 /// A restore done.
@@ -141,10 +200,12 @@ pub fn restore(settings: &Settings, from: &Path, force: bool) -> Result<Restored
             dir.display()
         )));
     }
-    if occupied {
-        // Its lock: no server may be running on it.
-        drop(open_store_seeding(settings, false)?);
-    }
+    // Its lock, held until the swap: no server may start on it meanwhile.
+    let held = if occupied {
+        Some(open_existing(settings)?)
+    } else {
+        None
+    };
     std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
     let dir = std::fs::canonicalize(dir).map_err(io(format!("reading {}", dir.display())))?;
     let name = dir
@@ -153,7 +214,15 @@ pub fn restore(settings: &Settings, from: &Path, force: bool) -> Result<Restored
         .unwrap_or_else(|| "data".into());
     let staging = dir.with_file_name(format!(".{name}.restoring"));
     if staging.exists() {
-        std::fs::remove_dir_all(&staging).map_err(io(format!("clearing {}", staging.display())))?;
+        // Left by a restore that stopped: before its swap a partial copy, after it the store
+        // that was replaced. Whatever it is, it is kept under a name of its own, not deleted:
+        // it may be the only copy of the store that was replaced.
+        let kept = dir.with_file_name(format!(
+            "{name}.before-restore-{}",
+            crate::store::keys::now_ms()
+        ));
+        std::fs::rename(&staging, &kept).map_err(io(format!("keeping {}", staging.display())))?;
+        tracing::warn!(path = %kept.display(), "kept what an unfinished restore left");
     }
     copy_tree(from, &staging).map_err(io(format!("copying {}", from.display())))?;
     // The data dir's path holds a complete store at every moment: the old one, then the new.
@@ -170,6 +239,10 @@ pub fn restore(settings: &Settings, from: &Path, force: bool) -> Result<Restored
             dir.display()
         ))
     })?;
+    drop(held);
+    if let Some(parent) = dir.parent() {
+        sync_dir(parent);
+    }
     let replaced = if occupied {
         let stamp = crate::store::keys::now_ms();
         let kept = dir.with_file_name(format!("{name}.before-restore-{stamp}"));

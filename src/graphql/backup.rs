@@ -3,6 +3,7 @@
 
 use super::auth::{Caller, RoleGuard};
 use super::error::code;
+use crate::ops::{write_backup, OpsError};
 use crate::store::KeyRole;
 use crate::write::Writer;
 use async_graphql::{Context, Error, ErrorExtensions, Result, SimpleObject};
@@ -39,46 +40,26 @@ fn coded(message: String, code: &str) -> Error {
 
 pub async fn create(ctx: &Context<'_>, name: String) -> Result<Backup> {
     RoleGuard(KeyRole::Admin).check_caller(ctx.data_unchecked::<Caller>())?;
-    if !valid_name(&name) {
-        return Err(coded(
-            "a backup name is 1 to 100 letters, digits, '-', '_' or '.', not starting with '.'"
-                .into(),
-            code::BAD_USER_INPUT,
-        ));
-    }
-    let path = ctx.data_unchecked::<BackupDir>().0.join(&name);
-    if path.exists() {
-        return Err(coded(
-            format!("a backup named '{name}' exists already"),
-            code::CONFLICT,
-        ));
-    }
+    let dir = ctx.data_unchecked::<BackupDir>().0.clone();
     let store = ctx.data_unchecked::<Arc<Writer>>().store().clone();
-    let target = path.clone();
-    let copied = actix_web::rt::task::spawn_blocking(move || {
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
-        }
-        store.backup_to(&target).map_err(|e| e.to_string())
-    })
-    .await;
-    match copied {
-        Ok(Ok(entries)) => {
-            tracing::info!(path = %path.display(), entries, "backup written");
+    let written =
+        actix_web::rt::task::spawn_blocking(move || write_backup(&store, &dir, &name)).await;
+    match written {
+        Ok(Ok(done)) => {
+            tracing::info!(path = %done.path.display(), entries = done.entries, "backup written");
             Ok(Backup {
-                path: path.display().to_string(),
-                entries: entries as f64,
+                path: done.path.display().to_string(),
+                entries: done.entries as f64,
             })
         }
+        Ok(Err(e @ OpsError::BadName)) => Err(coded(e.to_string(), code::BAD_USER_INPUT)),
+        Ok(Err(e @ OpsError::Exists(_))) => Err(coded(e.to_string(), code::CONFLICT)),
         Ok(Err(e)) => {
-            tracing::error!(path = %path.display(), error = %e, "a backup failed");
-            // What was written is incomplete: leave nothing that looks like a backup.
-            let _ = std::fs::remove_dir_all(&path);
+            tracing::error!(error = %e, "a backup failed");
             Err(coded("internal error".into(), code::INTERNAL))
         }
         Err(e) => {
             tracing::error!(error = %e, "a backup task failed");
-            let _ = std::fs::remove_dir_all(&path);
             Err(coded("internal error".into(), code::INTERNAL))
         }
     }

@@ -209,10 +209,23 @@ impl Executor {
             }
             None => &self.schemas.single,
         };
-        let ran = actix_web::rt::time::timeout(self.timeout, schema.execute(request)).await;
-        // Work that never yields (validation, resolvers that need no store) cannot be cut off
-        // at the deadline, but its answer past the deadline is refused all the same.
-        let Some(mut response) = ran.ok().filter(|_| started.elapsed() <= self.timeout) else {
+        // A write has no deadline: dropping its future would not stop the blocking task that
+        // commits it, and a client told "cancelled" would retry a write that landed.
+        let is_write = document
+            .as_deref()
+            .and_then(|doc| operation_type(doc, operation_name.as_deref()))
+            .is_some_and(|t| t == OperationType::Mutation);
+        let ran = if is_write {
+            Some(schema.execute(request).await)
+        } else {
+            // Work that never yields (validation, resolvers that need no store) cannot be cut
+            // off at the deadline, but its answer past the deadline is refused all the same.
+            actix_web::rt::time::timeout(self.timeout, schema.execute(request))
+                .await
+                .ok()
+                .filter(|_| started.elapsed() <= self.timeout)
+        };
+        let Some(mut response) = ran else {
             return Executed::refused(
                 code::TIMEOUT,
                 format!(

@@ -176,10 +176,12 @@ pub fn check_document(
     variables: &async_graphql::Variables,
     introspection: bool,
 ) -> Vec<ServerError> {
-    let mut errors = check_directives(document);
+    // First, and alone: what follows walks fragments too, and async-graphql's validation
+    // walks them once per spread.
     if let Err(e) = check_expansion(document) {
-        errors.push(e);
+        return vec![e];
     }
+    let mut errors = check_directives(document);
     if !introspection && selects_introspection(document) {
         errors.push(ServerError::new(
             "introspection is turned off on this server (http.introspection)",
@@ -243,76 +245,86 @@ pub fn check_nesting(query: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The most fields a document may expand to through its fragments.
+/// The most selections a document may expand to through its fragments.
 pub const MAX_EXPANDED_FIELDS: u64 = 50_000;
 
-/// Refuses a document whose operations, with every fragment spread expanded, select more
-/// than `MAX_EXPANDED_FIELDS` fields. Counted with each fragment's size computed once, so a
-/// document that doubles at each level is refused at once instead of validated for seconds.
+/// Refuses a document whose operations, with every fragment spread expanded, make more than
+/// `MAX_EXPANDED_FIELDS` selections (each field, and each spread, counts), and one that spreads
+/// a fragment it does not define or spreads fragments in a cycle: async-graphql's validation
+/// would walk those spread by spread before it refused them. Each fragment's size is computed
+/// once, so a document that doubles at each level is refused at once.
 pub fn check_expansion(document: &ExecutableDocument) -> Result<(), ServerError> {
-    fn size<'d>(
+    struct Walk<'d> {
         document: &'d ExecutableDocument,
-        set: &'d SelectionSet,
-        sizes: &mut std::collections::HashMap<&'d str, u64>,
-        visiting: &mut HashSet<&'d str>,
-    ) -> u64 {
-        let mut total = 0u64;
-        for selection in &set.items {
-            let n = match &selection.node {
-                Selection::Field(field) => 1u64.saturating_add(size(
-                    document,
-                    &field.node.selection_set.node,
-                    sizes,
-                    visiting,
-                )),
-                Selection::InlineFragment(fragment) => {
-                    size(document, &fragment.node.selection_set.node, sizes, visiting)
-                }
-                Selection::FragmentSpread(spread) => {
-                    let name = spread.node.fragment_name.node.as_str();
-                    match sizes.get(name) {
-                        Some(n) => *n,
-                        // A cycle: validation refuses it.
-                        None if visiting.contains(name) => 0,
-                        None => match document.fragments.get(&spread.node.fragment_name.node) {
-                            None => 0,
-                            Some(fragment) => {
-                                visiting.insert(name);
-                                let n = size(
-                                    document,
-                                    &fragment.node.selection_set.node,
-                                    sizes,
-                                    visiting,
-                                );
-                                visiting.remove(name);
-                                sizes.insert(name, n);
+        sizes: std::collections::HashMap<&'d str, u64>,
+        visiting: HashSet<&'d str>,
+    }
+    impl<'d> Walk<'d> {
+        fn size(&mut self, set: &'d SelectionSet) -> Result<u64, ServerError> {
+            let mut total = 0u64;
+            for selection in &set.items {
+                let n = match &selection.node {
+                    Selection::Field(field) => {
+                        1u64.saturating_add(self.size(&field.node.selection_set.node)?)
+                    }
+                    Selection::InlineFragment(fragment) => {
+                        1u64.saturating_add(self.size(&fragment.node.selection_set.node)?)
+                    }
+                    Selection::FragmentSpread(spread) => {
+                        let name = spread.node.fragment_name.node.as_str();
+                        let n = match self.sizes.get(name) {
+                            Some(n) => *n,
+                            None => {
+                                let Some(fragment) =
+                                    self.document.fragments.get(&spread.node.fragment_name.node)
+                                else {
+                                    return Err(ServerError::new(
+                                        format!("Unknown fragment \"{name}\"."),
+                                        Some(spread.pos),
+                                    ));
+                                };
+                                if !self.visiting.insert(name) {
+                                    return Err(ServerError::new(
+                                        format!("Cannot spread fragment \"{name}\" within itself."),
+                                        Some(spread.pos),
+                                    ));
+                                }
+                                let n = self.size(&fragment.node.selection_set.node)?;
+                                self.visiting.remove(name);
+                                self.sizes.insert(name, n);
                                 n
                             }
-                        },
+                        };
+                        1u64.saturating_add(n)
                     }
+                };
+                total = total.saturating_add(n);
+                if total > MAX_EXPANDED_FIELDS {
+                    return Ok(total);
                 }
-            };
-            total = total.saturating_add(n);
+            }
+            Ok(total)
         }
-        total
     }
-    let mut sizes = std::collections::HashMap::new();
+    let mut walk = Walk {
+        document,
+        sizes: std::collections::HashMap::new(),
+        visiting: HashSet::new(),
+    };
     for (_, operation) in document.operations.iter() {
-        let n = size(
-            document,
-            &operation.node.selection_set.node,
-            &mut sizes,
-            &mut HashSet::new(),
-        );
+        let n = walk.size(&operation.node.selection_set.node)?;
         if n > MAX_EXPANDED_FIELDS {
             return Err(ServerError::new(
                 format!(
-                    "The document selects {} fields once its fragments are expanded; at most {MAX_EXPANDED_FIELDS} are allowed.",
-                    if n == u64::MAX { "too many".to_string() } else { n.to_string() }
+                    "The document makes more than {MAX_EXPANDED_FIELDS} selections once its fragments are expanded."
                 ),
                 None,
             ));
         }
+    }
+    // Fragments no operation spreads are walked too: async-graphql validates them all.
+    for fragment in document.fragments.values() {
+        walk.size(&fragment.node.selection_set.node)?;
     }
     Ok(())
 }
@@ -349,30 +361,37 @@ pub fn check_required_variables(
 /// Whether an operation of the document asks for `__schema` or `__type` at its root (directly,
 /// or through fragments).
 pub fn selects_introspection(document: &ExecutableDocument) -> bool {
-    fn root(document: &ExecutableDocument, set: &Positioned<SelectionSet>, depth: usize) -> bool {
-        // Fragment cycles are refused by validation; the depth only keeps this from looping.
-        depth < 32
-            && set
-                .node
-                .items
-                .iter()
-                .any(|selection| match &selection.node {
-                    Selection::Field(field) => {
-                        matches!(field.node.name.node.as_str(), "__schema" | "__type")
-                    }
-                    Selection::InlineFragment(fragment) => {
-                        root(document, &fragment.node.selection_set, depth + 1)
-                    }
-                    Selection::FragmentSpread(spread) => document
-                        .fragments
-                        .get(&spread.node.fragment_name.node)
-                        .is_some_and(|f| root(document, &f.node.selection_set, depth + 1)),
-                })
+    /// Each fragment is looked into once (`seen`): a document that spreads the same fragments
+    /// again and again costs no more than one that spreads each once.
+    fn root<'d>(
+        document: &'d ExecutableDocument,
+        set: &'d Positioned<SelectionSet>,
+        seen: &mut HashSet<&'d str>,
+    ) -> bool {
+        set.node
+            .items
+            .iter()
+            .any(|selection| match &selection.node {
+                Selection::Field(field) => {
+                    matches!(field.node.name.node.as_str(), "__schema" | "__type")
+                }
+                Selection::InlineFragment(fragment) => {
+                    root(document, &fragment.node.selection_set, seen)
+                }
+                Selection::FragmentSpread(spread) => {
+                    seen.insert(spread.node.fragment_name.node.as_str())
+                        && document
+                            .fragments
+                            .get(&spread.node.fragment_name.node)
+                            .is_some_and(|f| root(document, &f.node.selection_set, seen))
+                }
+            })
     }
+    let mut seen = HashSet::new();
     document
         .operations
         .iter()
-        .any(|(_, operation)| root(document, &operation.node.selection_set, 0))
+        .any(|(_, operation)| root(document, &operation.node.selection_set, &mut seen))
 }
 
 /// The directive errors of a document, none if it keeps every rule.
@@ -479,7 +498,23 @@ mod tests {
         let fine = "{ ...A ...A } fragment A on Query { a b { c } }";
         assert!(check_expansion(&async_graphql::parser::parse_query(fine).unwrap()).is_ok());
         let cycle = "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }";
-        assert!(check_expansion(&async_graphql::parser::parse_query(cycle).unwrap()).is_ok());
+        let refused = check_expansion(&async_graphql::parser::parse_query(cycle).unwrap());
+        assert!(refused.unwrap_err().message.contains("within itself"));
+        // Spreads count, even of a fragment that selects nothing that exists.
+        let mut unknown = String::from("{ ...F0 }");
+        for level in 0..30 {
+            unknown.push_str(&format!(
+                " fragment F{level} on Query {{ ...F{} ...F{} }}",
+                level + 1,
+                level + 1
+            ));
+        }
+        unknown.push_str(" fragment F30 on Query { ...Nope }");
+        let refused = check_expansion(&async_graphql::parser::parse_query(&unknown).unwrap());
+        assert!(refused.is_err());
+        let only_unknown = "{ ...Nope }";
+        let refused = check_expansion(&async_graphql::parser::parse_query(only_unknown).unwrap());
+        assert!(refused.unwrap_err().message.contains("Unknown fragment"));
     }
 
     #[test]
@@ -504,6 +539,19 @@ mod tests {
         let asks = |q: &str| selects_introspection(&async_graphql::parser::parse_query(q).unwrap());
         assert!(asks("{ __schema { types { name } } }"));
         assert!(asks("{ a: __type(name: \"Query\") { name } }"));
+        let mut doubling = String::from("{ ...F0 }");
+        for level in 0..40 {
+            doubling.push_str(&format!(
+                " fragment F{level} on Query {{ ...F{} ...F{} }}",
+                level + 1,
+                level + 1
+            ));
+        }
+        doubling.push_str(" fragment F40 on Query { __typename }");
+        let parsed = async_graphql::parser::parse_query(&doubling).unwrap();
+        let started = std::time::Instant::now();
+        assert!(!selects_introspection(&parsed));
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
         assert!(asks("{ ... on Query { __schema { queryType { name } } } }"));
         assert!(asks(
             "query { ...F } fragment F on Query { __type(name: \"X\") { name } }"

@@ -9,8 +9,12 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Callers remembered before full buckets (callers idle long enough) are forgotten.
+/// Callers remembered before full buckets (callers idle long enough) are forgotten; a sweep
+/// runs at most once a second, so that many active callers do not make each request scan.
 const SWEEP_AT: usize = 10_000;
+/// Callers remembered at most: past it (after a sweep), the oldest are forgotten, so a flood
+/// of new addresses cannot grow the map without bound.
+const MAX_CALLERS: usize = 100_000;
 
 struct Bucket {
     tokens: f64,
@@ -20,7 +24,12 @@ struct Bucket {
 struct Buckets<K> {
     per_second: f64,
     burst: f64,
-    callers: Mutex<HashMap<K, Bucket>>,
+    callers: Mutex<Callers<K>>,
+}
+
+struct Callers<K> {
+    buckets: HashMap<K, Bucket>,
+    last_sweep: Option<Instant>,
 }
 
 impl<K: Eq + Hash + Clone> Buckets<K> {
@@ -28,21 +37,36 @@ impl<K: Eq + Hash + Clone> Buckets<K> {
         (per_second > 0).then(|| Buckets {
             per_second: per_second as f64,
             burst: burst.max(1) as f64,
-            callers: Mutex::new(HashMap::new()),
+            callers: Mutex::new(Callers {
+                buckets: HashMap::new(),
+                last_sweep: None,
+            }),
         })
     }
 
     /// Takes `cost` tokens from `caller`'s bucket, or says how long until it holds them.
     fn take(&self, caller: &K, cost: u32, now: Instant) -> Result<(), Duration> {
         let cost = (cost as f64).min(self.burst);
-        let mut callers = self.callers.lock().unwrap_or_else(|p| p.into_inner());
-        if callers.len() >= SWEEP_AT {
+        let mut guard = self.callers.lock().unwrap_or_else(|p| p.into_inner());
+        let callers = &mut *guard;
+        let due = callers
+            .last_sweep
+            .is_none_or(|at| now.duration_since(at) >= Duration::from_secs(1));
+        if callers.buckets.len() >= SWEEP_AT && due {
+            callers.last_sweep = Some(now);
             let (per_second, burst) = (self.per_second, self.burst);
-            callers.retain(|_, b| {
+            callers.buckets.retain(|_, b| {
                 b.tokens + now.duration_since(b.updated).as_secs_f64() * per_second < burst
             });
+            if callers.buckets.len() >= MAX_CALLERS {
+                // Still too many active callers: keep the most recent half.
+                let mut ages: Vec<Instant> = callers.buckets.values().map(|b| b.updated).collect();
+                ages.sort_unstable();
+                let cut = ages[ages.len() / 2];
+                callers.buckets.retain(|_, b| b.updated >= cut);
+            }
         }
-        let bucket = callers.entry(caller.clone()).or_insert(Bucket {
+        let bucket = callers.buckets.entry(caller.clone()).or_insert(Bucket {
             tokens: self.burst,
             updated: now,
         });
@@ -70,6 +94,21 @@ pub struct RateLimiter {
     per_address: Option<Buckets<IpAddr>>,
 }
 
+/// The part of an address that names a client: IPv4 whole, IPv6 by its /64 (one host holds a
+/// whole /64, and would otherwise get a bucket per address).
+fn client_network(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let bits = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(std::net::Ipv6Addr::from(bits))
+            }
+        },
+        v4 => v4,
+    }
+}
+
 impl RateLimiter {
     pub fn new(settings: &RateLimit) -> Self {
         RateLimiter {
@@ -88,7 +127,7 @@ impl RateLimiter {
                 None => Ok(()),
             },
             Client::Address(Some(address)) => match &self.per_address {
-                Some(buckets) => buckets.take(&address, cost, now),
+                Some(buckets) => buckets.take(&client_network(address), cost, now),
                 None => Ok(()),
             },
             Client::Address(None) => Ok(()),
@@ -130,6 +169,19 @@ mod tests {
         }
         let later = start + Duration::from_secs(1);
         buckets.take(&u32::MAX, 1, later).unwrap();
-        assert_eq!(buckets.callers.lock().unwrap().len(), 1);
+        assert_eq!(buckets.callers.lock().unwrap().buckets.len(), 1);
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client_network(a), client_network(b));
+        assert_ne!(client_network(a), client_network(c));
+        let v4: IpAddr = "192.0.2.7".parse().unwrap();
+        assert_eq!(client_network(v4), v4);
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(client_network(mapped), v4);
     }
 }

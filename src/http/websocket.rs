@@ -8,6 +8,7 @@
 //! subscription id already running, 4429 a second `connection_init`; 1009 a message over the
 //! size limit.
 
+use super::rate_limit::Client;
 use super::AppState;
 use crate::graphql::auth::{bearer_secret, Caller, RoleGuard};
 use crate::graphql::error::code;
@@ -101,6 +102,8 @@ pub async fn upgrade(
         session,
         subscriptions: HashMap::new(),
         caller: None,
+        address: req.peer_addr().map(|a| a.ip()),
+        next_run: 0,
     };
     actix_web::rt::spawn(connection.run(stream));
     Ok(response)
@@ -110,11 +113,20 @@ struct Connection {
     state: Arc<AppState>,
     protocol: Protocol,
     session: Session,
-    /// Running operations by id; each task says when it ends through `ended`.
-    subscriptions: HashMap<String, JoinHandle<()>>,
+    /// Running operations by id, each with the number of its run; a task says when it ends
+    /// through `ended`, with both, so that the end of an old run never takes a newer run of
+    /// the same id off the books.
+    subscriptions: HashMap<String, (u64, JoinHandle<()>)>,
     /// Set by `connection_init`, with the data its operations run with.
     caller: Option<(Caller, Arc<Data>)>,
+    /// The client's address, for the rate limit of connections without a key.
+    address: Option<std::net::IpAddr>,
+    next_run: u64,
 }
+
+/// Longest a send may wait for a client that does not read before the connection is closed:
+/// a full send queue would otherwise stop the connection's checks (a revoked key, silence).
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why a connection ends.
 struct Close(u16, String);
@@ -127,7 +139,7 @@ impl Close {
 
 impl Connection {
     async fn run(mut self, mut stream: actix_ws::AggregatedMessageStream) {
-        let (ended_tx, mut ended) = mpsc::unbounded_channel::<String>();
+        let (ended_tx, mut ended) = mpsc::unbounded_channel::<(String, u64)>();
         let init_deadline =
             actix_web::rt::time::sleep(Duration::from_millis(self.state.limits.ws_init_timeout_ms));
         tokio::pin!(init_deadline);
@@ -136,26 +148,12 @@ impl Connection {
         let mut last_ping = std::time::Instant::now();
         let close = loop {
             tokio::select! {
-                message = stream.recv() => {
-                    last_heard = std::time::Instant::now();
-                    let outcome = match message {
-                        None => break None,
-                        Some(Err(e)) => Err(Close(1009, format!("the message could not be read: {e}"))),
-                        Some(Ok(AggregatedMessage::Text(text))) => self.handle(text.as_bytes(), &ended_tx).await,
-                        Some(Ok(AggregatedMessage::Binary(bytes))) => self.handle(&bytes, &ended_tx).await,
-                        Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                            let _ = self.session.pong(&bytes).await;
-                            Ok(())
-                        }
-                        Some(Ok(AggregatedMessage::Pong(_))) => Ok(()),
-                        Some(Ok(AggregatedMessage::Close(_))) => break Some(Close::new(1000, "")),
-                    };
-                    if let Err(close) = outcome {
-                        break Some(close);
+                // The checks first: a busy client must not starve them.
+                biased;
+                Some((id, run)) = ended.recv() => {
+                    if self.subscriptions.get(&id).is_some_and(|(current, _)| *current == run) {
+                        self.subscriptions.remove(&id);
                     }
-                }
-                Some(id) = ended.recv() => {
-                    self.subscriptions.remove(&id);
                 }
                 _ = &mut init_deadline, if self.caller.is_none() => {
                     break Some(Close::new(4408, "Connection initialisation timeout"));
@@ -171,39 +169,66 @@ impl Connection {
                     }
                     if last_heard.elapsed() > PING_AFTER && last_ping.elapsed() > PING_AFTER {
                         last_ping = std::time::Instant::now();
-                        if self.session.ping(b"").await.is_err() {
+                        let pinged = actix_web::rt::time::timeout(SEND_TIMEOUT, self.session.ping(b"")).await;
+                        if !matches!(pinged, Ok(Ok(()))) {
                             break None;
                         }
                     }
                 }
+                message = stream.recv() => {
+                    last_heard = std::time::Instant::now();
+                    let outcome = match message {
+                        None => break None,
+                        Some(Err(e)) => {
+                            let text = e.to_string();
+                            // Over the size limit (a frame, or frames put together): 1009.
+                            let code = if text.contains("size") || text.contains("Overflow") || text.contains("too big") { 1009 } else { 1002 };
+                            Err(Close(code, format!("the message could not be read: {text}")))
+                        }
+                        Some(Ok(AggregatedMessage::Text(text))) => self.handle(text.as_bytes(), &ended_tx).await,
+                        Some(Ok(AggregatedMessage::Binary(bytes))) => self.handle(&bytes, &ended_tx).await,
+                        Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                            match actix_web::rt::time::timeout(SEND_TIMEOUT, self.session.pong(&bytes)).await {
+                                Ok(Ok(())) => Ok(()),
+                                _ => break None,
+                            }
+                        }
+                        Some(Ok(AggregatedMessage::Pong(_))) => Ok(()),
+                        Some(Ok(AggregatedMessage::Close(_))) => break Some(Close::new(1000, "")),
+                    };
+                    if let Err(close) = outcome {
+                        break Some(close);
+                    }
+                }
             }
         };
-        for (_, task) in self.subscriptions.drain() {
+        for (_, (_, task)) in self.subscriptions.drain() {
             task.abort();
         }
         if let Some(Close(code, reason)) = close {
-            let _ = self
-                .session
-                .close(Some(CloseReason {
-                    code: CloseCode::from(code),
-                    description: (!reason.is_empty()).then_some(reason),
-                }))
-                .await;
+            let closing = self.session.close(Some(CloseReason {
+                code: CloseCode::from(code),
+                description: (!reason.is_empty()).then_some(reason),
+            }));
+            let _ = actix_web::rt::time::timeout(SEND_TIMEOUT, closing).await;
         }
     }
 
     async fn send(&mut self, message: Value) -> Result<(), Close> {
-        self.session
-            .text(message.to_string())
+        match actix_web::rt::time::timeout(SEND_TIMEOUT, self.session.text(message.to_string()))
             .await
-            .map_err(|_| Close::new(1000, ""))
+        {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Close::new(1000, "")),
+            Err(_) => Err(Close::new(1008, "the client does not read what it is sent")),
+        }
     }
 
     /// One protocol message from the client.
     async fn handle(
         &mut self,
         bytes: &[u8],
-        ended: &mpsc::UnboundedSender<String>,
+        ended: &mpsc::UnboundedSender<(String, u64)>,
     ) -> Result<(), Close> {
         let message: Value = serde_json::from_slice(bytes)
             .map_err(|e| Close(4400, format!("Invalid message received: {e}")))?;
@@ -216,7 +241,7 @@ impl Connection {
                 self.subscribe(&message, ended).await
             }
             (Protocol::Transport, "complete") | (Protocol::Legacy, "stop") => {
-                if let Some(task) = message["id"]
+                if let Some((_, task)) = message["id"]
                     .as_str()
                     .and_then(|id| self.subscriptions.remove(id))
                 {
@@ -270,12 +295,18 @@ impl Connection {
     async fn subscribe(
         &mut self,
         message: &Value,
-        ended: &mpsc::UnboundedSender<String>,
+        ended: &mpsc::UnboundedSender<(String, u64)>,
     ) -> Result<(), Close> {
-        let Some((_, data)) = &self.caller else {
+        let Some((caller, data)) = &self.caller else {
             return Err(Close::new(4401, "Unauthorized"));
         };
         let data = data.clone();
+        let client = match caller {
+            Caller::Key(key) => Client::Key(&key.name),
+            _ => Client::Address(self.address),
+        };
+        // Each operation counts against the rate limit, as a request over HTTP does.
+        let limited = self.state.rate_limiter.check(client, 1).err();
         let id = match message["id"].as_str() {
             Some(id) if !id.is_empty() => id.to_string(),
             _ => return Err(Close::new(4400, "Invalid message received: no id")),
@@ -292,6 +323,14 @@ impl Connection {
                 ))
             }
         };
+        if let Some(wait) = limited {
+            let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+            let error = json!([{
+                "message": format!("too many requests: try again in {seconds} s"),
+                "extensions": { "code": code::RATE_LIMITED, "retryAfter": seconds }
+            }]);
+            return self.error(&id, error).await;
+        }
         let limit = self.state.limits.max_subscriptions_per_connection;
         if self.subscriptions.len() >= limit {
             let error = json!([{
@@ -317,17 +356,20 @@ impl Connection {
             .state
             .schema
             .execute_stream_with_session_data(request, data);
+        self.next_run += 1;
         let run = Run {
             session: self.session.clone(),
             protocol: self.protocol,
             id: id.clone(),
+            number: self.next_run,
             ended: ended.clone(),
             max_bytes: self.state.limits.max_response_bytes,
-            // A subscription runs as long as it is wanted; a query or mutation has a deadline.
-            deadline: (kind != OperationType::Subscription).then(|| self.state.executor.timeout()),
+            // A subscription runs as long as it is wanted, a mutation until its write is done
+            // (as over HTTP); a query has a deadline.
+            deadline: (kind == OperationType::Query).then(|| self.state.executor.timeout()),
         };
         let task = actix_web::rt::spawn(run.run(stream));
-        self.subscriptions.insert(id, task);
+        self.subscriptions.insert(id, (self.next_run, task));
         Ok(())
     }
 
@@ -347,7 +389,8 @@ struct Run {
     session: Session,
     protocol: Protocol,
     id: String,
-    ended: mpsc::UnboundedSender<String>,
+    number: u64,
+    ended: mpsc::UnboundedSender<(String, u64)>,
     max_bytes: usize,
     deadline: Option<Duration>,
 }
@@ -356,6 +399,7 @@ impl Run {
     async fn run(mut self, mut stream: BoxStream<'static, Response>) {
         let started = std::time::Instant::now();
         loop {
+            // The deadline holds until the first answer; what follows (the end) is not timed.
             let next = match self.deadline {
                 None => stream.next().await,
                 // As over HTTP: cut off at the deadline, or refused past it (work that never
@@ -377,11 +421,13 @@ impl Run {
                 },
             };
             let Some(mut response) = next else {
-                let _ = self
-                    .session
-                    .text(json!({ "id": self.id, "type": "complete" }).to_string())
-                    .await;
-                break;
+                // Off the books before the client hears `complete`, so that it may reuse the
+                // id at once.
+                let _ = self.ended.send((self.id.clone(), self.number));
+                let complete = json!({ "id": self.id, "type": "complete" }).to_string();
+                let _ =
+                    actix_web::rt::time::timeout(SEND_TIMEOUT, self.session.text(complete)).await;
+                return;
             };
             crate::graphql::executor::assign_codes(&mut response, true);
             if never_executed(&response) {
@@ -399,25 +445,29 @@ impl Run {
                 if !self.send(self.protocol.next(), error).await {
                     break;
                 }
+                self.deadline = None;
                 continue;
             }
             if !self.send(self.protocol.next(), payload).await {
                 break;
             }
+            self.deadline = None;
         }
-        let _ = self.ended.send(self.id);
+        let _ = self.ended.send((self.id.clone(), self.number));
     }
 
-    /// Sends one message for this operation; false once the connection is gone.
+    /// Sends one message for this operation; false once the connection is gone or does not
+    /// read.
     async fn send(&mut self, kind: &str, payload: Value) -> bool {
         let payload = match (kind, self.protocol) {
             ("error", Protocol::Legacy) => payload.get(0).cloned().unwrap_or(payload),
             _ => payload,
         };
-        self.session
-            .text(json!({ "id": self.id, "type": kind, "payload": payload }).to_string())
-            .await
-            .is_ok()
+        let message = json!({ "id": self.id, "type": kind, "payload": payload }).to_string();
+        matches!(
+            actix_web::rt::time::timeout(SEND_TIMEOUT, self.session.text(message)).await,
+            Ok(Ok(()))
+        )
     }
 }
 

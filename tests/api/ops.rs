@@ -154,11 +154,23 @@ fn an_online_backup_taken_during_writes_restores_to_a_consistent_checked_store()
     );
 }
 
-/// `check` on a healthy data dir says so and exits 0.
+/// `check` on a healthy data dir says so and exits 0; on a dir with no store it refuses,
+/// and leaves the dir as it was (a mistyped path must not become a store that is never seeded).
 #[test]
-fn check_passes_a_fresh_store() {
+fn check_passes_a_fresh_store_and_refuses_a_dir_without_one() {
     let work = tempfile::tempdir().unwrap();
-    let out = diplograph(&["check"], &work.path().join("d"), None);
+    let dir = work.path().join("d");
+    let out = diplograph(&["check"], &dir, None);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("holds no store"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!dir.join("db").exists());
+    let out = diplograph(&["keys", "list"], &dir, None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = diplograph(&["check"], &dir, None);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("no damage"));
 }
