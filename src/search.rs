@@ -534,13 +534,19 @@ mod tests {
         assert!(idx.snippet("Vučić spoke", "vucic").starts_with("Vučić"));
     }
 
-    #[test]
-    fn a_persistent_index_follows_writes_and_is_rebuilt_when_behind_its_store() {
+    /// A temp dir holding a store seeded with the built-in dataset, in `store/`.
+    fn seeded_store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("store")).unwrap();
         store
             .seed(&load(&DatasetFiles::builtin()).unwrap())
             .unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn a_persistent_index_follows_writes_and_is_rebuilt_when_behind_its_store() {
+        let (dir, store) = seeded_store();
         let path = dir.path().join("search");
         let idx = SearchIndex::open(&path, &store).unwrap();
         assert!(!idx.search("embassy Jerusalem", 5, None).unwrap().is_empty());
@@ -581,11 +587,7 @@ mod tests {
     /// race other threads spawning processes, as the black-box tests' CLI runs do.
     #[test]
     fn rebuilds_and_reopenings_hold_their_lock_while_other_threads_spawn_processes() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("store")).unwrap();
-        store
-            .seed(&load(&DatasetFiles::builtin()).unwrap())
-            .unwrap();
+        let (dir, store) = seeded_store();
         let path = dir.path().join("search");
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let spawners: Vec<_> = (0..2)

@@ -467,6 +467,20 @@ mod tests {
         );
     }
 
+    /// `{ ...F0 }` and fragments F0..F{levels-1} that each spread the next twice, then
+    /// `fragment F{levels} on Query { last }`.
+    fn doubling(levels: usize, last: &str) -> String {
+        let mut query = String::from("{ ...F0 }");
+        for level in 0..levels {
+            let next = level + 1;
+            query.push_str(&format!(
+                " fragment F{level} on Query {{ ...F{next} ...F{next} }}"
+            ));
+        }
+        query.push_str(&format!(" fragment F{levels} on Query {{ {last} }}"));
+        query
+    }
+
     #[test]
     fn nesting_is_measured_outside_strings_and_comments() {
         assert!(check_nesting("{ a(b: [[1]]) { c } }").is_ok());
@@ -482,16 +496,7 @@ mod tests {
 
     #[test]
     fn fragments_that_double_at_each_level_are_refused_at_once() {
-        let mut query = String::from("{ ...F0 }");
-        for level in 0..40 {
-            query.push_str(&format!(
-                " fragment F{level} on Query {{ ...F{} ...F{} }}",
-                level + 1,
-                level + 1
-            ));
-        }
-        query.push_str(" fragment F40 on Query { __typename }");
-        let document = async_graphql::parser::parse_query(&query).unwrap();
+        let document = async_graphql::parser::parse_query(doubling(40, "__typename")).unwrap();
         let started = std::time::Instant::now();
         assert!(check_expansion(&document).is_err());
         assert!(started.elapsed() < std::time::Duration::from_secs(1));
@@ -501,15 +506,7 @@ mod tests {
         let refused = check_expansion(&async_graphql::parser::parse_query(cycle).unwrap());
         assert!(refused.unwrap_err().message.contains("within itself"));
         // Spreads count, even of a fragment that selects nothing that exists.
-        let mut unknown = String::from("{ ...F0 }");
-        for level in 0..30 {
-            unknown.push_str(&format!(
-                " fragment F{level} on Query {{ ...F{} ...F{} }}",
-                level + 1,
-                level + 1
-            ));
-        }
-        unknown.push_str(" fragment F30 on Query { ...Nope }");
+        let unknown = doubling(30, "...Nope");
         let refused = check_expansion(&async_graphql::parser::parse_query(&unknown).unwrap());
         assert!(refused.is_err());
         let only_unknown = "{ ...Nope }";
@@ -539,16 +536,7 @@ mod tests {
         let asks = |q: &str| selects_introspection(&async_graphql::parser::parse_query(q).unwrap());
         assert!(asks("{ __schema { types { name } } }"));
         assert!(asks("{ a: __type(name: \"Query\") { name } }"));
-        let mut doubling = String::from("{ ...F0 }");
-        for level in 0..40 {
-            doubling.push_str(&format!(
-                " fragment F{level} on Query {{ ...F{} ...F{} }}",
-                level + 1,
-                level + 1
-            ));
-        }
-        doubling.push_str(" fragment F40 on Query { __typename }");
-        let parsed = async_graphql::parser::parse_query(&doubling).unwrap();
+        let parsed = async_graphql::parser::parse_query(doubling(40, "__typename")).unwrap();
         let started = std::time::Instant::now();
         assert!(!selects_introspection(&parsed));
         assert!(started.elapsed() < std::time::Duration::from_secs(1));

@@ -308,17 +308,9 @@ fn describe_reference(key: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::write::tests::seeded;
     use super::*;
     use crate::dataset::{load, DatasetFiles};
-
-    fn seeded() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        store
-            .seed(&load(&DatasetFiles::builtin()).unwrap())
-            .unwrap();
-        (dir, store)
-    }
 
     #[test]
     fn a_seeded_store_is_clean() {

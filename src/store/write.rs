@@ -569,12 +569,13 @@ fn referrer_names(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::dataset::{load, DatasetFiles};
     use crate::domain::{Person, Source, Statement};
 
-    fn seeded() -> (tempfile::TempDir, Store) {
+    /// A store in a temp dir, seeded with the built-in dataset.
+    pub(in crate::store) fn seeded() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         store

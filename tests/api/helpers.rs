@@ -301,3 +301,16 @@ pub fn cites(citations: &Value, needle: &str) -> bool {
         .iter()
         .any(|c| c["excerpt"].as_str().is_some_and(|e| e.contains(needle)))
 }
+
+/// The query string encoding of a parameter value.
+pub fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -126,19 +126,6 @@ fn bearer(key: &str) -> String {
     format!("Bearer {key}")
 }
 
-/// The query string encoding of a parameter value.
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 fn get_query(query: &str) -> String {
     format!("/graphql?query={}", encode(query))
 }
