@@ -3,11 +3,10 @@
 //! line as a mutation would and commits it on its own; export writes every entity in an order
 //! where references come first, so that its output re-imports as it is.
 
-use crate::domain::{
-    Agreement, Country, Event, Fact, Mission, Organization, Person, Relation, Source, Statement,
-};
+use crate::domain::Entity;
+use crate::domain::{Fact, Source};
 use crate::facts::{to_record, Record};
-use crate::store::{Entity, OutcomeAction, Store, StoreError};
+use crate::store::{OutcomeAction, Store, StoreError};
 use crate::write::{Author, Mode, Writer};
 use std::io::{BufRead, Read, Write};
 use std::sync::Arc;
@@ -289,8 +288,10 @@ fn export_kind<E: Entity + Clone>(
     store: &Store,
     out: &mut impl Write,
     text_of: &dyn Fn(&str) -> Option<Arc<str>>,
-    wrap: fn(E) -> Fact,
-) -> Result<u64, BulkError> {
+) -> Result<u64, BulkError>
+where
+    Fact: From<E>,
+{
     let mut n = 0;
     let mut after: Option<String> = None;
     // Pages of keys keep memory flat however large the store is.
@@ -301,7 +302,7 @@ fn export_kind<E: Entity + Clone>(
         }
         for key in keys.iter() {
             if let Some(entity) = store.get::<E>(key)? {
-                let line = serde_json::to_string(&to_record(&wrap(entity), text_of))
+                let line = serde_json::to_string(&to_record(&Fact::from(entity), text_of))
                     .map_err(|e| StoreError::Codec(e.to_string()))?;
                 writeln!(out, "{line}")?;
                 n += 1;
@@ -321,15 +322,9 @@ pub fn export(store: &Store, mut out: impl Write) -> Result<u64, BulkError> {
             .map(|s| Arc::from(s.text))
     };
     let mut n = 0;
-    n += export_kind::<Country>(store, &mut out, &text_of, Fact::Country)?;
-    n += export_kind::<Source>(store, &mut out, &text_of, Fact::Source)?;
-    n += export_kind::<Organization>(store, &mut out, &text_of, Fact::Organization)?;
-    n += export_kind::<Person>(store, &mut out, &text_of, Fact::Person)?;
-    n += export_kind::<Agreement>(store, &mut out, &text_of, Fact::Agreement)?;
-    n += export_kind::<Event>(store, &mut out, &text_of, Fact::Event)?;
-    n += export_kind::<Relation>(store, &mut out, &text_of, Fact::Relation)?;
-    n += export_kind::<Mission>(store, &mut out, &text_of, Fact::Mission)?;
-    n += export_kind::<Statement>(store, &mut out, &text_of, Fact::Statement)?;
+    crate::for_every_kind!(E => {
+        n += export_kind::<E>(store, &mut out, &text_of)?;
+    });
     out.flush()?;
     Ok(n)
 }

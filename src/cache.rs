@@ -7,52 +7,20 @@
 //! and runs the query again. A response computed while a write landed was stamped with the older
 //! generation, so it can be stored but never served. Knows neither sled nor HTTP.
 
-use crate::domain::NodeKind;
+use crate::domain::{Kinds, NodeKind};
 use async_graphql::parser::types::ExecutableDocument;
 use bytes::Bytes;
 use quick_cache::sync::Cache;
 use quick_cache::Weighter;
-use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 const KINDS: usize = NodeKind::ALL.len();
 
-/// A set of node kinds. Provisions live inside their agreement, so they count as agreements.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Kinds(u16);
-
-impl Kinds {
-    pub const NONE: Kinds = Kinds(0);
-    pub const ALL: Kinds = Kinds((1 << KINDS) - 1);
-
-    pub const fn of(kind: NodeKind) -> Kinds {
-        let kind = match kind {
-            NodeKind::Provision => NodeKind::Agreement,
-            other => other,
-        };
-        Kinds(1 << kind as u16)
-    }
-
-    pub const fn and(self, other: Kinds) -> Kinds {
-        Kinds(self.0 | other.0)
-    }
-
-    pub fn contains(self, kind: NodeKind) -> bool {
-        self.0 & Kinds::of(kind).0 != 0
-    }
-}
-
-impl FromIterator<NodeKind> for Kinds {
-    fn from_iter<I: IntoIterator<Item = NodeKind>>(iter: I) -> Self {
-        iter.into_iter()
-            .fold(Kinds::NONE, |acc, k| acc.and(Kinds::of(k)))
-    }
-}
-
 /// What a request read, gathered as it runs (reads may come from several tasks).
 #[derive(Debug, Default)]
 pub struct ReadSet {
-    kinds: AtomicU16,
+    kinds: AtomicU32,
     /// It read something only its caller may see (API keys): never cached, as the cache is
     /// shared by every caller.
     private: std::sync::atomic::AtomicBool,
@@ -60,11 +28,11 @@ pub struct ReadSet {
 
 impl ReadSet {
     pub fn add(&self, kinds: Kinds) {
-        self.kinds.fetch_or(kinds.0, Ordering::Relaxed);
+        self.kinds.fetch_or(kinds.bits(), Ordering::Relaxed);
     }
 
     pub fn kinds(&self) -> Kinds {
-        Kinds(self.kinds.load(Ordering::Relaxed))
+        Kinds::from_bits(self.kinds.load(Ordering::Relaxed))
     }
 
     pub fn mark_private(&self) {
@@ -92,7 +60,7 @@ impl Generations {
     /// Called after a commit changed nodes of `kinds`.
     pub fn bump(&self, kinds: Kinds) {
         for (i, counter) in self.0.iter().enumerate() {
-            if kinds.0 & (1 << i) != 0 {
+            if kinds.bits() & (1 << i) != 0 {
                 counter.fetch_add(1, Ordering::SeqCst);
             }
         }
@@ -101,7 +69,7 @@ impl Generations {
     /// Whether no node of `kinds` changed since `snapshot`.
     fn unchanged_since(&self, snapshot: &Snapshot, kinds: Kinds) -> bool {
         (0..KINDS)
-            .filter(|i| kinds.0 & (1 << i) != 0)
+            .filter(|i| kinds.bits() & (1 << i) != 0)
             .all(|i| self.0[i].load(Ordering::SeqCst) == snapshot.0[i])
     }
 }

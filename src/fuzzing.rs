@@ -2,10 +2,6 @@
 //! parser or decoder that a request or a file can reach. Not part of the API; each must return
 //! (an error is fine) and never panic.
 
-use crate::domain::{
-    Agreement, Country, Event, Mission, Organization, Person, Relation, Source, Statement,
-};
-
 /// An import line: parsed as a record, then checked as a write would check it (against a
 /// lookup that knows a few countries and one source).
 pub fn import_line(bytes: &[u8]) {
@@ -67,14 +63,8 @@ pub fn ids_and_cursors(bytes: &[u8]) {
 /// A stored value, as the store decodes it: every kind, and keys.
 pub fn stored_value(bytes: &[u8]) {
     use crate::store::fuzz_decode as decode;
-    decode::<Country>(bytes);
-    decode::<Source>(bytes);
-    decode::<Person>(bytes);
-    decode::<Organization>(bytes);
-    decode::<Agreement>(bytes);
-    decode::<Relation>(bytes);
-    decode::<Mission>(bytes);
-    decode::<Event>(bytes);
-    decode::<Statement>(bytes);
+    crate::for_every_kind!(E => {
+        decode::<E>(bytes);
+    });
     decode::<crate::store::ApiKey>(bytes);
 }

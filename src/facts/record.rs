@@ -243,63 +243,36 @@ pub struct SpeakerRecord {
     pub organization: Option<String>,
 }
 
-/// One line of the JSON Lines format: `{"type": "person", ...}`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
-pub enum Record {
-    Country(CountryRecord),
-    Source(SourceRecord),
-    Organization(OrganizationRecord),
-    Person(PersonRecord),
-    Agreement(AgreementRecord),
-    Event(EventRecord),
-    Relation(RelationRecord),
-    Mission(MissionRecord),
-    Statement(StatementRecord),
+macro_rules! records_of_every_kind {
+    (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident }),* $(,)?) => {
+        /// One line of the JSON Lines format: `{"type": "person", ...}`.
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        #[serde(tag = "type", rename_all = "camelCase")]
+        pub enum Record {
+            $($kind($record),)*
+        }
+
+        impl Record {
+            /// The kind of entity the record describes.
+            pub fn kind(&self) -> NodeKind {
+                match self {
+                    $(Record::$kind(_) => NodeKind::$kind,)*
+                }
+            }
+
+            /// Its key field (a country's is its code).
+            pub fn key_mut(&mut self) -> &mut String {
+                match self {
+                    $(Record::$kind(r) => &mut r.$key,)*
+                }
+            }
+
+            pub fn key(&self) -> &str {
+                match self {
+                    $(Record::$kind(r) => &r.$key,)*
+                }
+            }
+        }
+    };
 }
-
-impl Record {
-    /// The kind of entity the record describes.
-    pub fn kind(&self) -> NodeKind {
-        match self {
-            Record::Country(_) => NodeKind::Country,
-            Record::Source(_) => NodeKind::Source,
-            Record::Organization(_) => NodeKind::Organization,
-            Record::Person(_) => NodeKind::Person,
-            Record::Agreement(_) => NodeKind::Agreement,
-            Record::Event(_) => NodeKind::Event,
-            Record::Relation(_) => NodeKind::Relation,
-            Record::Mission(_) => NodeKind::Mission,
-            Record::Statement(_) => NodeKind::Statement,
-        }
-    }
-
-    /// Its key field (a country's is its code).
-    pub fn key_mut(&mut self) -> &mut String {
-        match self {
-            Record::Country(r) => &mut r.code,
-            Record::Source(r) => &mut r.key,
-            Record::Organization(r) => &mut r.key,
-            Record::Person(r) => &mut r.key,
-            Record::Agreement(r) => &mut r.key,
-            Record::Event(r) => &mut r.key,
-            Record::Relation(r) => &mut r.key,
-            Record::Mission(r) => &mut r.key,
-            Record::Statement(r) => &mut r.key,
-        }
-    }
-
-    pub fn key(&self) -> &str {
-        match self {
-            Record::Country(r) => &r.code,
-            Record::Source(r) => &r.key,
-            Record::Organization(r) => &r.key,
-            Record::Person(r) => &r.key,
-            Record::Agreement(r) => &r.key,
-            Record::Event(r) => &r.key,
-            Record::Relation(r) => &r.key,
-            Record::Mission(r) => &r.key,
-            Record::Statement(r) => &r.key,
-        }
-    }
-}
+crate::with_kinds!(records_of_every_kind);

@@ -285,9 +285,6 @@ impl<'a> Resolver<'a> {
         })?;
         let kind = match kind.to_ascii_lowercase().as_str() {
             "country" => return Ok(NodeRef::new(NodeKind::Country, self.country(path, key)?)),
-            "person" => NodeKind::Person,
-            "organization" => NodeKind::Organization,
-            "agreement" => NodeKind::Agreement,
             "provision" => {
                 let exists = Provision::split_key(key)
                     .is_some_and(|(a, _)| self.lookup.exists(NodeKind::Agreement, a));
@@ -299,17 +296,18 @@ impl<'a> Resolver<'a> {
                 }
                 return Ok(NodeRef::new(NodeKind::Provision, key));
             }
-            "relation" => NodeKind::Relation,
-            "mission" => NodeKind::Mission,
-            "event" => NodeKind::Event,
-            "statement" => NodeKind::Statement,
-            "source" => NodeKind::Source,
-            other => {
-                return Err(FactError::invalid(
-                    path,
-                    format!("unknown node kind '{other}'"),
-                ))
-            }
+            other => match NodeKind::ALL
+                .iter()
+                .find(|k| k.as_str().eq_ignore_ascii_case(other))
+            {
+                Some(kind) => *kind,
+                None => {
+                    return Err(FactError::invalid(
+                        path,
+                        format!("unknown node kind '{other}'"),
+                    ))
+                }
+            },
         };
         Ok(NodeRef::new(kind, self.reference(path, kind, key)?))
     }

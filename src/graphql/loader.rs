@@ -1,9 +1,11 @@
 //! Per-request batched reads. Sibling fields ask for keys; each DataLoader batch is one store
 //! round trip, so a query costs round trips in proportion to its depth, not its rows.
 
-use crate::cache::{Kinds, ReadSet};
+use crate::cache::ReadSet;
+use crate::domain::Kinds;
+use crate::domain::{Entity, Role};
 use crate::domain::{NodeKind, NodeRef};
-use crate::store::{Entity, IndexAnswer, IndexRead, Revision, Role, Store, StoreError};
+use crate::store::{IndexAnswer, IndexRead, Revision, Store, StoreError};
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};

@@ -133,3 +133,52 @@ pub fn prepare(
         reader,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::{NodeKind, STORED};
+
+    /// The schema's parts that must cover every stored kind, checked against the registry:
+    /// forgetting one is a failing test, not a kind clients silently cannot reach.
+    #[test]
+    fn every_stored_kind_is_in_every_part_of_the_schema_that_lists_kinds() {
+        let sdl = super::sdl();
+        let block = |head: &str| -> String {
+            let start = sdl
+                .find(head)
+                .unwrap_or_else(|| panic!("the schema has no `{head}`"));
+            let end = start + sdl[start..].find("\n}").expect("a closing brace");
+            sdl[start..=end].to_string()
+        };
+        let query = block("type Query {");
+        let mutation = block("type Mutation {");
+        let fact_kind = block("enum FactKind {");
+        let add_source = block("input AddSourceInput {");
+        for kind in STORED {
+            let name = kind.as_str();
+            let plural = kind.plural();
+            assert!(
+                sdl.contains(&format!("type {name} implements Node")),
+                "{name} is not a Node"
+            );
+            assert!(query.contains(&format!("\t{plural}(")), "Query.{plural}");
+            for verb in ["create", "update"] {
+                assert!(
+                    mutation.contains(&format!("\t{verb}{name}(")),
+                    "{verb}{name}"
+                );
+            }
+            assert!(
+                fact_kind.contains(&format!("\t{}\n", name.to_uppercase())),
+                "FactKind.{name}"
+            );
+            // A source's facts come with it, except countries (the gazetteer's) and itself.
+            if !matches!(kind, NodeKind::Country | NodeKind::Source) {
+                assert!(
+                    add_source.contains(&format!("\t{plural}: [")),
+                    "AddSourceInput.{plural}"
+                );
+            }
+        }
+    }
+}

@@ -15,35 +15,25 @@ use tokio::sync::broadcast::error::RecvError;
 
 pub struct Subscription;
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-pub enum FactKind {
-    Country,
-    Person,
-    Organization,
-    Agreement,
-    Relation,
-    Mission,
-    Event,
-    Statement,
-    Source,
-}
+macro_rules! fact_kinds {
+    (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident }),* $(,)?) => {
+        /// The kinds of fact a change can be about.
+        #[derive(Enum, Copy, Clone, Eq, PartialEq)]
+        pub enum FactKind {
+            $($kind,)*
+        }
 
-impl FactKind {
-    fn of(kind: NodeKind) -> Option<FactKind> {
-        Some(match kind {
-            NodeKind::Country => FactKind::Country,
-            NodeKind::Person => FactKind::Person,
-            NodeKind::Organization => FactKind::Organization,
-            NodeKind::Agreement => FactKind::Agreement,
-            NodeKind::Relation => FactKind::Relation,
-            NodeKind::Mission => FactKind::Mission,
-            NodeKind::Event => FactKind::Event,
-            NodeKind::Statement => FactKind::Statement,
-            NodeKind::Source => FactKind::Source,
-            NodeKind::Provision => return None,
-        })
-    }
+        impl FactKind {
+            fn of(kind: NodeKind) -> Option<FactKind> {
+                match kind {
+                    $(NodeKind::$kind => Some(FactKind::$kind),)*
+                    NodeKind::Provision => None,
+                }
+            }
+        }
+    };
 }
+crate::with_kinds!(fact_kinds);
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 pub enum ChangeAction {

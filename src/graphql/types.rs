@@ -5,9 +5,10 @@ use super::connection::*;
 use super::error::OrGqlError;
 use super::id;
 use super::loader::{Key, Loaders, Reader, ReferrerCount, ReferrerPage, Referrers, RevisionsOf};
-use crate::cache::Kinds;
+use crate::domain::Kinds;
 use crate::domain::{self, NodeKind, NodeRef, PartialDate};
-use crate::store::{Entity, IndexAnswer, IndexRead, Role};
+use crate::domain::{Entity, Role};
+use crate::store::{IndexAnswer, IndexRead};
 use async_graphql::futures_util::future::{join, join_all};
 use async_graphql::{
     Context, Enum, ErrorExtensions, InputValueError, InputValueResult, Interface, Object, Result,

@@ -19,9 +19,6 @@ use super::{
     reference_keys, referrers, Batch, Entity, Store, StoreError, META, META_REFCOUNTS, REFCOUNTS,
     REFS,
 };
-use crate::domain::{
-    Agreement, Country, Event, Mission, Organization, Person, Relation, Source, Statement,
-};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -289,15 +286,9 @@ impl Store {
         let staged = self.db.open_tree(REFS)?;
         staged.clear()?;
         let mut references = 0;
-        references += self.stage_references::<Country>(&staged)?;
-        references += self.stage_references::<Source>(&staged)?;
-        references += self.stage_references::<Person>(&staged)?;
-        references += self.stage_references::<Organization>(&staged)?;
-        references += self.stage_references::<Agreement>(&staged)?;
-        references += self.stage_references::<Relation>(&staged)?;
-        references += self.stage_references::<Mission>(&staged)?;
-        references += self.stage_references::<Event>(&staged)?;
-        references += self.stage_references::<Statement>(&staged)?;
+        crate::for_every_kind!(E => {
+            references += self.stage_references::<E>(&staged)?;
+        });
         referrers::migrate(&staged, self.tree(referrers::REFERRERS)?)?;
         self.count_all_referrers()?;
         self.db.drop_tree(REFS)?;
@@ -355,8 +346,9 @@ impl Store {
 mod tests {
     use super::*;
     use crate::dataset::{load, DatasetFiles};
+    use crate::domain::Role;
     use crate::domain::{Fact, NodeKind, NodeRef};
-    use crate::store::{Role, Write};
+    use crate::store::Write;
 
     type Index = (Vec<(Vec<u8>, String)>, Vec<(Vec<u8>, Vec<u8>)>);
 

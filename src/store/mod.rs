@@ -11,14 +11,13 @@
 mod check;
 mod codec;
 mod deferred;
-mod entity;
 pub mod keys;
 mod memo;
 mod referrers;
 mod write;
 
+use crate::domain::{all_references, Entity, Role};
 pub use check::CheckReport;
-pub use entity::{all_references, Entity, Role};
 pub use keys::{ApiKey, KeyError, KeyRole};
 pub use memo::{IndexAnswer, IndexRead};
 use referrers::REFERRERS;
@@ -69,20 +68,9 @@ const META_SEQUENCE: &[u8] = b"sequence";
 /// Set once `refcounts` agrees with `refs` (data dirs from before it existed are counted once).
 const META_REFCOUNTS: &[u8] = b"refcounts";
 
+/// The tree holding a kind's entities (a provision lives inside its agreement).
 fn tree_name(kind: NodeKind) -> &'static str {
-    match kind {
-        NodeKind::Country => "countries",
-        NodeKind::Person => "people",
-        NodeKind::Organization => "organizations",
-        NodeKind::Agreement => "agreements",
-        // Provisions live inside their agreement.
-        NodeKind::Provision => "agreements",
-        NodeKind::Relation => "relations",
-        NodeKind::Mission => "missions",
-        NodeKind::Event => "events",
-        NodeKind::Statement => "statements",
-        NodeKind::Source => "sources",
-    }
+    kind.plural()
 }
 
 fn count_key(kind: NodeKind) -> Vec<u8> {
@@ -125,8 +113,8 @@ const COMPACT_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 /// sled's page cache when no size is configured.
 pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
-/// Every tree the store uses; opened once, since `open_tree` takes a lock on each call.
-const TREES: &[&str] = &[
+/// Every tree the store uses besides one per stored kind (`tree_name`).
+const INDEX_TREES: &[&str] = &[
     META,
     REFERRERS,
     REFCOUNTS,
@@ -136,16 +124,13 @@ const TREES: &[&str] = &[
     REVISIONS,
     keys::KEYS,
     keys::KEY_HASHES,
-    "countries",
-    "people",
-    "organizations",
-    "agreements",
-    "relations",
-    "missions",
-    "events",
-    "statements",
-    "sources",
 ];
+
+/// Every tree the store uses; opened once, since `open_tree` takes a lock on each call.
+fn all_trees() -> impl Iterator<Item = &'static str> {
+    let kinds = crate::domain::STORED.iter().map(|k| tree_name(*k));
+    INDEX_TREES.iter().copied().chain(kinds)
+}
 
 pub struct Store {
     db: sled::Db,
@@ -242,24 +227,6 @@ fn valued_entries(fact: &Fact) -> Vec<(&'static str, Vec<u8>, Vec<u8>)> {
     }
 }
 
-/// Calls `$body` with the entity inside a `Fact`, typed.
-macro_rules! with_entity {
-    ($fact:expr, $e:ident => $body:expr) => {
-        match $fact {
-            Fact::Country($e) => $body,
-            Fact::Source($e) => $body,
-            Fact::Person($e) => $body,
-            Fact::Organization($e) => $body,
-            Fact::Agreement($e) => $body,
-            Fact::Relation($e) => $body,
-            Fact::Mission($e) => $body,
-            Fact::Event($e) => $body,
-            Fact::Statement($e) => $body,
-        }
-    };
-}
-pub(crate) use with_entity;
-
 impl Store {
     /// Opens (or creates) the store in `dir` with sled's default page cache.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
@@ -291,9 +258,8 @@ impl Store {
                 Err(other) => return Err(StoreError::Sled(other)),
             }
         };
-        let trees = TREES
-            .iter()
-            .map(|name| Ok((*name, db.open_tree(name)?)))
+        let trees = all_trees()
+            .map(|name| Ok((name, db.open_tree(name)?)))
             .collect::<Result<HashMap<_, _>, sled::Error>>()?;
         let store = Store {
             db,
@@ -465,19 +431,15 @@ impl Store {
 
     /// Any fact by reference (provisions are not stored on their own: None).
     pub fn get_fact(&self, node: &NodeRef) -> Result<Option<Fact>, StoreError> {
-        let key = node.key.as_str();
-        Ok(match node.kind {
-            NodeKind::Country => self.get(key)?.map(Fact::Country),
-            NodeKind::Source => self.get(key)?.map(Fact::Source),
-            NodeKind::Person => self.get(key)?.map(Fact::Person),
-            NodeKind::Organization => self.get(key)?.map(Fact::Organization),
-            NodeKind::Agreement => self.get(key)?.map(Fact::Agreement),
-            NodeKind::Relation => self.get(key)?.map(Fact::Relation),
-            NodeKind::Mission => self.get(key)?.map(Fact::Mission),
-            NodeKind::Event => self.get(key)?.map(Fact::Event),
-            NodeKind::Statement => self.get(key)?.map(Fact::Statement),
-            NodeKind::Provision => None,
-        })
+        macro_rules! get_any_kind {
+            (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident }),* $(,)?) => {
+                match node.kind {
+                    $(NodeKind::$kind => self.get(&node.key)?.map(Fact::$kind),)*
+                    NodeKind::Provision => None,
+                }
+            };
+        }
+        Ok(crate::with_kinds!(get_any_kind))
     }
 
     /// Whether a node exists; a provision exists when its agreement has that number.

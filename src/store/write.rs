@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::domain::Fact;
+use crate::with_entity;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::MutexGuard;

@@ -39,7 +39,7 @@ pub struct Graph {
     search: SearchIndex,
 }
 
-fn keyed<E: diplograph::store::Entity>(store: &Store) -> Result<Map<E>, StoreError> {
+fn keyed<E: diplograph::domain::Entity>(store: &Store) -> Result<Map<E>, StoreError> {
     Ok(store
         .all::<E>()?
         .into_iter()

@@ -1,7 +1,7 @@
-//! How each entity type is stored and indexed.
+//! What every kind of fact shares: its key, the names it is found by, and the references and
+//! citations it makes (which the stores index backwards).
 
-use crate::cache::Kinds;
-use crate::domain::*;
+use super::*;
 use serde::{de::DeserializeOwned, Serialize};
 
 /// The ways one entity refers to another; each is an index the API reads backwards
@@ -50,7 +50,8 @@ impl Role {
         Kinds::of(kind)
     }
 
-    pub(crate) fn tag(self) -> &'static str {
+    /// The role's stable name (stores key their reverse indexes by it).
+    pub fn tag(self) -> &'static str {
         match self {
             Role::Party => "party",
             Role::Broker => "broker",
@@ -341,14 +342,11 @@ mod tests {
             }
         }
         let g = load(&DatasetFiles::builtin()).unwrap();
-        check(&g.countries);
-        check(&g.sources);
-        check(&g.people);
-        check(&g.organizations);
-        check(&g.agreements);
-        check(&g.relations);
-        check(&g.missions);
-        check(&g.events);
-        check(&g.statements);
+        macro_rules! check_every_kind {
+            (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident }),* $(,)?) => {
+                $(check(&g.$plural);)*
+            };
+        }
+        crate::with_kinds!(check_every_kind);
     }
 }
