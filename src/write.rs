@@ -191,31 +191,6 @@ impl BatchLookup<'_> {
     }
 }
 
-/// What a generated key is made from: the record's name, title or first words.
-fn key_basis(record: &Record) -> String {
-    match record {
-        Record::Country(r) => r.code.clone(),
-        Record::Source(r) => r.title.clone(),
-        Record::Organization(r) => r.name.clone(),
-        Record::Person(r) => r.name.clone(),
-        Record::Agreement(r) => r.title.clone(),
-        Record::Event(r) => r.title.clone(),
-        Record::Relation(r) => format!("{} {} {}", r.subject, r.object, r.kind),
-        Record::Mission(r) => format!(
-            "{} {} {}",
-            r.sending_country,
-            r.kind,
-            r.city.as_deref().unwrap_or(&r.host_country)
-        ),
-        Record::Statement(r) => r
-            .text
-            .split_whitespace()
-            .take(8)
-            .collect::<Vec<_>>()
-            .join(" "),
-    }
-}
-
 /// A readable key: folded words joined by dashes, at most 60 characters.
 pub fn slug(basis: &str) -> String {
     let folded = text::fold(basis).replace(' ', "-");
@@ -341,7 +316,7 @@ impl Writer {
         };
         let mut writes = Vec::with_capacity(records.len());
         for (path, record) in &mut records {
-            let basis = key_basis(record);
+            let basis = record.key_basis();
             let kind = record.kind();
             let key = record.key_mut();
             if key.trim().is_empty() && mode == Mode::Create && kind != NodeKind::Country {

@@ -91,10 +91,10 @@ pub fn locate(text: &str, excerpt: &str, at: Option<usize>) -> Option<(usize, us
 }
 
 pub struct Resolver<'a> {
-    lookup: &'a dyn Lookup,
+    pub(crate) lookup: &'a dyn Lookup,
 }
 
-fn field(path: &str, name: &str) -> String {
+pub(crate) fn field(path: &str, name: &str) -> String {
     if path.is_empty() {
         name.to_string()
     } else {
@@ -102,7 +102,7 @@ fn field(path: &str, name: &str) -> String {
     }
 }
 
-fn item(path: &str, name: &str, i: usize) -> String {
+pub(crate) fn item(path: &str, name: &str, i: usize) -> String {
     format!("{}[{i}]", field(path, name))
 }
 
@@ -112,7 +112,7 @@ pub const MAX_LABEL_CHARS: usize = 1000;
 pub const MAX_KEY_BYTES: usize = 200;
 
 /// A name, title, alias or city: one line of printable text.
-fn non_empty(path: &str, value: &str) -> Result<String, FactError> {
+pub(crate) fn non_empty(path: &str, value: &str) -> Result<String, FactError> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(FactError::invalid(path, "must not be empty"));
@@ -134,7 +134,7 @@ fn non_empty(path: &str, value: &str) -> Result<String, FactError> {
 
 /// Running text (a statement, a provision, an article): line breaks and tabs are its own, other
 /// control characters are not.
-fn text(path: &str, value: &str) -> Result<String, FactError> {
+pub(crate) fn text(path: &str, value: &str) -> Result<String, FactError> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(FactError::invalid(path, "must not be empty"));
@@ -151,7 +151,7 @@ fn text(path: &str, value: &str) -> Result<String, FactError> {
     Ok(trimmed.to_string())
 }
 
-fn key(path: &str, value: &str) -> Result<String, FactError> {
+pub(crate) fn key(path: &str, value: &str) -> Result<String, FactError> {
     let k = non_empty(path, value)?;
     if k.contains(['/', ':']) {
         return Err(FactError::invalid(
@@ -168,7 +168,7 @@ fn key(path: &str, value: &str) -> Result<String, FactError> {
     Ok(k)
 }
 
-fn date(path: &str, raw: &Option<String>) -> Result<Option<PartialDate>, FactError> {
+pub(crate) fn date(path: &str, raw: &Option<String>) -> Result<Option<PartialDate>, FactError> {
     raw.as_deref()
         .map(|s| {
             s.parse()
@@ -177,12 +177,15 @@ fn date(path: &str, raw: &Option<String>) -> Result<Option<PartialDate>, FactErr
         .transpose()
 }
 
-fn named<T: std::str::FromStr<Err = UnknownName>>(path: &str, raw: &str) -> Result<T, FactError> {
+pub(crate) fn named<T: std::str::FromStr<Err = UnknownName>>(
+    path: &str,
+    raw: &str,
+) -> Result<T, FactError> {
     raw.parse()
         .map_err(|e: UnknownName| FactError::invalid(path, e.to_string()))
 }
 
-fn names(path: &str, values: &[String]) -> Result<Vec<String>, FactError> {
+pub(crate) fn names(path: &str, values: &[String]) -> Result<Vec<String>, FactError> {
     values
         .iter()
         .enumerate()
@@ -195,7 +198,7 @@ impl<'a> Resolver<'a> {
         Resolver { lookup }
     }
 
-    fn cite(&self, path: &str, raw: &CitationRecord) -> Result<Citation, FactError> {
+    pub(crate) fn cite(&self, path: &str, raw: &CitationRecord) -> Result<Citation, FactError> {
         let text = self.lookup.source_text(&raw.source).ok_or_else(|| {
             FactError::not_found(
                 &field(path, "source"),
@@ -219,7 +222,11 @@ impl<'a> Resolver<'a> {
         })
     }
 
-    fn cite_all(&self, path: &str, raw: &[CitationRecord]) -> Result<Vec<Citation>, FactError> {
+    pub(crate) fn cite_all(
+        &self,
+        path: &str,
+        raw: &[CitationRecord],
+    ) -> Result<Vec<Citation>, FactError> {
         if raw.is_empty() {
             return Err(FactError::invalid(
                 path,
@@ -232,17 +239,21 @@ impl<'a> Resolver<'a> {
             .collect()
     }
 
-    fn country(&self, path: &str, code: &str) -> Result<String, FactError> {
+    pub(crate) fn country(&self, path: &str, code: &str) -> Result<String, FactError> {
         self.lookup
             .country(code)
             .ok_or_else(|| FactError::not_found(path, format!("unknown country code '{code}'")))
     }
 
-    fn opt_country(&self, path: &str, code: &Option<String>) -> Result<Option<String>, FactError> {
+    pub(crate) fn opt_country(
+        &self,
+        path: &str,
+        code: &Option<String>,
+    ) -> Result<Option<String>, FactError> {
         code.as_deref().map(|c| self.country(path, c)).transpose()
     }
 
-    fn countries(&self, path: &str, codes: &[String]) -> Result<Vec<String>, FactError> {
+    pub(crate) fn countries(&self, path: &str, codes: &[String]) -> Result<Vec<String>, FactError> {
         let mut out: Vec<String> = Vec::new();
         for (i, c) in codes.iter().enumerate() {
             let code = self.country(&format!("{path}[{i}]"), c)?;
@@ -257,7 +268,12 @@ impl<'a> Resolver<'a> {
         Ok(out)
     }
 
-    fn reference(&self, path: &str, kind: NodeKind, key: &str) -> Result<String, FactError> {
+    pub(crate) fn reference(
+        &self,
+        path: &str,
+        kind: NodeKind,
+        key: &str,
+    ) -> Result<String, FactError> {
         if self.lookup.exists(kind, key) {
             Ok(key.to_string())
         } else {
@@ -268,7 +284,7 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn opt_reference(
+    pub(crate) fn opt_reference(
         &self,
         path: &str,
         kind: NodeKind,
@@ -279,7 +295,7 @@ impl<'a> Resolver<'a> {
             .transpose()
     }
 
-    fn node(&self, path: &str, reference: &str) -> Result<NodeRef, FactError> {
+    pub(crate) fn node(&self, path: &str, reference: &str) -> Result<NodeRef, FactError> {
         let (kind, key) = reference.split_once(':').ok_or_else(|| {
             FactError::invalid(path, format!("'{reference}' is not of the form kind:key"))
         })?;
@@ -314,338 +330,7 @@ impl<'a> Resolver<'a> {
 
     /// Resolves one record; `path` prefixes every error's field path.
     pub fn resolve(&self, record: &Record, path: &str) -> Result<Fact, FactError> {
-        Ok(match record {
-            Record::Country(r) => Fact::Country(self.country_record(r, path)?),
-            Record::Source(r) => Fact::Source(self.source(r, path)?),
-            Record::Organization(r) => Fact::Organization(self.organization(r, path)?),
-            Record::Person(r) => Fact::Person(self.person(r, path)?),
-            Record::Agreement(r) => Fact::Agreement(self.agreement(r, path)?),
-            Record::Event(r) => Fact::Event(self.event(r, path)?),
-            Record::Relation(r) => Fact::Relation(self.relation(r, path)?),
-            Record::Mission(r) => Fact::Mission(self.mission(r, path)?),
-            Record::Statement(r) => Fact::Statement(self.statement(r, path)?),
-        })
-    }
-
-    fn country_record(&self, r: &CountryRecord, path: &str) -> Result<Country, FactError> {
-        let code = r.code.trim().to_ascii_uppercase();
-        if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(FactError::invalid(
-                &field(path, "code"),
-                "an ISO 3166-1 alpha-2 code is two letters",
-            ));
-        }
-        let alpha3 = r.alpha3.trim().to_ascii_uppercase();
-        if alpha3.len() != 3 || !alpha3.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(FactError::invalid(
-                &field(path, "alpha3"),
-                "an ISO 3166-1 alpha-3 code is three letters",
-            ));
-        }
-        let opt = |name: &str, v: &Option<String>| -> Result<Option<String>, FactError> {
-            v.as_deref()
-                .map(|s| non_empty(&field(path, name), s))
-                .transpose()
-        };
-        Ok(Country {
-            code,
-            alpha3,
-            name: non_empty(&field(path, "name"), &r.name)?,
-            official_name: opt("officialName", &r.official_name)?,
-            aliases: names(&field(path, "aliases"), &r.aliases)?,
-            demonyms: names(&field(path, "demonyms"), &r.demonyms)?,
-            capital: opt("capital", &r.capital)?,
-            region: opt("region", &r.region)?,
-            subregion: opt("subregion", &r.subregion)?,
-            un_member: r.un_member,
-        })
-    }
-
-    fn source(&self, r: &SourceRecord, path: &str) -> Result<Source, FactError> {
-        let body = r
-            .text
-            .as_deref()
-            .filter(|t| !t.trim().is_empty())
-            .ok_or_else(|| FactError::invalid(&field(path, "text"), "a source needs its text"))?;
-        text(&field(path, "text"), body)?;
-        if let Some(url) = &r.url {
-            let url = url.trim();
-            if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
-                return Err(FactError::invalid(
-                    &field(path, "url"),
-                    "must be an http(s) URL",
-                ));
-            }
-        }
-        Ok(Source {
-            key: key(&field(path, "key"), &r.key)?,
-            title: non_empty(&field(path, "title"), &r.title)?,
-            publisher: r.publisher.clone(),
-            author: r.author.clone(),
-            url: r.url.as_ref().map(|u| u.trim().to_string()),
-            published: date(&field(path, "published"), &r.published)?,
-            text: body.to_string(),
-        })
-    }
-
-    fn organization(&self, r: &OrganizationRecord, path: &str) -> Result<Organization, FactError> {
-        Ok(Organization {
-            key: key(&field(path, "key"), &r.key)?,
-            name: non_empty(&field(path, "name"), &r.name)?,
-            aliases: names(&field(path, "aliases"), &r.aliases)?,
-            kind: named(&field(path, "kind"), &r.kind)?,
-            country: self.opt_country(&field(path, "country"), &r.country)?,
-            sources: self.cite_all(&field(path, "sources"), &r.sources)?,
-        })
-    }
-
-    fn person(&self, r: &PersonRecord, path: &str) -> Result<Person, FactError> {
-        let mut posts = Vec::new();
-        for (i, post) in r.posts.iter().enumerate() {
-            let p = item(path, "posts", i);
-            let start = date(&field(&p, "start"), &post.start)?;
-            let end = date(&field(&p, "end"), &post.end)?;
-            if let (Some(s), Some(e)) = (start, end) {
-                if e.latest() < s.earliest() {
-                    return Err(FactError::invalid(
-                        &field(&p, "end"),
-                        format!("ends ({e}) before it starts ({s})"),
-                    ));
-                }
-            }
-            if post.country.is_none() && post.organization.is_none() {
-                return Err(FactError::invalid(
-                    &p,
-                    "a post is held for a country or an organization",
-                ));
-            }
-            posts.push(Post {
-                title: non_empty(&field(&p, "title"), &post.title)?,
-                country: self.opt_country(&field(&p, "country"), &post.country)?,
-                organization: self.opt_reference(
-                    &field(&p, "organization"),
-                    NodeKind::Organization,
-                    &post.organization,
-                )?,
-                start,
-                end,
-                sources: self.cite_all(&field(&p, "sources"), &post.sources)?,
-            });
-        }
-        Ok(Person {
-            key: key(&field(path, "key"), &r.key)?,
-            name: non_empty(&field(path, "name"), &r.name)?,
-            aliases: names(&field(path, "aliases"), &r.aliases)?,
-            posts,
-        })
-    }
-
-    fn agreement(&self, r: &AgreementRecord, path: &str) -> Result<Agreement, FactError> {
-        let agreement_key = key(&field(path, "key"), &r.key)?;
-        let mut provisions = Vec::new();
-        for (i, p) in r.provisions.iter().enumerate() {
-            let pp = item(path, "provisions", i);
-            provisions.push(Provision {
-                number: i as u32 + 1,
-                text: text(&field(&pp, "text"), &p.text)?,
-                actor: self.opt_country(&field(&pp, "actor"), &p.actor)?,
-                sources: self.cite_all(&field(&pp, "sources"), &p.sources)?,
-            });
-        }
-        let mut signatories = Vec::new();
-        for (i, s) in r.signatories.iter().enumerate() {
-            let sp = item(path, "signatories", i);
-            signatories.push(Signatory {
-                person: self.reference(&field(&sp, "person"), NodeKind::Person, &s.person)?,
-                country: self.opt_country(&field(&sp, "country"), &s.country)?,
-            });
-        }
-        Ok(Agreement {
-            key: agreement_key,
-            title: non_empty(&field(path, "title"), &r.title)?,
-            aliases: names(&field(path, "aliases"), &r.aliases)?,
-            signed_on: date(&field(path, "signedOn"), &r.signed_on)?,
-            place: r.place.clone(),
-            parties: self.countries(&field(path, "parties"), &r.parties)?,
-            signatories,
-            brokers: self.countries(&field(path, "brokers"), &r.brokers)?,
-            provisions,
-            sources: self.cite_all(&field(path, "sources"), &r.sources)?,
-        })
-    }
-
-    fn relation(&self, r: &RelationRecord, path: &str) -> Result<Relation, FactError> {
-        if r.history.is_empty() {
-            return Err(FactError::invalid(
-                &field(path, "history"),
-                "a relation needs at least one status",
-            ));
-        }
-        let mut history: Vec<StatusChange> = Vec::new();
-        for (i, h) in r.history.iter().enumerate() {
-            let hp = item(path, "history", i);
-            let change = StatusChange {
-                status: named(&field(&hp, "status"), &h.status)?,
-                date: date(&field(&hp, "date"), &h.date)?,
-                sources: self.cite_all(&field(&hp, "sources"), &h.sources)?,
-            };
-            let earlier = history.iter().rev().find_map(|c| c.date);
-            if let (Some(before), Some(now)) = (earlier, change.date) {
-                if now.latest() < before.earliest() {
-                    return Err(FactError::invalid(
-                        &field(&hp, "date"),
-                        "history runs oldest first",
-                    ));
-                }
-            }
-            history.push(change);
-        }
-        let subject = self.country(&field(path, "subject"), &r.subject)?;
-        let object = self.country(&field(path, "object"), &r.object)?;
-        if subject == object {
-            return Err(FactError::invalid(
-                &field(path, "object"),
-                "a relation needs two different countries",
-            ));
-        }
-        Ok(Relation {
-            key: key(&field(path, "key"), &r.key)?,
-            kind: named(&field(path, "kind"), &r.kind)?,
-            subject,
-            object,
-            agreement: self.opt_reference(
-                &field(path, "agreement"),
-                NodeKind::Agreement,
-                &r.agreement,
-            )?,
-            event: self.opt_reference(&field(path, "event"), NodeKind::Event, &r.event)?,
-            history,
-        })
-    }
-
-    fn mission(&self, r: &MissionRecord, path: &str) -> Result<Mission, FactError> {
-        let sending_country = self.country(&field(path, "sendingCountry"), &r.sending_country)?;
-        let host_country = self.country(&field(path, "hostCountry"), &r.host_country)?;
-        if sending_country == host_country {
-            return Err(FactError::invalid(
-                &field(path, "hostCountry"),
-                "a mission is hosted by another country",
-            ));
-        }
-        let opened = date(&field(path, "opened"), &r.opened)?;
-        let closed = date(&field(path, "closed"), &r.closed)?;
-        if let (Some(o), Some(c)) = (opened, closed) {
-            if c.latest() < o.earliest() {
-                return Err(FactError::invalid(
-                    &field(path, "closed"),
-                    format!("closes ({c}) before it opens ({o})"),
-                ));
-            }
-        }
-        Ok(Mission {
-            key: key(&field(path, "key"), &r.key)?,
-            kind: named(&field(path, "kind"), &r.kind)?,
-            sending_country,
-            host_country,
-            city: r
-                .city
-                .as_deref()
-                .map(|c| non_empty(&field(path, "city"), c))
-                .transpose()?,
-            status: named(&field(path, "status"), &r.status)?,
-            opened,
-            expected_opening: date(&field(path, "expectedOpening"), &r.expected_opening)?,
-            closed,
-            sources: self.cite_all(&field(path, "sources"), &r.sources)?,
-        })
-    }
-
-    fn event(&self, r: &EventRecord, path: &str) -> Result<Event, FactError> {
-        Ok(Event {
-            key: key(&field(path, "key"), &r.key)?,
-            kind: named(&field(path, "kind"), &r.kind)?,
-            title: non_empty(&field(path, "title"), &r.title)?,
-            date: date(&field(path, "date"), &r.date)?,
-            place: r.place.clone(),
-            participants: r
-                .participants
-                .iter()
-                .enumerate()
-                .map(|(i, p)| self.reference(&item(path, "participants", i), NodeKind::Person, p))
-                .collect::<Result<_, _>>()?,
-            countries: self.countries(&field(path, "countries"), &r.countries)?,
-            agreement: self.opt_reference(
-                &field(path, "agreement"),
-                NodeKind::Agreement,
-                &r.agreement,
-            )?,
-            sources: self.cite_all(&field(path, "sources"), &r.sources)?,
-        })
-    }
-
-    fn statement(&self, r: &StatementRecord, path: &str) -> Result<Statement, FactError> {
-        let source = self.cite(&field(path, "source"), &r.source)?;
-        let text = text(&field(path, "text"), &r.text)?;
-        if r.direct {
-            let full = self
-                .lookup
-                .source_text(&source.source)
-                .unwrap_or_else(|| Arc::from(""));
-            let excerpt: String = full
-                .chars()
-                .skip(source.start as usize)
-                .take((source.end - source.start) as usize)
-                .collect();
-            if locate(&excerpt, &text, None).is_none() {
-                return Err(FactError::invalid(
-                    &field(path, "text"),
-                    "a direct quote's text must occur verbatim in its excerpt",
-                ));
-            }
-        }
-        let speaker = match &r.speaker {
-            None => None,
-            Some(SpeakerRecord {
-                person: Some(p),
-                organization: None,
-            }) => Some(NodeRef::new(
-                NodeKind::Person,
-                self.reference(&field(path, "speaker.person"), NodeKind::Person, p)?,
-            )),
-            Some(SpeakerRecord {
-                person: None,
-                organization: Some(o),
-            }) => Some(NodeRef::new(
-                NodeKind::Organization,
-                self.reference(
-                    &field(path, "speaker.organization"),
-                    NodeKind::Organization,
-                    o,
-                )?,
-            )),
-            Some(_) => {
-                return Err(FactError::invalid(
-                    &field(path, "speaker"),
-                    "a speaker is one person or one organization",
-                ))
-            }
-        };
-        Ok(Statement {
-            key: key(&field(path, "key"), &r.key)?,
-            text,
-            direct: r.direct,
-            speaker,
-            date: date(&field(path, "date"), &r.date)?,
-            medium: named(&field(path, "medium"), &r.medium)?,
-            event: self.opt_reference(&field(path, "event"), NodeKind::Event, &r.event)?,
-            about: r
-                .about
-                .iter()
-                .enumerate()
-                .map(|(i, a)| self.node(&item(path, "about", i), a))
-                .collect::<Result<_, _>>()?,
-            source,
-        })
+        record.resolve(self, path)
     }
 }
 
