@@ -7,6 +7,26 @@
 
 use super::NodeKind;
 
+mod agreement;
+mod country;
+mod event;
+mod mission;
+mod organization;
+mod person;
+mod relation;
+mod source;
+mod statement;
+
+pub use agreement::*;
+pub use country::*;
+pub use event::*;
+pub use mission::*;
+pub use organization::*;
+pub use person::*;
+pub use relation::*;
+pub use source::*;
+pub use statement::*;
+
 /// Calls `$callback!` with every stored kind, in the order where each kind's references come
 /// before it (the order of the seed, of an import's held-back references and of an export).
 /// Each entry names the domain type (also the `NodeKind` variant and the `Fact` and `Record`

@@ -1,14 +1,16 @@
 //! Entities and their validation; knows neither sled nor GraphQL.
 
 pub mod date;
+// First: its `named_enum!` is used by the kinds.
+#[macro_use]
+pub mod model;
 mod entity;
 mod kinds;
-pub mod model;
 pub mod text;
 
 pub use date::{DateError, PartialDate};
 pub use entity::{all_references, Entity, Role};
-pub use kinds::{Kinds, STORED};
+pub use kinds::*;
 pub use model::*;
 
 macro_rules! facts_of_every_kind {
