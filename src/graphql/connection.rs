@@ -3,7 +3,6 @@
 
 use super::error::ApiError;
 use super::id;
-use super::types::*;
 use async_graphql::SimpleObject;
 use std::ops::Range;
 
@@ -52,18 +51,7 @@ macro_rules! connection_types {
         }
     )+};
 }
-
-connection_types! {
-    CountryConnection, CountryEdge, CountryObj;
-    PersonConnection, PersonEdge, PersonObj;
-    OrganizationConnection, OrganizationEdge, OrganizationObj;
-    AgreementConnection, AgreementEdge, AgreementObj;
-    RelationConnection, RelationEdge, RelationObj;
-    MissionConnection, MissionEdge, MissionObj;
-    StatementConnection, StatementEdge, StatementObj;
-    EventConnection, EventEdge, EventObj;
-    SourceConnection, SourceEdge, SourceObj;
-}
+pub(crate) use connection_types;
 
 /// Page-size rules, from config.
 #[derive(Clone, Copy, Debug)]

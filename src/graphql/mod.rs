@@ -10,6 +10,7 @@ pub mod executor;
 pub mod id;
 pub mod inputs;
 pub mod keys;
+pub mod kinds;
 pub mod loader;
 pub mod mutation;
 pub mod order;
@@ -83,14 +84,18 @@ fn builder(
     operations: Operations,
     limits: QueryLimits,
 ) -> async_graphql::SchemaBuilder<query::Query, mutation::Mutation, subscription::Subscription> {
-    let builder = Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
-        .data(search)
-        .data(writer)
-        .data(operations.keys)
-        .data(backup::BackupDir(operations.backup_dir))
-        .data(limits.pages)
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity);
+    let builder = Schema::build(
+        query::Query::default(),
+        mutation::Mutation::default(),
+        subscription::Subscription,
+    )
+    .data(search)
+    .data(writer)
+    .data(operations.keys)
+    .data(backup::BackupDir(operations.backup_dir))
+    .data(limits.pages)
+    .limit_depth(limits.max_depth)
+    .limit_complexity(limits.max_complexity);
     if limits.introspection {
         builder
     } else {
@@ -100,9 +105,13 @@ fn builder(
 
 /// The SDL clients see, printed from the code.
 pub fn sdl() -> String {
-    Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
-        .finish()
-        .sdl()
+    Schema::build(
+        query::Query::default(),
+        mutation::Mutation::default(),
+        subscription::Subscription,
+    )
+    .finish()
+    .sdl()
 }
 
 /// The data a WebSocket connection's operations run with. Its loaders keep no cache: a

@@ -5,15 +5,32 @@ use super::auth::{self, Caller, RoleGuard};
 use super::error::{ApiError, OrGqlError};
 use super::id;
 use super::inputs::*;
-use super::types::*;
+use super::kinds::*;
 use crate::domain::{Fact, NodeKind, NodeRef};
 use crate::facts::Record;
 use crate::store::{KeyRole, Outcome, OutcomeAction};
 use crate::write::{slug, Author, Mode, WriteFailure, Writer};
-use async_graphql::{Context, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, MergedObject, Object, Result, SimpleObject, ID};
 use std::sync::Arc;
 
-pub struct Mutation;
+/// The root fields that belong to no one kind; each kind's own are in `kinds`.
+#[derive(Default)]
+pub struct CoreMutation;
+
+/// The write API's root.
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    CoreMutation,
+    CountryMutation,
+    SourceMutation,
+    OrganizationMutation,
+    PersonMutation,
+    AgreementMutation,
+    EventMutation,
+    RelationMutation,
+    MissionMutation,
+    StatementMutation,
+);
 
 /// What a delete removed: the node, and with `cascade` whatever referred to it.
 #[derive(SimpleObject)]
@@ -28,13 +45,13 @@ pub struct AddSourcePayload {
     pub fact_ids: Vec<ID>,
 }
 
-fn writer<'a>(ctx: &Context<'a>) -> &'a Arc<Writer> {
+pub(crate) fn writer<'a>(ctx: &Context<'a>) -> &'a Arc<Writer> {
     ctx.data_unchecked::<Arc<Writer>>()
 }
 
 /// Runs a blocking write off the async worker, as the caller (whose role the writer checks
 /// against the role matrix, `write::required_role`).
-async fn run<T: Send + 'static>(
+pub(crate) async fn run<T: Send + 'static>(
     ctx: &Context<'_>,
     job: impl FnOnce(&Writer, &Author) -> Result<T, WriteFailure> + Send + 'static,
 ) -> Result<T> {
@@ -53,7 +70,7 @@ async fn run<T: Send + 'static>(
     }
 }
 
-fn fact(ctx: &Context<'_>, node: &NodeRef) -> Result<Fact> {
+pub(crate) fn fact(ctx: &Context<'_>, node: &NodeRef) -> Result<Fact> {
     writer(ctx)
         .store()
         .get_fact(node)
@@ -73,9 +90,10 @@ macro_rules! unwrap_fact {
         }
     };
 }
+pub(crate) use unwrap_fact;
 
 /// Writes one record; returns the node it stored.
-async fn write_one(ctx: &Context<'_>, record: Record, mode: Mode) -> Result<Fact> {
+pub(crate) async fn write_one(ctx: &Context<'_>, record: Record, mode: Mode) -> Result<Fact> {
     let outcomes = run(ctx, move |w, by| {
         w.write(vec![("input".into(), record)], mode, by)
     })
@@ -89,7 +107,7 @@ async fn write_one(ctx: &Context<'_>, record: Record, mode: Mode) -> Result<Fact
 }
 
 /// The record with the key of the node `id` names, for a replacement.
-fn keyed(mut record: Record, kind: NodeKind, id: &ID) -> Result<Record> {
+pub(crate) fn keyed(mut record: Record, kind: NodeKind, id: &ID) -> Result<Record> {
     let key = key_of(kind, id);
     if key.is_empty() {
         return Err(ApiError::bad_input("`id` must not be empty")).gql();
@@ -99,7 +117,7 @@ fn keyed(mut record: Record, kind: NodeKind, id: &ID) -> Result<Record> {
     Ok(record)
 }
 
-fn replace(expected_revision: Option<i32>) -> Result<Mode> {
+pub(crate) fn replace(expected_revision: Option<i32>) -> Result<Mode> {
     let expected_revision = expected_revision
         .map(|r| {
             u64::try_from(r)
@@ -110,262 +128,12 @@ fn replace(expected_revision: Option<i32>) -> Result<Mode> {
     Ok(Mode::Replace { expected_revision })
 }
 
-fn ids(outcomes: &[Outcome]) -> Vec<ID> {
+pub(crate) fn ids(outcomes: &[Outcome]) -> Vec<ID> {
     outcomes.iter().map(|o| id::encode(&o.node)).collect()
 }
 
 #[Object]
-impl Mutation {
-    /// Adds a country (admin). Its alpha-2 code is its key and must be new.
-    #[graphql(guard = "RoleGuard(KeyRole::Writer)")]
-    async fn create_country(&self, ctx: &Context<'_>, input: CountryInput) -> Result<CountryObj> {
-        unwrap_fact!(
-            write_one(ctx, input.record(), Mode::Create).await?,
-            Country,
-            CountryObj
-        )
-    }
-
-    /// Replaces a country's data (admin); `code` names it and cannot change.
-    #[graphql(guard = "RoleGuard(KeyRole::Writer)")]
-    async fn update_country(
-        &self,
-        ctx: &Context<'_>,
-        code: String,
-        input: CountryInput,
-        expected_revision: Option<i32>,
-    ) -> Result<CountryObj> {
-        if !input.code.eq_ignore_ascii_case(code.trim()) {
-            return Err(ApiError::bad_input(
-                "`input.code` must equal `code`: a country's code is its key",
-            ))
-            .gql();
-        }
-        unwrap_fact!(
-            write_one(ctx, input.record(), replace(expected_revision)?).await?,
-            Country,
-            CountryObj
-        )
-    }
-
-    #[graphql(guard = "RoleGuard(KeyRole::Writer)")]
-    async fn create_source(&self, ctx: &Context<'_>, input: SourceInput) -> Result<SourceObj> {
-        unwrap_fact!(
-            write_one(ctx, Record::Source(input.record()), Mode::Create).await?,
-            Source,
-            SourceObj
-        )
-    }
-
-    /// Replaces a source. Citations of it must still be found in the new text.
-    #[graphql(guard = "RoleGuard(KeyRole::Writer)")]
-    async fn update_source(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-        input: SourceInput,
-        expected_revision: Option<i32>,
-    ) -> Result<SourceObj> {
-        let record = keyed(Record::Source(input.record()), NodeKind::Source, &id)?;
-        unwrap_fact!(
-            write_one(ctx, record, replace(expected_revision)?).await?,
-            Source,
-            SourceObj
-        )
-    }
-
-    #[graphql(guard = "RoleGuard(KeyRole::Writer)")]
-    async fn create_person(&self, ctx: &Context<'_>, input: PersonInput) -> Result<PersonObj> {
-        unwrap_fact!(
-            write_one(ctx, input.record(None), Mode::Create).await?,
-            Person,
-            PersonObj
-        )
-    }
-
-    #[graphql(guard = "RoleGuard(KeyRole::Writer)")]
-    async fn update_person(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-        input: PersonInput,
-        expected_revision: Option<i32>,
-    ) -> Result<PersonObj> {
-        let record = keyed(input.record(None), NodeKind::Person, &id)?;
-        unwrap_fact!(
-            write_one(ctx, record, replace(expected_revision)?).await?,
-            Person,
-            PersonObj
-        )
-    }
-
-    #[graphql(guard = "RoleGuard(KeyRole::Writer)")]
-    async fn create_organization(
-        &self,
-        ctx: &Context<'_>,
-        input: OrganizationInput,
-    ) -> Result<OrganizationObj> {
-        unwrap_fact!(
-            write_one(ctx, input.record(None), Mode::Create).await?,
-            Organization,
-            OrganizationObj
-        )
-    }
-
-    #[graphql(guard = "RoleGuard(KeyRole::Writer)")]
-    async fn update_organization(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-        input: OrganizationInput,
-        expected_revision: Option<i32>,
-    ) -> Result<OrganizationObj> {
-        let record = keyed(input.record(None), NodeKind::Organization, &id)?;
-        unwrap_fact!(
-            write_one(ctx, record, replace(expected_revision)?).await?,
-            Organization,
-            OrganizationObj
-        )
-    }
-
-    #[graphql(guard = "RoleGuard(KeyRole::Writer)")]
-    async fn create_agreement(
-        &self,
-        ctx: &Context<'_>,
-        input: AgreementInput,
-    ) -> Result<AgreementObj> {
-        unwrap_fact!(
-            write_one(ctx, input.record(None), Mode::Create).await?,
-            Agreement,
-            AgreementObj
-        )
-    }
-
-    /// Replaces an agreement; a provision something still refers to cannot be dropped.
-    #[graphql(guard = "RoleGuard(KeyRole::Writer)")]
-    async fn update_agreement(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-        input: AgreementInput,
-        expected_revision: Option<i32>,
-    ) -> Result<AgreementObj> {
-        let record = keyed(input.record(None), NodeKind::Agreement, &id)?;
-        unwrap_fact!(
-            write_one(ctx, record, replace(expected_revision)?).await?,
-            Agreement,
-            AgreementObj
-        )
-    }
-
-    #[graphql(guard = "RoleGuard(KeyRole::Writer)")]
-    async fn create_relation(
-        &self,
-        ctx: &Context<'_>,
-        input: RelationInput,
-    ) -> Result<RelationObj> {
-        unwrap_fact!(
-            write_one(ctx, input.record(None), Mode::Create).await?,
-            Relation,
-            RelationObj
-        )
-    }
-
-    #[graphql(guard = "RoleGuard(KeyRole::Writer)")]
-    async fn update_relation(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-        input: RelationInput,
-        expected_revision: Option<i32>,
-    ) -> Result<RelationObj> {
-        let record = keyed(input.record(None), NodeKind::Relation, &id)?;
-        unwrap_fact!(
-            write_one(ctx, record, replace(expected_revision)?).await?,
-            Relation,
-            RelationObj
-        )
-    }
-
-    #[graphql(guard = "RoleGuard(KeyRole::Writer)")]
-    async fn create_mission(&self, ctx: &Context<'_>, input: MissionInput) -> Result<MissionObj> {
-        unwrap_fact!(
-            write_one(ctx, input.record(None), Mode::Create).await?,
-            Mission,
-            MissionObj
-        )
-    }
-
-    #[graphql(guard = "RoleGuard(KeyRole::Writer)")]
-    async fn update_mission(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-        input: MissionInput,
-        expected_revision: Option<i32>,
-    ) -> Result<MissionObj> {
-        let record = keyed(input.record(None), NodeKind::Mission, &id)?;
-        unwrap_fact!(
-            write_one(ctx, record, replace(expected_revision)?).await?,
-            Mission,
-            MissionObj
-        )
-    }
-
-    #[graphql(guard = "RoleGuard(KeyRole::Writer)")]
-    async fn create_event(&self, ctx: &Context<'_>, input: EventInput) -> Result<EventObj> {
-        unwrap_fact!(
-            write_one(ctx, input.record(None), Mode::Create).await?,
-            Event,
-            EventObj
-        )
-    }
-
-    #[graphql(guard = "RoleGuard(KeyRole::Writer)")]
-    async fn update_event(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-        input: EventInput,
-        expected_revision: Option<i32>,
-    ) -> Result<EventObj> {
-        let record = keyed(input.record(None), NodeKind::Event, &id)?;
-        unwrap_fact!(
-            write_one(ctx, record, replace(expected_revision)?).await?,
-            Event,
-            EventObj
-        )
-    }
-
-    #[graphql(guard = "RoleGuard(KeyRole::Writer)")]
-    async fn create_statement(
-        &self,
-        ctx: &Context<'_>,
-        input: StatementInput,
-    ) -> Result<StatementObj> {
-        unwrap_fact!(
-            write_one(ctx, input.record(None), Mode::Create).await?,
-            Statement,
-            StatementObj
-        )
-    }
-
-    #[graphql(guard = "RoleGuard(KeyRole::Writer)")]
-    async fn update_statement(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-        input: StatementInput,
-        expected_revision: Option<i32>,
-    ) -> Result<StatementObj> {
-        let record = keyed(input.record(None), NodeKind::Statement, &id)?;
-        unwrap_fact!(
-            write_one(ctx, record, replace(expected_revision)?).await?,
-            Statement,
-            StatementObj
-        )
-    }
-
+impl CoreMutation {
     /// Deletes any node. Refused while something refers to it (the error lists the referrers
     /// in `extensions.referrers`), unless `cascade` (admin) deletes those too.
     #[graphql(guard = "RoleGuard(KeyRole::Writer)")]

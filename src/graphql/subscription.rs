@@ -3,7 +3,9 @@
 
 use super::error::{ApiError, OrGqlError};
 use super::id;
-use super::query::{about_arg, speaker_arg, StatementFilter};
+use super::kinds::StatementFilter;
+use super::kinds::*;
+use super::query::{about_arg, speaker_arg};
 use super::types::*;
 use crate::domain::{self, text, NodeKind, NodeRef};
 use crate::store::{OutcomeAction, Store};
@@ -43,7 +45,7 @@ pub enum ChangeAction {
 }
 
 /// One committed change.
-pub struct FactChange(Change);
+pub struct FactChange(pub Change);
 
 #[Object]
 impl FactChange {

@@ -4,12 +4,13 @@
 use super::connection::*;
 use super::error::OrGqlError;
 use super::id;
+use super::kinds::*;
 use super::loader::{Key, Loaders, Reader, ReferrerCount, ReferrerPage, Referrers, RevisionsOf};
 use crate::domain::Kinds;
 use crate::domain::{self, NodeKind, NodeRef, PartialDate};
 use crate::domain::{Entity, Role};
 use crate::store::{IndexAnswer, IndexRead};
-use async_graphql::futures_util::future::{join, join_all};
+use async_graphql::futures_util::future::join;
 use async_graphql::{
     Context, Enum, ErrorExtensions, InputValueError, InputValueResult, Interface, Object, Result,
     Scalar, ScalarType, Union, Value, ID,
@@ -64,7 +65,7 @@ pub async fn referrers(ctx: &Context<'_>, target: NodeRef, role: Role) -> Result
 }
 
 /// The entities that refer to `target` in `role`, wrapped for output.
-async fn related<E: Entity, T>(
+pub(crate) async fn related<E: Entity, T>(
     ctx: &Context<'_>,
     target: NodeRef,
     role: Role,
@@ -75,7 +76,7 @@ async fn related<E: Entity, T>(
 }
 
 /// The entity an optional reference points to, wrapped for output.
-async fn optional<E: Entity, T>(
+pub(crate) async fn optional<E: Entity, T>(
     ctx: &Context<'_>,
     key: Option<&str>,
     wrap: impl Fn(Arc<E>) -> T,
@@ -86,7 +87,7 @@ async fn optional<E: Entity, T>(
     }
 }
 
-fn country_ref(code: &str) -> NodeRef {
+pub(crate) fn country_ref(code: &str) -> NodeRef {
     NodeRef::new(NodeKind::Country, code)
 }
 
@@ -210,7 +211,7 @@ pub async fn page_from_keys<E: Entity, T, C: From<Page<T>>>(
     Ok(Page { rows, info, total }.into())
 }
 
-async fn connection_of<E: Entity, T, C: From<Page<T>>>(
+pub(crate) async fn connection_of<E: Entity, T, C: From<Page<T>>>(
     ctx: &Context<'_>,
     target: NodeRef,
     role: Role,
@@ -222,7 +223,7 @@ async fn connection_of<E: Entity, T, C: From<Page<T>>>(
     referrer_connection(ctx, target, role, page, wrap).await
 }
 
-async fn countries(ctx: &Context<'_>, codes: &[String]) -> Result<Vec<CountryObj>> {
+pub(crate) async fn countries(ctx: &Context<'_>, codes: &[String]) -> Result<Vec<CountryObj>> {
     Ok(load_many(ctx, codes)
         .await?
         .into_iter()
@@ -230,11 +231,14 @@ async fn countries(ctx: &Context<'_>, codes: &[String]) -> Result<Vec<CountryObj
         .collect())
 }
 
-async fn country(ctx: &Context<'_>, code: Option<&String>) -> Result<Option<CountryObj>> {
+pub(crate) async fn country(
+    ctx: &Context<'_>,
+    code: Option<&String>,
+) -> Result<Option<CountryObj>> {
     optional(ctx, code.map(String::as_str), CountryObj).await
 }
 
-fn citations(c: &[domain::Citation]) -> Vec<CitationObj> {
+pub(crate) fn citations(c: &[domain::Citation]) -> Vec<CitationObj> {
     c.iter().cloned().map(CitationObj).collect()
 }
 
@@ -260,78 +264,8 @@ impl ScalarType for DateScalar {
     }
 }
 
-fn date(d: Option<PartialDate>) -> Option<DateScalar> {
+pub(crate) fn date(d: Option<PartialDate>) -> Option<DateScalar> {
     d.map(DateScalar)
-}
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(remote = "domain::OrganizationKind")]
-pub enum OrganizationKind {
-    GovernmentBody,
-    Intergovernmental,
-    NonStateArmedGroup,
-    Ngo,
-    Media,
-    Other,
-}
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(remote = "domain::RelationKind")]
-pub enum RelationKind {
-    DiplomaticRelations,
-    Recognition,
-}
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(remote = "domain::RelationStatus")]
-pub enum RelationStatus {
-    Proposed,
-    Agreed,
-    Established,
-    Suspended,
-    Ended,
-}
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(remote = "domain::MissionKind")]
-pub enum MissionKind {
-    Embassy,
-    Consulate,
-    Mission,
-}
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(remote = "domain::MissionStatus")]
-pub enum MissionStatus {
-    Proposed,
-    Promised,
-    Planned,
-    Open,
-    Closed,
-}
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(remote = "domain::EventKind")]
-pub enum EventKind {
-    Signing,
-    Ceremony,
-    PhoneCall,
-    VideoConference,
-    Announcement,
-    Declaration,
-    Meeting,
-    Other,
-}
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(remote = "domain::StatementMedium")]
-pub enum StatementMedium {
-    Tweet,
-    Speech,
-    PhoneCall,
-    PressStatement,
-    Interview,
-    Other,
 }
 
 #[derive(Interface)]
@@ -415,735 +349,18 @@ pub enum Speaker {
     Organization(OrganizationObj),
 }
 
-#[derive(Clone)]
-pub struct CountryObj(pub Arc<domain::Country>);
-
-#[Object(name = "Country")]
-impl CountryObj {
-    async fn id(&self) -> ID {
-        id::encode_parts(NodeKind::Country, &self.0.code)
-    }
-    /// When this was stored and changed, by whom, and what changed.
-    async fn change_log(&self) -> ChangeLogObj {
-        ChangeLogObj(NodeRef::new(NodeKind::Country, &self.0.code))
-    }
-    /// ISO 3166-1 alpha-2.
-    async fn code(&self) -> &str {
-        &self.0.code
-    }
-    /// ISO 3166-1 alpha-3 (XKX for Kosovo).
-    async fn alpha3(&self) -> &str {
-        &self.0.alpha3
-    }
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-    async fn official_name(&self) -> Option<&str> {
-        self.0.official_name.as_deref()
-    }
-    async fn aliases(&self) -> &[String] {
-        &self.0.aliases
-    }
-    async fn demonyms(&self) -> &[String] {
-        &self.0.demonyms
-    }
-    async fn capital(&self) -> Option<&str> {
-        self.0.capital.as_deref()
-    }
-    async fn region(&self) -> Option<&str> {
-        self.0.region.as_deref()
-    }
-    async fn subregion(&self) -> Option<&str> {
-        self.0.subregion.as_deref()
-    }
-    /// Whether the country is a member state of the United Nations.
-    async fn un_member(&self) -> bool {
-        self.0.un_member
-    }
-    /// Relations in which this country is either side.
-    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
-    async fn relations(
-        &self,
-        ctx: &Context<'_>,
-        kind: Option<RelationKind>,
-        status: Option<RelationStatus>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<RelationConnection> {
-        let page = PageRequest::new(page_limits(ctx), first, after).gql()?;
-        let country = country_ref(&self.0.code);
-        if kind.is_none() && status.is_none() {
-            return referrer_connection(ctx, country, Role::RelationParty, page, RelationObj).await;
-        }
-        let keys = referrers(ctx, country, Role::RelationParty).await?;
-        let kind = kind.map(domain::RelationKind::from);
-        let status = status.map(domain::RelationStatus::from);
-        filtered_connection(
-            ctx,
-            &keys,
-            page,
-            |r: &domain::Relation| {
-                kind.is_none_or(|k| r.kind == k) && status.is_none_or(|s| r.status() == s)
-            },
-            RelationObj,
-        )
-        .await
-    }
-    /// Agreements this country is a party to.
-    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
-    async fn agreements(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<AgreementConnection> {
-        connection_of(
-            ctx,
-            country_ref(&self.0.code),
-            Role::Party,
-            first,
-            after,
-            AgreementObj,
-        )
-        .await
-    }
-    /// Missions this country sends abroad.
-    async fn missions_abroad(&self, ctx: &Context<'_>) -> Result<Vec<MissionObj>> {
-        related(
-            ctx,
-            country_ref(&self.0.code),
-            Role::MissionSending,
-            MissionObj,
-        )
-        .await
-    }
-    /// Missions other countries keep, or plan, in this country.
-    async fn missions_hosted(&self, ctx: &Context<'_>) -> Result<Vec<MissionObj>> {
-        related(
-            ctx,
-            country_ref(&self.0.code),
-            Role::MissionHost,
-            MissionObj,
-        )
-        .await
-    }
-    /// Statements about this country.
-    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
-    async fn statements(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<StatementConnection> {
-        connection_of(
-            ctx,
-            country_ref(&self.0.code),
-            Role::About,
-            first,
-            after,
-            StatementObj,
-        )
-        .await
-    }
-    /// People who hold or held a post for this country.
-    async fn people(&self, ctx: &Context<'_>) -> Result<Vec<PersonObj>> {
-        related(ctx, country_ref(&self.0.code), Role::PostCountry, PersonObj).await
-    }
-    /// Events this country took part in.
-    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
-    async fn events(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<EventConnection> {
-        connection_of(
-            ctx,
-            country_ref(&self.0.code),
-            Role::EventCountry,
-            first,
-            after,
-            EventObj,
-        )
-        .await
-    }
-}
-
-#[derive(Clone)]
-pub struct PersonObj(pub Arc<domain::Person>);
-
-#[Object(name = "Person")]
-impl PersonObj {
-    async fn id(&self) -> ID {
-        id::encode_parts(NodeKind::Person, &self.0.key)
-    }
-    /// When this was stored and changed, by whom, and what changed.
-    async fn change_log(&self) -> ChangeLogObj {
-        ChangeLogObj(NodeRef::new(NodeKind::Person, &self.0.key))
-    }
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-    /// Other names the sources use for this person.
-    async fn aliases(&self) -> &[String] {
-        &self.0.aliases
-    }
-    async fn posts(&self) -> Vec<PostObj> {
-        self.0.posts.iter().cloned().map(PostObj).collect()
-    }
-    /// What this person said, directly or as reported.
-    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
-    async fn statements(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<StatementConnection> {
-        connection_of(
-            ctx,
-            NodeRef::new(NodeKind::Person, &self.0.key),
-            Role::Speaker,
-            first,
-            after,
-            StatementObj,
-        )
-        .await
-    }
-    /// Agreements this person signed.
-    async fn signed(&self, ctx: &Context<'_>) -> Result<Vec<AgreementObj>> {
-        related(
-            ctx,
-            NodeRef::new(NodeKind::Person, &self.0.key),
-            Role::Signatory,
-            AgreementObj,
-        )
-        .await
-    }
-    /// Events this person took part in.
-    async fn events(&self, ctx: &Context<'_>) -> Result<Vec<EventObj>> {
-        related(
-            ctx,
-            NodeRef::new(NodeKind::Person, &self.0.key),
-            Role::EventParticipant,
-            EventObj,
-        )
-        .await
-    }
-}
-
-pub struct PostObj(domain::Post);
-
-#[Object(name = "Post")]
-impl PostObj {
-    async fn title(&self) -> &str {
-        &self.0.title
-    }
-    async fn country(&self, ctx: &Context<'_>) -> Result<Option<CountryObj>> {
-        country(ctx, self.0.country.as_ref()).await
-    }
-    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<OrganizationObj>> {
-        optional(ctx, self.0.organization.as_deref(), OrganizationObj).await
-    }
-    async fn start(&self) -> Option<DateScalar> {
-        date(self.0.start)
-    }
-    async fn end(&self) -> Option<DateScalar> {
-        date(self.0.end)
-    }
-    async fn sources(&self) -> Vec<CitationObj> {
-        citations(&self.0.sources)
-    }
-}
-
-#[derive(Clone)]
-pub struct OrganizationObj(pub Arc<domain::Organization>);
-
-#[Object(name = "Organization")]
-impl OrganizationObj {
-    async fn id(&self) -> ID {
-        id::encode_parts(NodeKind::Organization, &self.0.key)
-    }
-    /// When this was stored and changed, by whom, and what changed.
-    async fn change_log(&self) -> ChangeLogObj {
-        ChangeLogObj(NodeRef::new(NodeKind::Organization, &self.0.key))
-    }
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-    async fn aliases(&self) -> &[String] {
-        &self.0.aliases
-    }
-    async fn kind(&self) -> OrganizationKind {
-        self.0.kind.into()
-    }
-    async fn country(&self, ctx: &Context<'_>) -> Result<Option<CountryObj>> {
-        country(ctx, self.0.country.as_ref()).await
-    }
-    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
-    async fn statements(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<StatementConnection> {
-        connection_of(
-            ctx,
-            NodeRef::new(NodeKind::Organization, &self.0.key),
-            Role::Speaker,
-            first,
-            after,
-            StatementObj,
-        )
-        .await
-    }
-    /// People who hold or held a post in this organization.
-    async fn people(&self, ctx: &Context<'_>) -> Result<Vec<PersonObj>> {
-        related(
-            ctx,
-            NodeRef::new(NodeKind::Organization, &self.0.key),
-            Role::PostOrganization,
-            PersonObj,
-        )
-        .await
-    }
-    async fn sources(&self) -> Vec<CitationObj> {
-        citations(&self.0.sources)
-    }
-}
-
-#[derive(Clone)]
-pub struct AgreementObj(pub Arc<domain::Agreement>);
-
-#[Object(name = "Agreement")]
-impl AgreementObj {
-    async fn id(&self) -> ID {
-        id::encode_parts(NodeKind::Agreement, &self.0.key)
-    }
-    /// When this was stored and changed, by whom, and what changed.
-    async fn change_log(&self) -> ChangeLogObj {
-        ChangeLogObj(NodeRef::new(NodeKind::Agreement, &self.0.key))
-    }
-    async fn title(&self) -> &str {
-        &self.0.title
-    }
-    /// Other names the sources use for this agreement.
-    async fn aliases(&self) -> &[String] {
-        &self.0.aliases
-    }
-    async fn signed_on(&self) -> Option<DateScalar> {
-        date(self.0.signed_on)
-    }
-    async fn place(&self) -> Option<&str> {
-        self.0.place.as_deref()
-    }
-    async fn parties(&self, ctx: &Context<'_>) -> Result<Vec<CountryObj>> {
-        countries(ctx, &self.0.parties).await
-    }
-    async fn signatories(&self) -> Vec<SignatoryObj> {
-        self.0
-            .signatories
-            .iter()
-            .cloned()
-            .map(SignatoryObj)
-            .collect()
-    }
-    /// Countries that brokered the agreement.
-    async fn brokers(&self, ctx: &Context<'_>) -> Result<Vec<CountryObj>> {
-        countries(ctx, &self.0.brokers).await
-    }
-    async fn provisions(&self) -> Vec<ProvisionObj> {
-        (0..self.0.provisions.len())
-            .map(|index| ProvisionObj {
-                agreement: self.0.clone(),
-                index,
-            })
-            .collect()
-    }
-    async fn events(&self, ctx: &Context<'_>) -> Result<Vec<EventObj>> {
-        related(
-            ctx,
-            NodeRef::new(NodeKind::Agreement, &self.0.key),
-            Role::EventAgreement,
-            EventObj,
-        )
-        .await
-    }
-    /// Relations this agreement set up or changed.
-    async fn relations(&self, ctx: &Context<'_>) -> Result<Vec<RelationObj>> {
-        related(
-            ctx,
-            NodeRef::new(NodeKind::Agreement, &self.0.key),
-            Role::RelationAgreement,
-            RelationObj,
-        )
-        .await
-    }
-    /// Statements about this agreement.
-    #[graphql(complexity = "super::page_cost(first, child_complexity)")]
-    async fn statements(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<StatementConnection> {
-        connection_of(
-            ctx,
-            NodeRef::new(NodeKind::Agreement, &self.0.key),
-            Role::About,
-            first,
-            after,
-            StatementObj,
-        )
-        .await
-    }
-    async fn sources(&self) -> Vec<CitationObj> {
-        citations(&self.0.sources)
-    }
-}
-
-pub struct SignatoryObj(domain::Signatory);
-
-#[Object(name = "Signatory")]
-impl SignatoryObj {
-    async fn person(&self, ctx: &Context<'_>) -> Result<PersonObj> {
-        load_one(ctx, &self.0.person)
-            .await?
-            .map(PersonObj)
-            .ok_or_else(|| missing("person", &self.0.person))
-    }
-    /// The country the person signed for.
-    async fn country(&self, ctx: &Context<'_>) -> Result<Option<CountryObj>> {
-        country(ctx, self.0.country.as_ref()).await
-    }
-}
-
 /// A reference the store should always resolve; failing it is an internal error.
-fn missing(kind: &str, key: &str) -> async_graphql::Error {
+pub(crate) fn missing(kind: &str, key: &str) -> async_graphql::Error {
     tracing::error!(kind, key, "dangling reference in the store");
     async_graphql::Error::new("internal error")
         .extend_with(|_, e| e.set("code", super::error::code::INTERNAL))
 }
 
-#[derive(Clone)]
-pub struct ProvisionObj {
-    agreement: Arc<domain::Agreement>,
-    index: usize,
-}
-
-impl ProvisionObj {
-    pub fn new(agreement: Arc<domain::Agreement>, number: u32) -> Option<Self> {
-        let index = agreement
-            .provisions
-            .iter()
-            .position(|p| p.number == number)?;
-        Some(ProvisionObj { agreement, index })
-    }
-
-    fn provision(&self) -> &domain::Provision {
-        &self.agreement.provisions[self.index]
-    }
-}
-
-#[Object(name = "Provision")]
-impl ProvisionObj {
-    async fn id(&self) -> ID {
-        id::encode_parts(
-            NodeKind::Provision,
-            &domain::Provision::key(&self.agreement.key, self.provision().number),
-        )
-    }
-    async fn text(&self) -> &str {
-        &self.provision().text
-    }
-    /// The country that commits to act, where one does.
-    async fn actor(&self, ctx: &Context<'_>) -> Result<Option<CountryObj>> {
-        country(ctx, self.provision().actor.as_ref()).await
-    }
-    async fn sources(&self) -> Vec<CitationObj> {
-        citations(&self.provision().sources)
-    }
-    /// Its position in the agreement, from 1.
-    async fn number(&self) -> i32 {
-        self.provision().number as i32
-    }
-    async fn agreement(&self) -> AgreementObj {
-        AgreementObj(self.agreement.clone())
-    }
-}
-
-#[derive(Clone)]
-pub struct RelationObj(pub Arc<domain::Relation>);
-
-/// A relation between two countries. For RECOGNITION, subject recognizes object.
-#[Object(name = "Relation")]
-impl RelationObj {
-    async fn id(&self) -> ID {
-        id::encode_parts(NodeKind::Relation, &self.0.key)
-    }
-    /// When this was stored and changed, by whom, and what changed.
-    async fn change_log(&self) -> ChangeLogObj {
-        ChangeLogObj(NodeRef::new(NodeKind::Relation, &self.0.key))
-    }
-    async fn kind(&self) -> RelationKind {
-        self.0.kind.into()
-    }
-    async fn subject(&self, ctx: &Context<'_>) -> Result<CountryObj> {
-        country(ctx, Some(&self.0.subject))
-            .await?
-            .ok_or_else(|| missing("country", &self.0.subject))
-    }
-    async fn object(&self, ctx: &Context<'_>) -> Result<CountryObj> {
-        country(ctx, Some(&self.0.object))
-            .await?
-            .ok_or_else(|| missing("country", &self.0.object))
-    }
-    /// The current status: the last entry of `history`.
-    async fn status(&self) -> RelationStatus {
-        self.0.status().into()
-    }
-    /// When the current status began, where the sources say.
-    async fn since(&self) -> Option<DateScalar> {
-        date(self.0.since())
-    }
-    async fn agreement(&self, ctx: &Context<'_>) -> Result<Option<AgreementObj>> {
-        optional(ctx, self.0.agreement.as_deref(), AgreementObj).await
-    }
-    async fn event(&self, ctx: &Context<'_>) -> Result<Option<EventObj>> {
-        optional(ctx, self.0.event.as_deref(), EventObj).await
-    }
-    /// Every citation of every status the relation went through.
-    async fn sources(&self) -> Vec<CitationObj> {
-        self.0.sources().cloned().map(CitationObj).collect()
-    }
-    /// The statuses the relation went through, oldest first, each with its sources.
-    async fn history(&self) -> Vec<StatusChangeObj> {
-        self.0
-            .history
-            .iter()
-            .cloned()
-            .map(StatusChangeObj)
-            .collect()
-    }
-    /// The side that is not `country` (a code as in Query.country); null if neither side is.
-    async fn counterpart(&self, ctx: &Context<'_>, country: String) -> Result<Option<CountryObj>> {
-        let code = country.to_ascii_uppercase();
-        let other = if self.0.subject == code || load_alpha3(ctx, &self.0.subject).await? == code {
-            &self.0.object
-        } else if self.0.object == code || load_alpha3(ctx, &self.0.object).await? == code {
-            &self.0.subject
-        } else {
-            return Ok(None);
-        };
-        self::country(ctx, Some(other)).await
-    }
-}
-
-async fn load_alpha3(ctx: &Context<'_>, code: &str) -> Result<String> {
+pub(crate) async fn load_alpha3(ctx: &Context<'_>, code: &str) -> Result<String> {
     Ok(load_one::<domain::Country>(ctx, code)
         .await?
         .map(|c| c.alpha3.clone())
         .unwrap_or_default())
-}
-
-pub struct StatusChangeObj(domain::StatusChange);
-
-/// One step in a relation's history.
-#[Object(name = "RelationStatusChange")]
-impl StatusChangeObj {
-    async fn status(&self) -> RelationStatus {
-        self.0.status.into()
-    }
-    async fn date(&self) -> Option<DateScalar> {
-        date(self.0.date)
-    }
-    async fn sources(&self) -> Vec<CitationObj> {
-        citations(&self.0.sources)
-    }
-}
-
-#[derive(Clone)]
-pub struct MissionObj(pub Arc<domain::Mission>);
-
-#[Object(name = "Mission")]
-impl MissionObj {
-    async fn id(&self) -> ID {
-        id::encode_parts(NodeKind::Mission, &self.0.key)
-    }
-    /// When this was stored and changed, by whom, and what changed.
-    async fn change_log(&self) -> ChangeLogObj {
-        ChangeLogObj(NodeRef::new(NodeKind::Mission, &self.0.key))
-    }
-    async fn kind(&self) -> MissionKind {
-        self.0.kind.into()
-    }
-    async fn sending_country(&self, ctx: &Context<'_>) -> Result<CountryObj> {
-        country(ctx, Some(&self.0.sending_country))
-            .await?
-            .ok_or_else(|| missing("country", &self.0.sending_country))
-    }
-    async fn host_country(&self, ctx: &Context<'_>) -> Result<CountryObj> {
-        country(ctx, Some(&self.0.host_country))
-            .await?
-            .ok_or_else(|| missing("country", &self.0.host_country))
-    }
-    async fn city(&self) -> Option<&str> {
-        self.0.city.as_deref()
-    }
-    async fn status(&self) -> MissionStatus {
-        self.0.status.into()
-    }
-    async fn opened(&self) -> Option<DateScalar> {
-        date(self.0.opened)
-    }
-    /// When officials expect a planned mission to open.
-    async fn expected_opening(&self) -> Option<DateScalar> {
-        date(self.0.expected_opening)
-    }
-    async fn closed(&self) -> Option<DateScalar> {
-        date(self.0.closed)
-    }
-    async fn sources(&self) -> Vec<CitationObj> {
-        citations(&self.0.sources)
-    }
-}
-
-#[derive(Clone)]
-pub struct EventObj(pub Arc<domain::Event>);
-
-#[Object(name = "Event")]
-impl EventObj {
-    async fn id(&self) -> ID {
-        id::encode_parts(NodeKind::Event, &self.0.key)
-    }
-    /// When this was stored and changed, by whom, and what changed.
-    async fn change_log(&self) -> ChangeLogObj {
-        ChangeLogObj(NodeRef::new(NodeKind::Event, &self.0.key))
-    }
-    async fn kind(&self) -> EventKind {
-        self.0.kind.into()
-    }
-    async fn title(&self) -> &str {
-        &self.0.title
-    }
-    async fn date(&self) -> Option<DateScalar> {
-        date(self.0.date)
-    }
-    async fn place(&self) -> Option<&str> {
-        self.0.place.as_deref()
-    }
-    async fn participants(&self, ctx: &Context<'_>) -> Result<Vec<PersonObj>> {
-        Ok(load_many(ctx, &self.0.participants)
-            .await?
-            .into_iter()
-            .map(PersonObj)
-            .collect())
-    }
-    async fn countries(&self, ctx: &Context<'_>) -> Result<Vec<CountryObj>> {
-        countries(ctx, &self.0.countries).await
-    }
-    async fn agreement(&self, ctx: &Context<'_>) -> Result<Option<AgreementObj>> {
-        optional(ctx, self.0.agreement.as_deref(), AgreementObj).await
-    }
-    /// Statements made at this event.
-    async fn statements(&self, ctx: &Context<'_>) -> Result<Vec<StatementObj>> {
-        related(
-            ctx,
-            NodeRef::new(NodeKind::Event, &self.0.key),
-            Role::StatementEvent,
-            StatementObj,
-        )
-        .await
-    }
-    async fn sources(&self) -> Vec<CitationObj> {
-        citations(&self.0.sources)
-    }
-}
-
-#[derive(Clone)]
-pub struct StatementObj(pub Arc<domain::Statement>);
-
-#[Object(name = "Statement")]
-impl StatementObj {
-    async fn id(&self) -> ID {
-        id::encode_parts(NodeKind::Statement, &self.0.key)
-    }
-    /// When this was stored and changed, by whom, and what changed.
-    async fn change_log(&self) -> ChangeLogObj {
-        ChangeLogObj(NodeRef::new(NodeKind::Statement, &self.0.key))
-    }
-    /// The words: verbatim when `direct`, else as the source reports them.
-    async fn text(&self) -> &str {
-        &self.0.text
-    }
-    /// true: the source quotes the words verbatim; false: it reports them.
-    async fn direct(&self) -> bool {
-        self.0.direct
-    }
-    async fn speaker(&self, ctx: &Context<'_>) -> Result<Option<Speaker>> {
-        let Some(speaker) = &self.0.speaker else {
-            return Ok(None);
-        };
-        Ok(match resolve_node(ctx, speaker).await? {
-            Some(Node::Person(p)) => Some(Speaker::Person(p)),
-            Some(Node::Organization(o)) => Some(Speaker::Organization(o)),
-            _ => None,
-        })
-    }
-    async fn date(&self) -> Option<DateScalar> {
-        date(self.0.date)
-    }
-    async fn medium(&self) -> StatementMedium {
-        self.0.medium.into()
-    }
-    async fn event(&self, ctx: &Context<'_>) -> Result<Option<EventObj>> {
-        optional(ctx, self.0.event.as_deref(), EventObj).await
-    }
-    /// What the statement is about: countries, people, agreements, relations, missions...
-    async fn about(&self, ctx: &Context<'_>) -> Result<Vec<Node>> {
-        // Resolved concurrently, so that same-kind loads share a batch.
-        let nodes = join_all(self.0.about.iter().map(|n| resolve_node(ctx, n))).await;
-        let mut out = Vec::with_capacity(nodes.len());
-        for node in nodes {
-            out.extend(node?);
-        }
-        Ok(out)
-    }
-    async fn source(&self) -> CitationObj {
-        CitationObj(self.0.source.clone())
-    }
-}
-
-#[derive(Clone)]
-pub struct SourceObj(pub Arc<domain::Source>);
-
-#[Object(name = "Source")]
-impl SourceObj {
-    async fn id(&self) -> ID {
-        id::encode_parts(NodeKind::Source, &self.0.key)
-    }
-    /// When this was stored and changed, by whom, and what changed.
-    async fn change_log(&self) -> ChangeLogObj {
-        ChangeLogObj(NodeRef::new(NodeKind::Source, &self.0.key))
-    }
-    async fn title(&self) -> &str {
-        &self.0.title
-    }
-    async fn publisher(&self) -> Option<&str> {
-        self.0.publisher.as_deref()
-    }
-    async fn author(&self) -> Option<&str> {
-        self.0.author.as_deref()
-    }
-    async fn url(&self) -> Option<&str> {
-        self.0.url.as_deref()
-    }
-    async fn published(&self) -> Option<DateScalar> {
-        date(self.0.published)
-    }
-    /// The whole article text.
-    async fn text(&self) -> &str {
-        &self.0.text
-    }
 }
 
 pub struct CitationObj(pub domain::Citation);
@@ -1199,7 +416,7 @@ impl SearchHitObj {
     }
 }
 
-pub struct ChangeLogObj(NodeRef);
+pub struct ChangeLogObj(pub NodeRef);
 
 /// A node's history: every revision, who made it and which fields it changed.
 #[Object(name = "ChangeLog")]
@@ -1236,7 +453,10 @@ impl ChangeLogObj {
     }
 }
 
-async fn revisions(ctx: &Context<'_>, node: &NodeRef) -> Result<Arc<Vec<crate::store::Revision>>> {
+pub(crate) async fn revisions(
+    ctx: &Context<'_>,
+    node: &NodeRef,
+) -> Result<Arc<Vec<crate::store::Revision>>> {
     Ok(loaders(ctx)
         .load_one(RevisionsOf(node.clone()))
         .await
@@ -1244,7 +464,7 @@ async fn revisions(ctx: &Context<'_>, node: &NodeRef) -> Result<Arc<Vec<crate::s
         .unwrap_or_default())
 }
 
-fn timestamp(ms: u64) -> String {
+pub(crate) fn timestamp(ms: u64) -> String {
     let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
     humantime::format_rfc3339_millis(at).to_string()
 }
@@ -1256,7 +476,7 @@ pub enum RevisionAction {
     Deleted,
 }
 
-pub struct RevisionObj(crate::store::Revision);
+pub struct RevisionObj(pub crate::store::Revision);
 
 #[Object(name = "Revision")]
 impl RevisionObj {

@@ -1,0 +1,22 @@
+//! One module per kind of fact: its object, filters, query fields, input and mutations, merged
+//! into the roots by `query::Query` and `mutation::Mutation`.
+
+mod agreement;
+mod country;
+mod event;
+mod mission;
+mod organization;
+mod person;
+mod relation;
+mod source;
+mod statement;
+
+pub use agreement::*;
+pub use country::*;
+pub use event::*;
+pub use mission::*;
+pub use organization::*;
+pub use person::*;
+pub use relation::*;
+pub use source::*;
+pub use statement::*;
