@@ -17,20 +17,14 @@ use std::sync::Arc;
 #[derive(Default)]
 pub struct CoreMutation;
 
-/// The write API's root.
-#[derive(MergedObject, Default)]
-pub struct Mutation(
-    CoreMutation,
-    CountryMutation,
-    SourceMutation,
-    OrganizationMutation,
-    PersonMutation,
-    AgreementMutation,
-    EventMutation,
-    RelationMutation,
-    MissionMutation,
-    StatementMutation,
-);
+macro_rules! mutation_root {
+    (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident }),* $(,)?) => {
+        /// The write API's root.
+        #[derive(MergedObject, Default)]
+        pub struct Mutation(CoreMutation, $(<crate::domain::$kind as KindApi>::Mutation,)*);
+    };
+}
+crate::with_kinds!(mutation_root);
 
 /// What a delete removed: the node, and with `cascade` whatever referred to it.
 #[derive(SimpleObject)]

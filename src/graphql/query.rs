@@ -20,20 +20,14 @@ use std::sync::Arc;
 #[derive(Default)]
 pub struct CoreQuery;
 
-/// The read API's root.
-#[derive(MergedObject, Default)]
-pub struct Query(
-    CoreQuery,
-    CountryQuery,
-    SourceQuery,
-    OrganizationQuery,
-    PersonQuery,
-    AgreementQuery,
-    EventQuery,
-    RelationQuery,
-    MissionQuery,
-    StatementQuery,
-);
+macro_rules! query_root {
+    (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident }),* $(,)?) => {
+        /// The read API's root.
+        #[derive(MergedObject, Default)]
+        pub struct Query(CoreQuery, $(<domain::$kind as KindApi>::Query,)*);
+    };
+}
+crate::with_kinds!(query_root);
 
 /// The kinds a speaker can be.
 pub(crate) const SPEAKERS: Kinds =

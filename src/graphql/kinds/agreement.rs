@@ -320,3 +320,8 @@ impl AgreementMutation {
         )
     }
 }
+
+impl KindApi for domain::Agreement {
+    type Query = AgreementQuery;
+    type Mutation = AgreementMutation;
+}

@@ -306,3 +306,8 @@ impl CountryMutation {
         )
     }
 }
+
+impl KindApi for domain::Country {
+    type Query = CountryQuery;
+    type Mutation = CountryMutation;
+}

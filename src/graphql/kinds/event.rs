@@ -195,3 +195,8 @@ impl EventMutation {
         )
     }
 }
+
+impl KindApi for domain::Event {
+    type Query = EventQuery;
+    type Mutation = EventMutation;
+}

@@ -223,3 +223,8 @@ impl MissionMutation {
         )
     }
 }
+
+impl KindApi for domain::Mission {
+    type Query = MissionQuery;
+    type Mutation = MissionMutation;
+}

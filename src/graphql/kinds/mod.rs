@@ -20,3 +20,10 @@ pub use person::*;
 pub use relation::*;
 pub use source::*;
 pub use statement::*;
+
+/// A kind's parts of the roots, named by its domain type so that the roots can be written out
+/// from the registry (`query::Query`, `mutation::Mutation`).
+pub trait KindApi {
+    type Query: async_graphql::ObjectType + Default;
+    type Mutation: async_graphql::ObjectType + Default;
+}

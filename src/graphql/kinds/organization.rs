@@ -194,3 +194,8 @@ impl OrganizationMutation {
         )
     }
 }
+
+impl KindApi for domain::Organization {
+    type Query = OrganizationQuery;
+    type Mutation = OrganizationMutation;
+}

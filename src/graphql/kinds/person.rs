@@ -244,3 +244,8 @@ impl PersonMutation {
         )
     }
 }
+
+impl KindApi for domain::Person {
+    type Query = PersonQuery;
+    type Mutation = PersonMutation;
+}

@@ -259,3 +259,8 @@ impl RelationMutation {
         )
     }
 }
+
+impl KindApi for domain::Relation {
+    type Query = RelationQuery;
+    type Mutation = RelationMutation;
+}

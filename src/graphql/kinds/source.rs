@@ -7,6 +7,7 @@ use crate::graphql::auth::RoleGuard;
 use crate::graphql::connection::*;
 use crate::graphql::id;
 use crate::graphql::inputs::*;
+use crate::graphql::kinds::KindApi;
 use crate::graphql::mutation::unwrap_fact;
 use crate::graphql::mutation::*;
 use crate::graphql::query::*;
@@ -140,4 +141,9 @@ impl SourceMutation {
             SourceObj
         )
     }
+}
+
+impl KindApi for domain::Source {
+    type Query = SourceQuery;
+    type Mutation = SourceMutation;
 }

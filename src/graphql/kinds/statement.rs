@@ -254,3 +254,8 @@ impl StatementMutation {
         )
     }
 }
+
+impl KindApi for domain::Statement {
+    type Query = StatementQuery;
+    type Mutation = StatementMutation;
+}
