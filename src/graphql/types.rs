@@ -268,80 +268,48 @@ pub(crate) fn date(d: Option<PartialDate>) -> Option<DateScalar> {
     d.map(DateScalar)
 }
 
-#[derive(Interface)]
-#[graphql(field(
-    name = "id",
-    ty = "ID",
-    desc = "Opaque, stable across restarts, resolvable by Query.node."
-))]
-pub enum Node {
-    Country(CountryObj),
-    Person(PersonObj),
-    Organization(OrganizationObj),
-    Agreement(AgreementObj),
-    Provision(ProvisionObj),
-    Relation(RelationObj),
-    Mission(MissionObj),
-    Event(EventObj),
-    Statement(StatementObj),
-    Source(SourceObj),
-}
-
-impl Node {
-    /// The text the search index holds for this node, to cut snippets from.
-    pub fn search_text(&self) -> String {
-        match self {
-            Node::Statement(s) => s.0.text.clone(),
-            Node::Agreement(a) => crate::search::agreement_text(&a.0),
-            Node::Provision(p) => p.provision().text.clone(),
-            Node::Event(e) => e.0.title.clone(),
-            Node::Source(s) => crate::search::source_text(&s.0),
-            Node::Country(c) => c.0.name.clone(),
-            Node::Person(p) => p.0.name.clone(),
-            Node::Organization(o) => o.0.name.clone(),
-            Node::Relation(_) | Node::Mission(_) => String::new(),
+macro_rules! node_interface {
+    (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident }),* $(,)?) => {
+        #[derive(Interface)]
+        #[graphql(field(
+            name = "id",
+            ty = "ID",
+            desc = "Opaque, stable across restarts, resolvable by Query.node."
+        ))]
+        pub enum Node {
+            $($kind(<domain::$kind as KindApi>::Object),)*
+            Provision(ProvisionObj),
         }
-    }
-}
 
-/// Loads any node by reference; None when it does not exist.
-pub async fn resolve_node(ctx: &Context<'_>, node: &NodeRef) -> Result<Option<Node>> {
-    let key = node.key.as_str();
-    Ok(match node.kind {
-        NodeKind::Country => load_one(ctx, key)
-            .await?
-            .map(|e| Node::Country(CountryObj(e))),
-        NodeKind::Person => load_one(ctx, key)
-            .await?
-            .map(|e| Node::Person(PersonObj(e))),
-        NodeKind::Organization => load_one(ctx, key)
-            .await?
-            .map(|e| Node::Organization(OrganizationObj(e))),
-        NodeKind::Agreement => load_one(ctx, key)
-            .await?
-            .map(|e| Node::Agreement(AgreementObj(e))),
-        NodeKind::Provision => match domain::Provision::split_key(key) {
-            Some((agreement, number)) => load_one::<domain::Agreement>(ctx, agreement)
-                .await?
-                .and_then(|a| ProvisionObj::new(a, number))
-                .map(Node::Provision),
-            None => None,
-        },
-        NodeKind::Relation => load_one(ctx, key)
-            .await?
-            .map(|e| Node::Relation(RelationObj(e))),
-        NodeKind::Mission => load_one(ctx, key)
-            .await?
-            .map(|e| Node::Mission(MissionObj(e))),
-        NodeKind::Event => load_one(ctx, key).await?.map(|e| Node::Event(EventObj(e))),
-        NodeKind::Statement => load_one(ctx, key)
-            .await?
-            .map(|e| Node::Statement(StatementObj(e))),
-        NodeKind::Source => load_one(ctx, key)
-            .await?
-            .map(|e| Node::Source(SourceObj(e))),
-    })
+        impl Node {
+            /// The text the search index holds for this node, to cut snippets from.
+            pub fn search_text(&self) -> String {
+                match self {
+                    $(Node::$kind(o) => <domain::$kind as KindApi>::search_text(o),)*
+                    Node::Provision(p) => p.provision().text.clone(),
+                }
+            }
+        }
+
+        /// Loads any node by reference; None when it does not exist.
+        pub async fn resolve_node(ctx: &Context<'_>, node: &NodeRef) -> Result<Option<Node>> {
+            let key = node.key.as_str();
+            Ok(match node.kind {
+                $(NodeKind::$kind => load_one::<domain::$kind>(ctx, key)
+                    .await?
+                    .map(|e| Node::$kind(<domain::$kind as KindApi>::object(e))),)*
+                NodeKind::Provision => match domain::Provision::split_key(key) {
+                    Some((agreement, number)) => load_one::<domain::Agreement>(ctx, agreement)
+                        .await?
+                        .and_then(|a| ProvisionObj::new(a, number))
+                        .map(Node::Provision),
+                    None => None,
+                },
+            })
+        }
+    };
 }
+crate::with_kinds!(node_interface);
 
 #[derive(Union)]
 pub enum Speaker {

@@ -322,6 +322,15 @@ impl AgreementMutation {
 }
 
 impl KindApi for domain::Agreement {
+    type Object = AgreementObj;
     type Query = AgreementQuery;
     type Mutation = AgreementMutation;
+
+    fn object(entity: Arc<Self>) -> AgreementObj {
+        AgreementObj(entity)
+    }
+
+    fn search_text(object: &AgreementObj) -> String {
+        crate::search::agreement_text(&object.0)
+    }
 }

@@ -308,6 +308,15 @@ impl CountryMutation {
 }
 
 impl KindApi for domain::Country {
+    type Object = CountryObj;
     type Query = CountryQuery;
     type Mutation = CountryMutation;
+
+    fn object(entity: Arc<Self>) -> CountryObj {
+        CountryObj(entity)
+    }
+
+    fn search_text(object: &CountryObj) -> String {
+        object.0.name.clone()
+    }
 }

@@ -197,6 +197,15 @@ impl EventMutation {
 }
 
 impl KindApi for domain::Event {
+    type Object = EventObj;
     type Query = EventQuery;
     type Mutation = EventMutation;
+
+    fn object(entity: Arc<Self>) -> EventObj {
+        EventObj(entity)
+    }
+
+    fn search_text(object: &EventObj) -> String {
+        object.0.title.clone()
+    }
 }

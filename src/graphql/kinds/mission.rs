@@ -225,6 +225,11 @@ impl MissionMutation {
 }
 
 impl KindApi for domain::Mission {
+    type Object = MissionObj;
     type Query = MissionQuery;
     type Mutation = MissionMutation;
+
+    fn object(entity: Arc<Self>) -> MissionObj {
+        MissionObj(entity)
+    }
 }

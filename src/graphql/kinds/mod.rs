@@ -23,7 +23,14 @@ pub use statement::*;
 
 /// A kind's parts of the roots, named by its domain type so that the roots can be written out
 /// from the registry (`query::Query`, `mutation::Mutation`).
-pub trait KindApi {
+pub trait KindApi: Sized {
+    /// The kind's GraphQL object, a `Node`.
+    type Object;
     type Query: async_graphql::ObjectType + Default;
     type Mutation: async_graphql::ObjectType + Default;
+    fn object(entity: std::sync::Arc<Self>) -> Self::Object;
+    /// The text the search index holds for a node of this kind, to cut snippets from.
+    fn search_text(_object: &Self::Object) -> String {
+        String::new()
+    }
 }

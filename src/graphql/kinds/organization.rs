@@ -196,6 +196,15 @@ impl OrganizationMutation {
 }
 
 impl KindApi for domain::Organization {
+    type Object = OrganizationObj;
     type Query = OrganizationQuery;
     type Mutation = OrganizationMutation;
+
+    fn object(entity: Arc<Self>) -> OrganizationObj {
+        OrganizationObj(entity)
+    }
+
+    fn search_text(object: &OrganizationObj) -> String {
+        object.0.name.clone()
+    }
 }

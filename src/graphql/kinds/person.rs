@@ -246,6 +246,15 @@ impl PersonMutation {
 }
 
 impl KindApi for domain::Person {
+    type Object = PersonObj;
     type Query = PersonQuery;
     type Mutation = PersonMutation;
+
+    fn object(entity: Arc<Self>) -> PersonObj {
+        PersonObj(entity)
+    }
+
+    fn search_text(object: &PersonObj) -> String {
+        object.0.name.clone()
+    }
 }

@@ -261,6 +261,11 @@ impl RelationMutation {
 }
 
 impl KindApi for domain::Relation {
+    type Object = RelationObj;
     type Query = RelationQuery;
     type Mutation = RelationMutation;
+
+    fn object(entity: Arc<Self>) -> RelationObj {
+        RelationObj(entity)
+    }
 }

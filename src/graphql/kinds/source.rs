@@ -144,6 +144,15 @@ impl SourceMutation {
 }
 
 impl KindApi for domain::Source {
+    type Object = SourceObj;
     type Query = SourceQuery;
     type Mutation = SourceMutation;
+
+    fn object(entity: Arc<Self>) -> SourceObj {
+        SourceObj(entity)
+    }
+
+    fn search_text(object: &SourceObj) -> String {
+        crate::search::source_text(&object.0)
+    }
 }

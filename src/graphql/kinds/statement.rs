@@ -256,6 +256,15 @@ impl StatementMutation {
 }
 
 impl KindApi for domain::Statement {
+    type Object = StatementObj;
     type Query = StatementQuery;
     type Mutation = StatementMutation;
+
+    fn object(entity: Arc<Self>) -> StatementObj {
+        StatementObj(entity)
+    }
+
+    fn search_text(object: &StatementObj) -> String {
+        object.0.text.clone()
+    }
 }
