@@ -133,66 +133,31 @@ pub fn load(files: &DatasetFiles) -> Result<Graph, DatasetError> {
         files.file("gazetteer/countries.json")?,
         files.file("gazetteer/overlay.json")?,
     )?;
-    let mut sources: Vec<SourceRecord> = read(files, "seed/sources.json")?;
-    for s in &mut sources {
-        let file = s.file.clone().unwrap_or_default();
-        let text = files.articles.get(&file).ok_or_else(|| {
-            DatasetError::fact(
-                "seed/sources.json",
-                &s.key,
-                format!("article file '{file}' missing"),
-            )
-        })?;
-        s.text = Some(text.clone());
-    }
+    // One file per kind, `seed/<plural>.json`; countries come from the gazetteer.
     let mut records: Vec<(&str, Record)> = Vec::new();
-    records.extend(
-        sources
-            .into_iter()
-            .map(|r| ("seed/sources.json", Record::Source(r))),
-    );
-    let organizations: Vec<OrganizationRecord> = read(files, "seed/organizations.json")?;
-    records.extend(
-        organizations
-            .into_iter()
-            .map(|r| ("seed/organizations.json", Record::Organization(r))),
-    );
-    let people: Vec<PersonRecord> = read(files, "seed/people.json")?;
-    records.extend(
-        people
-            .into_iter()
-            .map(|r| ("seed/people.json", Record::Person(r))),
-    );
-    let agreements: Vec<AgreementRecord> = read(files, "seed/agreements.json")?;
-    records.extend(
-        agreements
-            .into_iter()
-            .map(|r| ("seed/agreements.json", Record::Agreement(r))),
-    );
-    let events: Vec<EventRecord> = read(files, "seed/events.json")?;
-    records.extend(
-        events
-            .into_iter()
-            .map(|r| ("seed/events.json", Record::Event(r))),
-    );
-    let relations: Vec<RelationRecord> = read(files, "seed/relations.json")?;
-    records.extend(
-        relations
-            .into_iter()
-            .map(|r| ("seed/relations.json", Record::Relation(r))),
-    );
-    let missions: Vec<MissionRecord> = read(files, "seed/missions.json")?;
-    records.extend(
-        missions
-            .into_iter()
-            .map(|r| ("seed/missions.json", Record::Mission(r))),
-    );
-    let statements: Vec<StatementRecord> = read(files, "seed/statements.json")?;
-    records.extend(
-        statements
-            .into_iter()
-            .map(|r| ("seed/statements.json", Record::Statement(r))),
-    );
+    macro_rules! read_every_kind {
+        (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident }),* $(,)?) => {
+            $(if NodeKind::$kind != NodeKind::Country {
+                let file = concat!("seed/", stringify!($plural), ".json");
+                let list: Vec<$record> = read(files, file)?;
+                records.extend(list.into_iter().map(|r| (file, Record::$kind(r))));
+            })*
+        };
+    }
+    crate::with_kinds!(read_every_kind);
+    for (_, record) in &mut records {
+        if let Record::Source(s) = record {
+            let file = s.file.clone().unwrap_or_default();
+            let text = files.articles.get(&file).ok_or_else(|| {
+                DatasetError::fact(
+                    "seed/sources.json",
+                    &s.key,
+                    format!("article file '{file}' missing"),
+                )
+            })?;
+            s.text = Some(text.clone());
+        }
+    }
 
     let mut lookup = MemoryLookup {
         codes: HashMap::new(),
