@@ -64,6 +64,7 @@ impl DatasetFiles {
             "seed/agreements.json",
             "seed/relations.json",
             "seed/missions.json",
+            "seed/memberships.json",
             "seed/events.json",
             "seed/statements.json",
         );

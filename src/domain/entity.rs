@@ -29,6 +29,8 @@ pub enum Role {
     SignatoryCountry,
     ProvisionActor,
     RelationEvent,
+    MembershipCountry,
+    MembershipOrganization,
 }
 
 impl Role {
@@ -45,6 +47,7 @@ impl Role {
             Role::Speaker | Role::About | Role::StatementEvent => NodeKind::Statement,
             Role::PostCountry | Role::PostOrganization => NodeKind::Person,
             Role::OrganizationCountry => NodeKind::Organization,
+            Role::MembershipCountry | Role::MembershipOrganization => NodeKind::Membership,
             Role::Cites => return Kinds::ALL,
         };
         Kinds::of(kind)
@@ -73,6 +76,8 @@ impl Role {
             Role::SignatoryCountry => "signatory-country",
             Role::ProvisionActor => "provision-actor",
             Role::RelationEvent => "relation-event",
+            Role::MembershipCountry => "membership-country",
+            Role::MembershipOrganization => "membership-organization",
         }
     }
 }

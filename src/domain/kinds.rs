@@ -10,6 +10,7 @@ use super::NodeKind;
 mod agreement;
 mod country;
 mod event;
+mod membership;
 mod mission;
 mod organization;
 mod person;
@@ -20,6 +21,7 @@ mod statement;
 pub use agreement::*;
 pub use country::*;
 pub use event::*;
+pub use membership::*;
 pub use mission::*;
 pub use organization::*;
 pub use person::*;
@@ -45,6 +47,7 @@ macro_rules! with_kinds {
             Event { key: key, plural: events, record: EventRecord },
             Relation { key: key, plural: relations, record: RelationRecord },
             Mission { key: key, plural: missions, record: MissionRecord },
+            Membership { key: key, plural: memberships, record: MembershipRecord },
             Statement { key: key, plural: statements, record: StatementRecord },
         }
     };

@@ -69,6 +69,8 @@ named_enum!(NodeKind {
     Event = "Event",
     Statement = "Statement",
     Source = "Source",
+    // Stored by position (`NodeRef` in statements): new kinds go last.
+    Membership = "Membership",
 });
 
 /// A typed reference to any node of the graph.

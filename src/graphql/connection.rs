@@ -23,26 +23,26 @@ pub struct Page<T> {
 
 macro_rules! connection_types {
     ($($connection:ident, $edge:ident, $node:ty;)+) => {$(
-        #[derive(SimpleObject)]
+        #[derive(::async_graphql::SimpleObject)]
         pub struct $edge {
             pub cursor: String,
             pub node: $node,
         }
 
-        #[derive(SimpleObject)]
+        #[derive(::async_graphql::SimpleObject)]
         pub struct $connection {
             pub edges: Vec<$edge>,
-            pub page_info: PageInfo,
+            pub page_info: $crate::graphql::connection::PageInfo,
             pub total_count: i32,
         }
 
-        impl From<Page<$node>> for $connection {
-            fn from(page: Page<$node>) -> Self {
+        impl From<$crate::graphql::connection::Page<$node>> for $connection {
+            fn from(page: $crate::graphql::connection::Page<$node>) -> Self {
                 $connection {
                     edges: page
                         .rows
                         .into_iter()
-                        .map(|(key, node)| $edge { cursor: id::encode_cursor(&key), node })
+                        .map(|(key, node)| $edge { cursor: $crate::graphql::id::encode_cursor(&key), node })
                         .collect(),
                     page_info: page.info,
                     total_count: page.total.min(i32::MAX as usize) as i32,

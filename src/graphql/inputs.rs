@@ -88,5 +88,7 @@ pub struct AddSourceInput {
     #[graphql(default)]
     pub missions: Vec<MissionInput>,
     #[graphql(default)]
+    pub memberships: Vec<MembershipInput>,
+    #[graphql(default)]
     pub statements: Vec<StatementInput>,
 }

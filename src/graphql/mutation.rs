@@ -231,6 +231,14 @@ impl CoreMutation {
             input.missions.into_iter().map(|x| x.record(here)).collect(),
         );
         add(
+            "memberships",
+            input
+                .memberships
+                .into_iter()
+                .map(|x| x.record(here))
+                .collect(),
+        );
+        add(
             "statements",
             input
                 .statements

@@ -9,7 +9,7 @@ use tungstenite::{Message, WebSocket};
 
 type Socket = WebSocket<TcpStream>;
 
-fn connect(app: &TestApp, init: Value) -> Socket {
+pub(crate) fn connect(app: &TestApp, init: Value) -> Socket {
     let url = format!("{}/graphql", app.base.replace("http://", "ws://"));
     let mut request = url.into_client_request().unwrap();
     request.headers_mut().insert(
@@ -37,7 +37,7 @@ fn send(socket: &mut Socket, message: Value) {
 }
 
 /// The next protocol message, skipping pings.
-fn next(socket: &mut Socket) -> Value {
+pub(crate) fn next(socket: &mut Socket) -> Value {
     loop {
         match socket.read().expect("a message before the timeout") {
             Message::Text(text) => {
@@ -54,7 +54,7 @@ fn next(socket: &mut Socket) -> Value {
     }
 }
 
-fn subscribe(socket: &mut Socket, id: &str, query: &str) {
+pub(crate) fn subscribe(socket: &mut Socket, id: &str, query: &str) {
     send(
         socket,
         json!({ "id": id, "type": "subscribe", "payload": { "query": query } }),

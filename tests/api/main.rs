@@ -10,6 +10,7 @@ mod helpers;
 mod hostile;
 mod lifecycle;
 mod live;
+mod memberships;
 mod ops;
 mod queries;
 mod schema;

@@ -3,6 +3,7 @@
 mod agreement;
 mod country;
 mod event;
+mod membership;
 mod mission;
 mod organization;
 mod person;
@@ -13,6 +14,7 @@ mod statement;
 pub use agreement::*;
 pub use country::*;
 pub use event::*;
+pub use membership::*;
 pub use mission::*;
 pub use organization::*;
 pub use person::*;

@@ -14,7 +14,7 @@ use crate::graphql::query::*;
 use crate::graphql::types::*;
 use crate::store::KeyRole;
 use crate::write::Mode;
-use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, InputObject, Object, Result, ID};
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -126,6 +126,17 @@ impl CountryObj {
             country_ref(&self.0.code),
             Role::MissionHost,
             MissionObj,
+        )
+        .await
+    }
+    /// The organizations this country belongs to, has applied to or is a candidate for,
+    /// intends to join, or has left.
+    async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<MembershipObj>> {
+        related(
+            ctx,
+            country_ref(&self.0.code),
+            Role::MembershipCountry,
+            MembershipObj,
         )
         .await
     }

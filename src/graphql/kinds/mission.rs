@@ -15,7 +15,7 @@ use crate::graphql::query::*;
 use crate::graphql::types::*;
 use crate::store::KeyRole;
 use crate::write::Mode;
-use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, Enum, InputObject, Object, Result, ID};
 use std::sync::Arc;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]

@@ -15,7 +15,7 @@ use crate::graphql::query::*;
 use crate::graphql::types::*;
 use crate::store::KeyRole;
 use crate::write::Mode;
-use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, Enum, InputObject, Object, Result, ID};
 use std::sync::Arc;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -67,6 +67,17 @@ impl OrganizationObj {
             first,
             after,
             StatementObj,
+        )
+        .await
+    }
+    /// The countries that are members of it, have applied, are candidates, intend to join,
+    /// or have left.
+    async fn members(&self, ctx: &Context<'_>) -> Result<Vec<MembershipObj>> {
+        related(
+            ctx,
+            NodeRef::new(NodeKind::Organization, &self.0.key),
+            Role::MembershipOrganization,
+            MembershipObj,
         )
         .await
     }

@@ -17,7 +17,7 @@ use crate::search::SearchIndex;
 use crate::store::KeyRole;
 use crate::write::Mode;
 use async_graphql::futures_util::future::join_all;
-use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, Enum, InputObject, Object, Result, ID};
 use std::sync::Arc;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
