@@ -58,8 +58,9 @@ const URLS: &str = "urls";
 const REVISIONS: &str = "revisions";
 const META_FORMAT: &[u8] = b"format";
 /// The layout of the trees (values carry their own version, `codec`). 2: references packed
-/// into chunks; a format-1 data dir is upgraded when opened.
-const STORE_FORMAT: u8 = 2;
+/// into chunks. 3: entities in codec version 2, where fields can be added. Older data dirs are
+/// upgraded when opened.
+const STORE_FORMAT: u8 = 3;
 const META_SEEDED: &[u8] = b"seeded";
 /// The seeded marker's value in a store made without the built-in dataset.
 const META_SEEDED_NONE: &[u8] = b"none";
@@ -275,7 +276,11 @@ impl Store {
                 meta.insert(META_FORMAT, &[STORE_FORMAT])?;
             }
             Some([STORE_FORMAT]) => {}
-            Some([1]) => store.upgrade_from_format_1()?,
+            Some([1]) => {
+                store.upgrade_from_format_1()?;
+                store.upgrade_from_format_2()?;
+            }
+            Some([2]) => store.upgrade_from_format_2()?,
             Some(other) => {
                 return Err(StoreError::UnsupportedFormat {
                     found: other.first().copied().unwrap_or(0),
@@ -302,13 +307,55 @@ impl Store {
         let old = self.db.open_tree(REFS)?;
         let packed = referrers::migrate(&old, self.tree(REFERRERS)?)?;
         self.db.flush()?;
-        self.tree(META)?.insert(META_FORMAT, &[STORE_FORMAT])?;
+        self.tree(META)?.insert(META_FORMAT, &[2])?;
         self.db.flush()?;
         tracing::info!(
             references = packed,
+            "upgraded the data dir to storage format 2"
+        );
+        Ok(())
+    }
+
+    /// Rewrites every entity written in the postcard format (codec version 1), which could not
+    /// be read once its kind gained a field, in the current one. Index values stay as they are
+    /// (the codec reads both). Rewriting a value twice is harmless, so a stopped upgrade simply
+    /// runs again.
+    fn upgrade_from_format_2(&self) -> Result<(), StoreError> {
+        let mut rewritten = 0u64;
+        crate::for_every_kind!(E => {
+            rewritten += self.rewrite_postcard_values::<E>()?;
+        });
+        self.db.flush()?;
+        self.tree(META)?.insert(META_FORMAT, &[STORE_FORMAT])?;
+        self.db.flush()?;
+        tracing::info!(
+            entities = rewritten,
             "upgraded the data dir to storage format {STORE_FORMAT}"
         );
         Ok(())
+    }
+
+    fn rewrite_postcard_values<E: Entity>(&self) -> Result<u64, StoreError> {
+        let tree = self.tree(tree_name(E::KIND))?;
+        let mut rewritten = 0;
+        let mut batch = sled::Batch::default();
+        let mut pending = 0;
+        for entry in tree.iter() {
+            let (key, value) = entry?;
+            if !codec::is_postcard(&value) {
+                continue;
+            }
+            let entity: E = codec::decode(&value)?;
+            batch.insert(key, codec::encode(&entity)?);
+            rewritten += 1;
+            pending += 1;
+            if pending == COMPACT_BATCH {
+                tree.apply_batch(std::mem::take(&mut batch))?;
+                pending = 0;
+            }
+        }
+        tree.apply_batch(batch)?;
+        Ok(rewritten)
     }
 
     fn tree(&self, name: &str) -> Result<&sled::Tree, StoreError> {
@@ -961,6 +1008,56 @@ pub(crate) mod tests {
         assert_eq!(store.all::<Country>().unwrap().len(), 2);
         let rs = NodeRef::new(NodeKind::Country, "RS");
         assert_eq!(store.referrers(&rs, Role::PostCountry).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_format_2_data_dir_has_its_entities_rewritten_in_the_evolvable_codec_when_opened() {
+        use crate::dataset::{load, DatasetFiles};
+        use crate::domain::{Membership, Statement};
+        let dir = tempfile::tempdir().unwrap();
+        let (statements, memberships);
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store
+                .seed(&load(&DatasetFiles::builtin()).unwrap())
+                .unwrap();
+            statements = store.all::<Statement>().unwrap();
+            memberships = store.all::<Membership>().unwrap();
+            // Every entity as builds before format 3 wrote it.
+            fn to_postcard<E: Entity>(store: &Store) {
+                let tree = store.tree(tree_name(E::KIND)).unwrap();
+                for entry in tree.iter() {
+                    let (key, value) = entry.unwrap();
+                    let entity: E = codec::decode(&value).unwrap();
+                    tree.insert(key, codec::encode_postcard(&entity)).unwrap();
+                }
+            }
+            crate::for_every_kind!(E => {
+                to_postcard::<E>(&store);
+            });
+            store.tree(META).unwrap().insert(META_FORMAT, &[2]).unwrap();
+            store.flush().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            store
+                .tree(META)
+                .unwrap()
+                .get(META_FORMAT)
+                .unwrap()
+                .as_deref(),
+            Some([STORE_FORMAT].as_slice())
+        );
+        crate::for_every_kind!(E => {
+            let tree = store.tree(tree_name(E::KIND)).unwrap();
+            assert!(!tree.is_empty(), "{}", E::KIND);
+            for value in tree.iter().values() {
+                assert!(!codec::is_postcard(&value.unwrap()), "{}", E::KIND);
+            }
+        });
+        assert_eq!(store.all::<Statement>().unwrap(), statements);
+        assert_eq!(store.all::<Membership>().unwrap(), memberships);
+        assert!(store.check().unwrap().is_clean());
     }
 
     #[test]
