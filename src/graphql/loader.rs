@@ -14,8 +14,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The store as one request sees it: every call is counted as one round trip, and says which
-/// kinds of node it reads, so that a cached response is dropped when one of them changes.
+/// The store as one request sees it: every call is counted as one round trip, and records the
+/// kinds of node its answer depends on, derived from what it reads (an entity's kind, an index
+/// read's `kinds`), so that a cached response is dropped when one of them changes. Resolvers
+/// never declare what they read.
 #[derive(Clone)]
 pub struct Reader {
     store: Arc<Store>,
@@ -33,7 +35,8 @@ impl Reader {
     }
 
     /// Runs one store call that reads nodes (or indexes kept by nodes) of `kinds`, counted.
-    pub fn call<T>(
+    /// Private: each public read derives its kinds.
+    fn call<T>(
         &self,
         kinds: Kinds,
         f: impl FnOnce(&Store) -> Result<T, StoreError>,
@@ -51,17 +54,30 @@ impl Reader {
     }
 
     /// An index answer that is in memory: no round trip, no batch to wait for.
-    pub fn cached_index(&self, kinds: Kinds, read: &IndexRead) -> Option<IndexAnswer> {
+    pub fn cached_index(&self, read: &IndexRead) -> Option<IndexAnswer> {
         let hit = self.store.cached_index(read)?;
-        self.reads.add(kinds);
+        self.reads.add(read.kinds());
         Some(hit)
     }
 
     /// An index read: from memory when it is there, else one store call.
-    pub fn index(&self, kinds: Kinds, read: &IndexRead) -> Result<IndexAnswer, StoreError> {
-        match self.cached_index(kinds, read) {
+    pub fn index(&self, read: &IndexRead) -> Result<IndexAnswer, StoreError> {
+        match self.cached_index(read) {
             Some(hit) => Ok(hit),
-            None => self.call(kinds, |s| s.index(read)),
+            None => self.call(read.kinds(), |s| s.index(read)),
+        }
+    }
+
+    /// Keys of the `E`s a name or alias matches from the start of a word (the name index).
+    pub fn find_by_name<E: Entity>(&self, name: &str) -> Result<Vec<String>, StoreError> {
+        self.call(Kinds::of(E::KIND), |s| s.find_by_name::<E>(name))
+    }
+
+    /// The alpha-2 code of the country with this alpha-2 or alpha-3 code, in any letter case.
+    pub fn country_code(&self, code: &str) -> Result<Option<String>, StoreError> {
+        match IndexRead::country_code(code) {
+            Some(read) => self.index(&read)?.key(),
+            None => Ok(None),
         }
     }
 

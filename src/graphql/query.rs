@@ -29,10 +29,6 @@ macro_rules! query_root {
 }
 crate::with_kinds!(query_root);
 
-/// The kinds a speaker can be.
-pub(crate) const SPEAKERS: Kinds =
-    Kinds::of(NodeKind::Person).and(Kinds::of(NodeKind::Organization));
-
 /// The kinds of node the search index holds text of.
 pub(crate) const SEARCHED: Kinds = Kinds::of(NodeKind::Statement)
     .and(Kinds::of(NodeKind::Agreement))
@@ -45,13 +41,7 @@ pub(crate) fn reader<'a>(ctx: &Context<'a>) -> &'a Reader {
 
 /// The key of the country with this alpha-2 or alpha-3 code, in any letter case.
 pub(crate) fn country_key(ctx: &Context<'_>, code: &str) -> Result<Option<String>> {
-    match IndexRead::country_code(code) {
-        Some(read) => reader(ctx)
-            .index(Kinds::of(NodeKind::Country), &read)
-            .and_then(|answer| answer.key())
-            .gql(),
-        None => Ok(None),
-    }
+    reader(ctx).country_code(code).gql()
 }
 
 /// Resolves a country argument; an unknown code is the caller's mistake.
@@ -88,8 +78,11 @@ pub fn speaker_arg(speaker: &ID) -> Result<NodeRef, ApiError> {
 }
 
 /// `filter.about`: a country code or any node id.
-pub fn about_arg(store: &crate::store::Store, about: &str) -> Result<NodeRef, ApiError> {
-    match store.country_code(about)? {
+pub fn about_arg(
+    about: &str,
+    country_code: impl FnOnce(&str) -> Result<Option<String>, crate::store::StoreError>,
+) -> Result<NodeRef, ApiError> {
+    match country_code(about)? {
         Some(code) => Ok(NodeRef::new(NodeKind::Country, code)),
         None => id::decode(about).ok_or_else(|| {
             ApiError::bad_input(format!(
@@ -185,14 +178,11 @@ pub(crate) async fn list<E: Entity, T, C: From<Page<T>>>(
         }
         Candidates::Keys(c) if !filtered => return keyed_page(ctx, &c, page, wrap).await,
         Candidates::All => reader
-            .index(
-                Kinds::of(E::KIND),
-                &IndexRead::Keys {
-                    kind: E::KIND,
-                    after: None,
-                    limit: usize::MAX,
-                },
-            )
+            .index(&IndexRead::Keys {
+                kind: E::KIND,
+                after: None,
+                limit: usize::MAX,
+            })
             .and_then(IndexAnswer::keys)
             .gql()?
             .to_vec(),
@@ -208,20 +198,16 @@ pub(crate) async fn whole_tree_page<E: Entity, T, C: From<Page<T>>>(
     wrap: impl Fn(Arc<E>) -> T,
 ) -> Result<C> {
     let reader = reader(ctx);
-    let kinds = Kinds::of(E::KIND);
     let keys = reader
-        .index(
-            kinds,
-            &IndexRead::Keys {
-                kind: E::KIND,
-                after: page.after.clone(),
-                limit: page.size + 1,
-            },
-        )
+        .index(&IndexRead::Keys {
+            kind: E::KIND,
+            after: page.after.clone(),
+            limit: page.size + 1,
+        })
         .and_then(IndexAnswer::keys)
         .gql()?;
     let total = reader
-        .index(kinds, &IndexRead::Count(E::KIND))
+        .index(&IndexRead::Count(E::KIND))
         .and_then(IndexAnswer::count)
         .gql()? as usize;
     page_from_keys(ctx, &keys, &page, total, wrap).await

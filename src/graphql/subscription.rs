@@ -101,7 +101,7 @@ impl LiveFilter {
         let about = filter
             .about
             .as_deref()
-            .map(|a| about_arg(store, a))
+            .map(|a| about_arg(a, |code| store.country_code(code)))
             .transpose()?;
         Ok(LiveFilter {
             speaker,

@@ -6,7 +6,6 @@ use super::error::OrGqlError;
 use super::id;
 use super::kinds::*;
 use super::loader::{Key, Loaders, Reader, ReferrerCount, ReferrerPage, Referrers, RevisionsOf};
-use crate::domain::Kinds;
 use crate::domain::{self, NodeKind, NodeRef, PartialDate};
 use crate::domain::{Entity, Role};
 use crate::store::{IndexAnswer, IndexRead};
@@ -149,7 +148,6 @@ pub async fn referrer_connection<E: Entity, T, C: From<Page<T>>>(
     let loaders = loaders(ctx);
     let reader = ctx.data_unchecked::<Reader>();
     let wants_total = ctx.look_ahead().field("totalCount").exists();
-    let kinds = Kinds::of(E::KIND);
     let request = ReferrerPage {
         target: target.clone(),
         role,
@@ -158,12 +156,9 @@ pub async fn referrer_connection<E: Entity, T, C: From<Page<T>>>(
         limit: page.size.saturating_add(1),
     };
     // Pages and counts in memory are taken at once; only the rest join the request's batch.
-    let cached_page = reader.cached_index(kinds, &request.read());
+    let cached_page = reader.cached_index(&request.read());
     let cached_total = match wants_total {
-        true => reader.cached_index(
-            role.referrer_kinds(),
-            &IndexRead::ReferrerCount(target.clone(), role),
-        ),
+        true => reader.cached_index(&IndexRead::ReferrerCount(target.clone(), role)),
         false => Some(IndexAnswer::Count(0)),
     };
     let (keys, total) = join(

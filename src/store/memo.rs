@@ -9,7 +9,7 @@
 //! cost more than re-reading them; writes are rare next to reads.
 
 use super::{Entity, Role, StoreError};
-use crate::domain::{NodeKind, NodeRef};
+use crate::domain::{Kinds, NodeKind, NodeRef};
 use quick_cache::sync::Cache;
 use quick_cache::{Equivalent, Weighter};
 use std::any::Any;
@@ -43,6 +43,18 @@ pub enum IndexRead {
 }
 
 impl IndexRead {
+    /// The kinds of node whose writes can change this read's answer: a cached response that
+    /// made the read goes stale with them.
+    pub fn kinds(&self) -> Kinds {
+        match self {
+            IndexRead::ReferrerCount(_, role) => role.referrer_kinds(),
+            IndexRead::ReferrerPage { kind, .. }
+            | IndexRead::Keys { kind, .. }
+            | IndexRead::Count(kind) => Kinds::of(*kind),
+            IndexRead::CountryCode(_) => Kinds::of(NodeKind::Country),
+        }
+    }
+
     /// The lookup of a code in any letter case; None for a blank one.
     pub fn country_code(code: &str) -> Option<IndexRead> {
         let upper = code.trim().to_ascii_uppercase();

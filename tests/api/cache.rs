@@ -168,3 +168,49 @@ fn concurrent_readers_never_see_a_value_older_than_the_last_acknowledged_write()
         "the readers were served from the cache between writes"
     );
 }
+
+/// Staleness comes from what the loaders read, not from declarations in resolvers: for every
+/// kind of the registry, a cached list and a cached node lookup of that kind are answered again
+/// after a write (here a cascading delete, which every kind has) and no longer show the fact.
+#[test]
+fn a_write_of_any_kind_refreshes_every_cached_response_that_read_that_kind() {
+    let (app, keys) = TestApp::spawn_with_keys();
+    // Referrers first, so that a cascade leaves the kinds still to come untouched.
+    for kind in diplograph::domain::STORED.iter().rev() {
+        let list = format!(
+            "{{ {}(first: 100) {{ totalCount edges {{ node {{ id }} }} }} }}",
+            kind.plural()
+        );
+        let before = app.data(&list)[kind.plural()].clone();
+        let id = nodes(&before)[0]["id"].clone();
+        assert!(id.is_string(), "no {kind} to delete: {before:#}");
+        let lookup = json!({ "id": id });
+        const NODE: &str = "query($id: ID!) { node(id: $id) { id } }";
+        assert_eq!(app.data_with(NODE, lookup.clone())["node"]["id"], id);
+        // Both answered again from the cache before the write.
+        let (hits, _) = cache_counts(&app);
+        assert_eq!(app.data(&list)[kind.plural()], before);
+        assert_eq!(app.data_with(NODE, lookup.clone())["node"]["id"], id);
+        assert_eq!(cache_counts(&app).0, hits + 2, "{kind}: not cached");
+
+        app.data_as(
+            &keys.admin,
+            "mutation($id: ID!) { deleteNode(id: $id, cascade: true) { deletedIds } }",
+            lookup.clone(),
+        );
+        let after = app.data(&list)[kind.plural()].clone();
+        assert!(
+            !nodes(&after).iter().any(|n| n["id"] == id),
+            "{kind}: a cached list still shows the deleted fact"
+        );
+        assert!(
+            after["totalCount"].as_i64() < before["totalCount"].as_i64(),
+            "{kind}: {after:#}"
+        );
+        assert_eq!(
+            app.data_with(NODE, lookup)["node"],
+            Value::Null,
+            "{kind}: a cached lookup still finds the deleted fact"
+        );
+    }
+}

@@ -1,7 +1,7 @@
 //! Country: its GraphQL object, filters, query fields, input and mutations.
 
 use crate::domain::Fact;
-use crate::domain::{self, Kinds, NodeKind, NodeRef, Role};
+use crate::domain::{self, NodeKind, NodeRef, Role};
 use crate::facts::*;
 use crate::graphql::auth::RoleGuard;
 use crate::graphql::connection::*;
@@ -221,11 +221,7 @@ impl CountryQuery {
         let mut candidates = Candidates::All;
         if let Some(name) = &filter.name {
             let name = name_arg(name, "filter.name")?;
-            let found = reader(ctx)
-                .call(Kinds::of(NodeKind::Country), |s| {
-                    s.find_by_name::<domain::Country>(&name)
-                })
-                .gql()?;
+            let found = reader(ctx).find_by_name::<domain::Country>(&name).gql()?;
             candidates = candidates.narrow(ctx, found).await?;
         }
         let region = filter.region.map(|r| r.to_lowercase());

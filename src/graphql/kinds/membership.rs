@@ -1,6 +1,6 @@
 //! Membership: its GraphQL object, filters, query fields, input and mutations.
 
-use crate::domain::{self, text, Fact, Kinds, NodeKind, NodeRef, Role};
+use crate::domain::{self, text, Fact, NodeKind, NodeRef, Role};
 use crate::facts::*;
 use crate::graphql::auth::RoleGuard;
 use crate::graphql::connection::*;
@@ -96,9 +96,7 @@ async fn organizations_named(ctx: &Context<'_>, name: &str, argument: &str) -> R
     let name = name_arg(name, argument)?;
     let wanted = text::fold(&name);
     let found = reader(ctx)
-        .call(Kinds::of(NodeKind::Organization), |s| {
-            s.find_by_name::<domain::Organization>(&name)
-        })
+        .find_by_name::<domain::Organization>(&name)
         .gql()?;
     let keys: Vec<String> = load_many::<domain::Organization>(ctx, &found)
         .await?

@@ -1,7 +1,7 @@
 //! Mission: its GraphQL object, filters, query fields, input and mutations.
 
 use crate::domain::Fact;
-use crate::domain::{self, text, Kinds, NodeKind, NodeRef, Role};
+use crate::domain::{self, text, NodeKind, NodeRef, Role};
 use crate::facts::*;
 use crate::graphql::auth::RoleGuard;
 use crate::graphql::connection::*;
@@ -130,11 +130,7 @@ impl MissionQuery {
         .await?;
         if let Some(city) = &filter.city {
             let city = name_arg(city, "filter.city")?;
-            let found = reader(ctx)
-                .call(Kinds::of(NodeKind::Mission), |s| {
-                    s.find_by_name::<domain::Mission>(&city)
-                })
-                .gql()?;
+            let found = reader(ctx).find_by_name::<domain::Mission>(&city).gql()?;
             candidates = candidates.narrow(ctx, found).await?;
         }
         // The index matches word starts; the filter wants the whole city name.

@@ -1,7 +1,7 @@
 //! Organization: its GraphQL object, filters, query fields, input and mutations.
 
 use crate::domain::Fact;
-use crate::domain::{self, Kinds, NodeKind, NodeRef, Role};
+use crate::domain::{self, NodeKind, NodeRef, Role};
 use crate::facts::*;
 use crate::graphql::auth::RoleGuard;
 use crate::graphql::connection::*;
@@ -125,9 +125,7 @@ impl OrganizationQuery {
         if let Some(name) = &filter.name {
             let name = name_arg(name, "filter.name")?;
             let found = reader(ctx)
-                .call(Kinds::of(NodeKind::Organization), |s| {
-                    s.find_by_name::<domain::Organization>(&name)
-                })
+                .find_by_name::<domain::Organization>(&name)
                 .gql()?;
             candidates = candidates.narrow(ctx, found).await?;
         }

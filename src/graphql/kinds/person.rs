@@ -1,7 +1,7 @@
 //! Person: its GraphQL object, filters, query fields, input and mutations.
 
 use crate::domain::Fact;
-use crate::domain::{self, Kinds, NodeKind, NodeRef, Role};
+use crate::domain::{self, NodeKind, NodeRef, Role};
 use crate::facts::*;
 use crate::graphql::auth::RoleGuard;
 use crate::graphql::connection::*;
@@ -144,11 +144,7 @@ impl PersonQuery {
         let mut candidates = Candidates::All;
         if let Some(name) = &filter.name {
             let name = name_arg(name, "filter.name")?;
-            let found = reader(ctx)
-                .call(Kinds::of(NodeKind::Person), |s| {
-                    s.find_by_name::<domain::Person>(&name)
-                })
-                .gql()?;
+            let found = reader(ctx).find_by_name::<domain::Person>(&name).gql()?;
             candidates = candidates.narrow(ctx, found).await?;
         }
         candidates = by_country(

@@ -1,7 +1,8 @@
 //! Statement: its GraphQL object, filters, query fields, input and mutations.
 
 use crate::domain::Fact;
-use crate::domain::{self, Kinds, NodeKind, NodeRef, Role};
+use crate::domain::Kinds;
+use crate::domain::{self, NodeKind, NodeRef, Role};
 use crate::facts::*;
 use crate::graphql::auth::RoleGuard;
 use crate::graphql::connection::*;
@@ -122,13 +123,9 @@ impl StatementQuery {
         }
         if let Some(name) = &filter.speaker_name {
             let name = name_arg(name, "filter.speakerName")?;
-            let (people, orgs) = reader(ctx)
-                .call(SPEAKERS, |s| {
-                    Ok((
-                        s.find_by_name::<domain::Person>(&name)?,
-                        s.find_by_name::<domain::Organization>(&name)?,
-                    ))
-                })
+            let people = reader(ctx).find_by_name::<domain::Person>(&name).gql()?;
+            let orgs = reader(ctx)
+                .find_by_name::<domain::Organization>(&name)
                 .gql()?;
             let speakers = people
                 .into_iter()
@@ -147,10 +144,7 @@ impl StatementQuery {
             candidates = candidates.narrow(ctx, keys).await?;
         }
         if let Some(about) = &filter.about {
-            let node = reader(ctx)
-                .call(Kinds::of(NodeKind::Country), |s| Ok(about_arg(s, about)))
-                .gql()?
-                .gql()?;
+            let node = about_arg(about, |code| reader(ctx).country_code(code)).gql()?;
             candidates = candidates.referring_to(ctx, node, Role::About).await?;
         }
         if let Some(query) = &filter.text {
