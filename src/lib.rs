@@ -2,7 +2,8 @@
 //!
 //! Layers, each knowing only the one below: `http` wires requests to `graphql`, which reads
 //! through the typed operations of `store` (sled) and the `search` index; `domain` holds the
-//! entities all of them share; `dataset` turns the built-in data files into domain entities.
+//! entities all of them share and the registry of kinds; `facts` turns records into entities.
+//! ARCHITECTURE.md is the map.
 
 pub mod app;
 pub mod bulk;
