@@ -3,17 +3,17 @@
 
 use crate::cache::{QueryCache, ResponseCache};
 use crate::config::Settings;
-use crate::dataset::{self, DatasetError, DatasetFiles};
 use crate::graphql::connection::PageLimits;
 use crate::graphql::executor::Executor;
 use crate::graphql::{build_schemas, QueryLimits};
 use crate::http::persisted::PersistedQueries;
 use crate::http::rate_limit::RateLimiter;
 use crate::http::{self, AppState};
+use crate::ingest::dataset::{self, DatasetError, DatasetFiles};
+use crate::ingest::write::Writer;
 use crate::keyring::KeyRing;
 use crate::search::SearchIndex;
 use crate::store::{Store, StoreError};
-use crate::write::Writer;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{middleware, web, App, HttpServer};
 use std::net::TcpListener;

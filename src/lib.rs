@@ -6,20 +6,17 @@
 //! ARCHITECTURE.md is the map.
 
 pub mod app;
-pub mod bulk;
 pub mod cache;
 pub mod config;
-pub mod dataset;
 pub mod domain;
 pub mod facts;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod generate;
 pub mod graphql;
 pub mod http;
+pub mod ingest;
 pub mod keyring;
 pub mod ops;
 pub mod search;
 pub mod store;
 pub mod telemetry;
-pub mod write;

@@ -316,9 +316,11 @@ fn run_bulk(settings: &Settings, command: Command) -> ExitCode {
             };
             let result = match &output {
                 Some(path) => std::fs::File::create(path)
-                    .map_err(diplograph::bulk::BulkError::from)
-                    .and_then(|f| diplograph::bulk::export(&store, std::io::BufWriter::new(f))),
-                None => diplograph::bulk::export(
+                    .map_err(diplograph::ingest::bulk::BulkError::from)
+                    .and_then(|f| {
+                        diplograph::ingest::bulk::export(&store, std::io::BufWriter::new(f))
+                    }),
+                None => diplograph::ingest::bulk::export(
                     &store,
                     std::io::BufWriter::new(std::io::stdout().lock()),
                 ),
@@ -357,10 +359,10 @@ fn run_bulk(settings: &Settings, command: Command) -> ExitCode {
                 }
             };
             // The index is brought level once, after the last line, rather than per batch.
-            let writer = diplograph::write::Writer::new(store.clone(), None);
+            let writer = diplograph::ingest::write::Writer::new(store.clone(), None);
             // Drawn only on a terminal; otherwise hidden.
             let progress = indicatif::ProgressBar::new(size);
-            let result = diplograph::bulk::import(
+            let result = diplograph::ingest::bulk::import(
                 &writer,
                 reader,
                 strict,
@@ -413,7 +415,9 @@ fn run_generate(scale: f64, seed: u64, output: Option<PathBuf>) -> ExitCode {
         eprintln!("diplograph: --scale must be a positive number");
         return ExitCode::from(2);
     }
-    let countries = match diplograph::dataset::load(&diplograph::dataset::DatasetFiles::builtin()) {
+    let countries = match diplograph::ingest::dataset::load(
+        &diplograph::ingest::dataset::DatasetFiles::builtin(),
+    ) {
         Ok(graph) => graph.countries.into_iter().map(|c| c.code).collect(),
         Err(e) => {
             eprintln!("diplograph: {e}");
@@ -422,9 +426,14 @@ fn run_generate(scale: f64, seed: u64, output: Option<PathBuf>) -> ExitCode {
     };
     let result = match &output {
         Some(path) => std::fs::File::create(path).and_then(|f| {
-            diplograph::generate::generate(scale, seed, countries, &mut std::io::BufWriter::new(f))
+            diplograph::ingest::generate::generate(
+                scale,
+                seed,
+                countries,
+                &mut std::io::BufWriter::new(f),
+            )
         }),
-        None => diplograph::generate::generate(
+        None => diplograph::ingest::generate::generate(
             scale,
             seed,
             countries,

@@ -457,7 +457,7 @@ impl SearchIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dataset::{load, DatasetFiles};
+    use crate::ingest::dataset::{load, DatasetFiles};
     use crate::store::Write;
 
     fn statement(key: &str, text: &str) -> Fact {

@@ -116,7 +116,7 @@ pub fn all_references<E: Entity>(entity: &E) -> Vec<(Role, NodeRef)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dataset::{load, DatasetFiles};
+    use crate::ingest::dataset::{load, DatasetFiles};
 
     /// A cached response that read referrers in some role is dropped when a node of that
     /// role's referrer kind changes: the kinds must be right for every reference there is.

@@ -22,9 +22,9 @@ impl Caller {
     }
 
     /// Who a write is done for; None for a caller without a live key.
-    pub fn author(&self) -> Option<crate::write::Author> {
+    pub fn author(&self) -> Option<crate::ingest::write::Author> {
         match self {
-            Caller::Key(k) => Some(crate::write::Author {
+            Caller::Key(k) => Some(crate::ingest::write::Author {
                 name: self.name(),
                 role: k.role,
             }),

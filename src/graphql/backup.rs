@@ -3,9 +3,9 @@
 
 use super::auth::{Caller, RoleGuard};
 use super::error::code;
+use crate::ingest::write::Writer;
 use crate::ops::{write_backup, OpsError};
 use crate::store::KeyRole;
-use crate::write::Writer;
 use async_graphql::{Context, Error, ErrorExtensions, Result, SimpleObject};
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,9 +1,9 @@
 //! The one place where failures become GraphQL errors with `extensions.code`.
 
 use crate::facts::FactErrorKind;
+use crate::ingest::write::WriteFailure;
 use crate::search::SearchError;
 use crate::store::{StoreError, WriteError};
-use crate::write::WriteFailure;
 use async_graphql::{Error, ErrorExtensions};
 use std::sync::Arc;
 

@@ -19,10 +19,10 @@ pub mod rules;
 pub mod subscription;
 pub mod types;
 
+use crate::ingest::write::Writer;
 use crate::keyring::KeyRing;
 use crate::search::SearchIndex;
 use crate::store::Store;
-use crate::write::Writer;
 use async_graphql::Schema;
 use auth::Caller;
 use connection::PageLimits;

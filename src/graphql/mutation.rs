@@ -8,8 +8,8 @@ use super::inputs::*;
 use super::kinds::*;
 use crate::domain::{Fact, NodeKind, NodeRef};
 use crate::facts::Record;
+use crate::ingest::write::{slug, Author, Mode, WriteFailure, Writer};
 use crate::store::{KeyRole, Outcome, OutcomeAction};
-use crate::write::{slug, Author, Mode, WriteFailure, Writer};
 use async_graphql::{Context, MergedObject, Object, Result, SimpleObject, ID};
 use std::sync::Arc;
 
@@ -44,7 +44,7 @@ pub(crate) fn writer<'a>(ctx: &Context<'a>) -> &'a Arc<Writer> {
 }
 
 /// Runs a blocking write off the async worker, as the caller (whose role the writer checks
-/// against the role matrix, `write::required_role`).
+/// against the role matrix, `ingest::write::required_role`).
 pub(crate) async fn run<T: Send + 'static>(
     ctx: &Context<'_>,
     job: impl FnOnce(&Writer, &Author) -> Result<T, WriteFailure> + Send + 'static,

@@ -302,8 +302,8 @@ fn describe_reference(key: &[u8]) -> String {
 mod tests {
     use super::super::write::tests::seeded;
     use super::*;
-    use crate::dataset::{load, DatasetFiles};
     use crate::domain::{Person, Statement};
+    use crate::ingest::dataset::{load, DatasetFiles};
 
     #[test]
     fn a_seeded_store_is_clean() {
@@ -378,7 +378,7 @@ mod tests {
     /// deletes, and re-creations, checking after every round.
     #[test]
     fn any_sequence_of_writes_leaves_the_indexes_agreeing_with_the_entities() {
-        use crate::write::{Author, Mode, Writer};
+        use crate::ingest::write::{Author, Mode, Writer};
         let graph = load(&DatasetFiles::builtin()).unwrap();
         let codes: Vec<String> = graph.countries.iter().map(|c| c.code.clone()).collect();
         for seed in 1..=3u64 {
@@ -386,9 +386,9 @@ mod tests {
             let store = Arc::new(Store::open(dir.path()).unwrap());
             store.seed(&graph).unwrap();
             let mut lines = Vec::new();
-            crate::generate::generate(0.02, seed, codes.clone(), &mut lines).unwrap();
+            crate::ingest::generate::generate(0.02, seed, codes.clone(), &mut lines).unwrap();
             let writer = Writer::new(store.clone(), None);
-            crate::bulk::import(&writer, lines.as_slice(), true, |_| {}, |_| {}).unwrap();
+            crate::ingest::bulk::import(&writer, lines.as_slice(), true, |_| {}, |_| {}).unwrap();
             let report = store.check().unwrap();
             assert!(
                 report.is_clean(),

@@ -345,9 +345,9 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dataset::{load, DatasetFiles};
     use crate::domain::Role;
     use crate::domain::{Fact, NodeKind, NodeRef};
+    use crate::ingest::dataset::{load, DatasetFiles};
     use crate::store::Write;
 
     type Index = (Vec<(Vec<u8>, String)>, Vec<(Vec<u8>, Vec<u8>)>);

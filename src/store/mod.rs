@@ -1012,8 +1012,8 @@ pub(crate) mod tests {
 
     #[test]
     fn a_format_2_data_dir_has_its_entities_rewritten_in_the_evolvable_codec_when_opened() {
-        use crate::dataset::{load, DatasetFiles};
         use crate::domain::{Membership, Statement};
+        use crate::ingest::dataset::{load, DatasetFiles};
         let dir = tempfile::tempdir().unwrap();
         let (statements, memberships);
         {
@@ -1062,7 +1062,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_format_1_data_dir_is_upgraded_when_opened_and_a_later_one_refused() {
-        use crate::dataset::{load, DatasetFiles};
+        use crate::ingest::dataset::{load, DatasetFiles};
         let dir = tempfile::tempdir().unwrap();
         let targets: Vec<NodeRef> = ["XK", "RS", "US", "DE"]
             .iter()

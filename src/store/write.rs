@@ -572,8 +572,8 @@ fn referrer_names(
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::dataset::{load, DatasetFiles};
     use crate::domain::{Person, Source, Statement};
+    use crate::ingest::dataset::{load, DatasetFiles};
 
     /// A store in a temp dir, seeded with the built-in dataset.
     pub(in crate::store) fn seeded() -> (tempfile::TempDir, Store) {
@@ -775,8 +775,8 @@ pub(super) mod tests {
 #[cfg(test)]
 mod refcount_tests {
     use super::*;
-    use crate::dataset::{load, DatasetFiles};
     use crate::domain::Statement;
+    use crate::ingest::dataset::{load, DatasetFiles};
 
     /// Every count in `refcounts` equals the number of `refs` entries under its prefix.
     fn assert_counts_match_index(store: &Store) {

@@ -225,7 +225,7 @@ fn api_keys_never_reach_the_logs_and_json_logs_carry_request_ids() {
 #[test]
 fn a_killed_imports_reference_index_is_rebuilt_when_the_server_opens_the_data_dir() {
     use diplograph::facts::Record;
-    use diplograph::write::{Author, Mode, Writer};
+    use diplograph::ingest::write::{Author, Mode, Writer};
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("d");
     let mission = r#"{"type":"mission","key":"kosovo-embassy-nairobi-test","kind":"EMBASSY","sendingCountry":"XK","hostCountry":"KE","city":"Mombasa","status":"PLANNED","sources":[{"source":"kosovo-kenya-missions","excerpt":"Kosovo and Kenya"}]}"#;

@@ -101,10 +101,10 @@ fn settings(dir: &Path, listen: String) -> Settings {
 fn import_child(file: &Path, dir: &Path) -> Result<(), String> {
     let settings = diplograph::app::for_bulk_load(&settings(dir, "127.0.0.1:0".into()));
     let store = diplograph::app::open_store(&settings).map_err(|e| e.to_string())?;
-    let writer = diplograph::write::Writer::new(store.clone(), None);
+    let writer = diplograph::ingest::write::Writer::new(store.clone(), None);
     let input = std::io::BufReader::new(std::fs::File::open(file).map_err(|e| e.to_string())?);
     let started = Instant::now();
-    let summary = diplograph::bulk::import(&writer, input, true, |_| {}, |_| {})
+    let summary = diplograph::ingest::bulk::import(&writer, input, true, |_| {}, |_| {})
         .map_err(|e| e.to_string())?;
     store.flush().map_err(|e| e.to_string())?;
     drop(writer);
@@ -264,15 +264,16 @@ fn run(cli: &Cli) -> Result<(), String> {
     let _ = std::fs::remove_dir_all(&dir);
 
     eprintln!("generating scale {}", cli.scale);
-    let countries = diplograph::dataset::load(&diplograph::dataset::DatasetFiles::builtin())
-        .map_err(|e| e.to_string())?
-        .countries
-        .into_iter()
-        .map(|c| c.code)
-        .collect();
+    let countries =
+        diplograph::ingest::dataset::load(&diplograph::ingest::dataset::DatasetFiles::builtin())
+            .map_err(|e| e.to_string())?
+            .countries
+            .into_iter()
+            .map(|c| c.code)
+            .collect();
     let mut file =
         std::io::BufWriter::new(std::fs::File::create(&data).map_err(|e| e.to_string())?);
-    let plan = diplograph::generate::generate(cli.scale, cli.seed, countries, &mut file)
+    let plan = diplograph::ingest::generate::generate(cli.scale, cli.seed, countries, &mut file)
         .map_err(|e| e.to_string())?;
     drop(file);
 
@@ -303,7 +304,8 @@ fn run(cli: &Cli) -> Result<(), String> {
     {
         let store = diplograph::store::Store::open(&dir).map_err(|e| e.to_string())?;
         let f = std::fs::File::create(&export_path).map_err(|e| e.to_string())?;
-        diplograph::bulk::export(&store, std::io::BufWriter::new(f)).map_err(|e| e.to_string())?;
+        diplograph::ingest::bulk::export(&store, std::io::BufWriter::new(f))
+            .map_err(|e| e.to_string())?;
     }
     let export_bytes = std::fs::metadata(&export_path)
         .map(|m| m.len())

@@ -13,8 +13,8 @@ use crate::graphql::mutation::unwrap_fact;
 use crate::graphql::mutation::*;
 use crate::graphql::query::*;
 use crate::graphql::types::*;
+use crate::ingest::write::Mode;
 use crate::store::KeyRole;
-use crate::write::Mode;
 use async_graphql::{Context, Enum, InputObject, Object, Result, ID};
 use std::sync::Arc;
 

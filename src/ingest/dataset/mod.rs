@@ -49,7 +49,7 @@ pub struct DatasetFiles {
 
 macro_rules! embed {
     ($($name:literal),+ $(,)?) => {
-        HashMap::from([$(($name, include_str!(concat!("../../data/", $name)).to_string())),+])
+        HashMap::from([$(($name, include_str!(concat!("../../../data/", $name)).to_string())),+])
     };
 }
 
@@ -71,19 +71,19 @@ impl DatasetFiles {
         let articles = HashMap::from([
             (
                 "000_1e9b93c12349144a.txt",
-                include_str!("../../data/seed/articles/000_1e9b93c12349144a.txt"),
+                include_str!("../../../data/seed/articles/000_1e9b93c12349144a.txt"),
             ),
             (
                 "001_d4d1b8372fa2d0d2.txt",
-                include_str!("../../data/seed/articles/001_d4d1b8372fa2d0d2.txt"),
+                include_str!("../../../data/seed/articles/001_d4d1b8372fa2d0d2.txt"),
             ),
             (
                 "002_d9d71f1519c112bb.txt",
-                include_str!("../../data/seed/articles/002_d9d71f1519c112bb.txt"),
+                include_str!("../../../data/seed/articles/002_d9d71f1519c112bb.txt"),
             ),
             (
                 "003_656634e99e592b8b.txt",
-                include_str!("../../data/seed/articles/003_656634e99e592b8b.txt"),
+                include_str!("../../../data/seed/articles/003_656634e99e592b8b.txt"),
             ),
         ])
         .into_iter()

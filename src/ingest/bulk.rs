@@ -6,8 +6,8 @@
 use crate::domain::Entity;
 use crate::domain::{Fact, Source};
 use crate::facts::{to_record, Record};
+use crate::ingest::write::{Author, Mode, Writer};
 use crate::store::{OutcomeAction, Store, StoreError};
-use crate::write::{Author, Mode, Writer};
 use std::io::{BufRead, Read, Write};
 use std::sync::Arc;
 
