@@ -74,6 +74,13 @@ impl Generations {
     }
 }
 
+/// A commit makes every cached response that read a changed kind stale.
+impl crate::ingest::feed::Follower for Generations {
+    fn follow(&self, commit: &crate::ingest::feed::Commit<'_>) {
+        self.bump(commit.changes.iter().map(|c| c.node.kind).collect());
+    }
+}
+
 struct Entry {
     body: Bytes,
     reads: Kinds,

@@ -454,6 +454,21 @@ impl SearchIndex {
     }
 }
 
+/// The index follows every commit; a failure leaves the write standing and the index behind
+/// its store, rebuilt on the next start.
+impl crate::ingest::feed::Follower for SearchIndex {
+    fn follow(&self, commit: &crate::ingest::feed::Commit<'_>) {
+        let changes: Vec<(NodeRef, Option<Fact>)> = commit
+            .changes
+            .iter()
+            .map(|c| (c.node.clone(), (commit.now)(&c.node)))
+            .collect();
+        if let Err(e) = self.apply(&changes, commit.sequence) {
+            tracing::error!(error = %e, "the search index could not follow a write");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,5 +4,6 @@
 
 pub mod bulk;
 pub mod dataset;
+pub mod feed;
 pub mod generate;
 pub mod write;

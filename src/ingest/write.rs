@@ -5,20 +5,15 @@
 use crate::cache::Generations;
 use crate::domain::{text, Fact, NodeKind, NodeRef};
 use crate::facts::{FactError, Lookup, Record, Resolver};
-use crate::search::{SearchError, SearchIndex};
+use crate::search::SearchIndex;
 use crate::store::{KeyRole, Outcome, OutcomeAction, Store, Write, WriteError, WriteGuard};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
-/// A committed change, as subscribers see it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Change {
-    pub node: NodeRef,
-    pub action: OutcomeAction,
-    pub revision: u64,
-}
+pub use super::feed::Change;
+use super::feed::{Commit, Follower};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Mode {
@@ -111,10 +106,23 @@ impl Author {
 
 pub struct Writer {
     store: Arc<Store>,
-    /// None where nothing searches (the floor's loader, tests of the store alone).
-    search: Option<Arc<SearchIndex>>,
     changes: broadcast::Sender<Change>,
     generations: Arc<Generations>,
+    /// The change feed's followers, in the order they hear of a commit: the search index (where
+    /// one is kept), the response cache's generations, then subscribers.
+    followers: Vec<Arc<dyn Follower>>,
+}
+
+/// Subscribers hear of each change after the indexes and caches have followed it.
+struct Subscribers(broadcast::Sender<Change>);
+
+impl Follower for Subscribers {
+    fn follow(&self, commit: &Commit<'_>) {
+        for change in commit.changes {
+            // No subscriber is not an error.
+            let _ = self.0.send(change.clone());
+        }
+    }
 }
 
 /// The store as seen by a batch being written: what it holds plus what the batch adds. It
@@ -208,11 +216,18 @@ pub fn slug(basis: &str) -> String {
 impl Writer {
     pub fn new(store: Arc<Store>, search: Option<Arc<SearchIndex>>) -> Self {
         let (changes, _) = broadcast::channel(1024);
+        let generations: Arc<Generations> = Arc::default();
+        let mut followers: Vec<Arc<dyn Follower>> = Vec::new();
+        if let Some(search) = search {
+            followers.push(search);
+        }
+        followers.push(generations.clone());
+        followers.push(Arc::new(Subscribers(changes.clone())));
         Writer {
             store,
-            search,
             changes,
-            generations: Arc::default(),
+            generations,
+            followers,
         }
     }
 
@@ -229,40 +244,37 @@ impl Writer {
         self.changes.subscribe()
     }
 
-    /// After a commit, with the write lock still held (so the search index commits in the
-    /// store's order): the search index follows, then cached responses that read a changed kind
-    /// go stale, then subscribers hear of it; all before the write is answered.
+    /// After a commit, with the write lock still held (so followers hear of commits in the
+    /// store's order), and before the write is answered: the change feed.
     fn announce(&self, outcomes: &[Outcome]) {
-        let changed: Vec<&Outcome> = outcomes
+        let sequence = match self.store.sequence() {
+            Ok(sequence) => sequence,
+            Err(e) => {
+                // Followers that record a sequence (the search index) catch up on the next
+                // start; the others take 0 as "unknown".
+                tracing::error!(error = %e, "the commit sequence could not be read");
+                0
+            }
+        };
+        let changes: Vec<Change> = outcomes
             .iter()
             .filter(|o| o.action != OutcomeAction::Unchanged)
-            .collect();
-        if let Some(search) = &self.search {
-            let followed = self
-                .store
-                .sequence()
-                .map_err(SearchError::from)
-                .and_then(|sequence| {
-                    let changes: Vec<(NodeRef, Option<Fact>)> = changed
-                        .iter()
-                        .map(|o| (o.node.clone(), self.store.get_fact(&o.node).ok().flatten()))
-                        .collect();
-                    search.apply(&changes, sequence)
-                });
-            // The write stands; the index, behind its store, is rebuilt on the next start.
-            if let Err(e) = followed {
-                tracing::error!(error = %e, "the search index could not follow a write");
-            }
-        }
-        self.generations
-            .bump(changed.iter().map(|o| o.node.kind).collect());
-        for o in changed {
-            // No subscriber is not an error.
-            let _ = self.changes.send(Change {
+            .map(|o| Change {
+                sequence,
                 node: o.node.clone(),
                 action: o.action,
                 revision: o.revision,
-            });
+            })
+            .collect();
+        // Followed even when nothing changed: the search index records the sequence it is at.
+        let now = |node: &NodeRef| self.store.get_fact(node).ok().flatten();
+        let commit = Commit {
+            sequence,
+            changes: &changes,
+            now: &now,
+        };
+        for follower in &self.followers {
+            follower.follow(&commit);
         }
     }
 
