@@ -64,12 +64,29 @@ pub(crate) async fn run<T: Send + 'static>(
     }
 }
 
-pub(crate) fn fact(ctx: &Context<'_>, node: &NodeRef) -> Result<Fact> {
-    writer(ctx)
-        .store()
-        .get_fact(node)
-        .gql()?
-        .ok_or_else(|| async_graphql::Error::new(format!("{node} vanished after it was written")))
+/// Reads the store off the async worker (a sled read may wait on the disk).
+async fn read<T: Send + 'static>(
+    ctx: &Context<'_>,
+    job: impl FnOnce(&crate::store::Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T> {
+    let store = writer(ctx).store().clone();
+    match actix_web::rt::task::spawn_blocking(move || job(&store)).await {
+        Ok(result) => result.gql(),
+        Err(e) => {
+            tracing::error!(error = %e, "a read task failed");
+            Err(ApiError::bad_input("the read could not complete")).gql()
+        }
+    }
+}
+
+/// The node as a write left it.
+pub(crate) async fn fact(ctx: &Context<'_>, node: NodeRef) -> Result<Fact> {
+    let found = read(ctx, {
+        let node = node.clone();
+        move |store| store.get_fact(&node)
+    })
+    .await?;
+    found.ok_or_else(|| async_graphql::Error::new(format!("{node} vanished after it was written")))
 }
 
 macro_rules! unwrap_fact {
@@ -97,7 +114,7 @@ pub(crate) async fn write_one(ctx: &Context<'_>, record: Record, mode: Mode) -> 
         .next()
         .map(|o| o.node)
         .ok_or_else(|| async_graphql::Error::new("nothing was written"))?;
-    fact(ctx, &node)
+    fact(ctx, node).await
 }
 
 /// The record with the key of the node `id` names, for a replacement.
@@ -169,21 +186,23 @@ impl CoreMutation {
     ) -> Result<AddSourcePayload> {
         let mut source = input.source.record();
         if source.key.trim().is_empty() {
-            let store = writer(ctx).store();
             let base = slug(&source.title);
-            let taken = |k: &str| {
-                store
-                    .exists(&NodeRef::new(NodeKind::Source, k))
-                    .unwrap_or(true)
-            };
-            source.key = if taken(&base) {
-                (2..)
-                    .map(|n| format!("{base}-{n}"))
-                    .find(|k| !taken(k))
-                    .unwrap_or(base)
-            } else {
-                base
-            };
+            source.key = read(ctx, move |store| {
+                let taken = |k: &str| {
+                    store
+                        .exists(&NodeRef::new(NodeKind::Source, k))
+                        .unwrap_or(true)
+                };
+                Ok(if taken(&base) {
+                    (2..)
+                        .map(|n| format!("{base}-{n}"))
+                        .find(|k| !taken(k))
+                        .unwrap_or(base)
+                } else {
+                    base
+                })
+            })
+            .await?;
         }
         let key = source.key.clone();
         let here = Some(key.as_str());
@@ -248,7 +267,7 @@ impl CoreMutation {
         );
         let outcomes = run(ctx, move |w, by| w.write(records, Mode::Create, by)).await?;
         let source = unwrap_fact!(
-            fact(ctx, &NodeRef::new(NodeKind::Source, key))?,
+            fact(ctx, NodeRef::new(NodeKind::Source, key)).await?,
             Source,
             SourceObj
         )?;

@@ -178,20 +178,40 @@ impl Subscription {
     ) -> Result<impl Stream<Item = StatementObj>> {
         let writer = ctx.data_unchecked::<Arc<Writer>>().clone();
         let store = writer.store().clone();
-        let filter = LiveFilter::new(&store, filter.unwrap_or_default()).gql()?;
+        // Store reads run off the async worker: the filter's lookups now, each statement's
+        // load and match as it arrives.
+        let filter = {
+            let store = store.clone();
+            let filter = filter.unwrap_or_default();
+            actix_web::rt::task::spawn_blocking(move || LiveFilter::new(&store, filter))
+                .await
+                .map_err(|e| {
+                    async_graphql::Error::new(format!("the filter could not be read: {e}"))
+                })?
+                .gql()?
+        };
+        let filter = Arc::new(filter);
         Ok(changes(&writer).filter_map(move |change| {
-            let found = (change.action == OutcomeAction::Created
-                && change.node.kind == NodeKind::Statement)
-                .then(|| {
-                    store
+            let (store, filter) = (store.clone(), filter.clone());
+            async move {
+                if change.action != OutcomeAction::Created
+                    || change.node.kind != NodeKind::Statement
+                {
+                    return None;
+                }
+                actix_web::rt::task::spawn_blocking(move || {
+                    let statement = store
                         .get::<domain::Statement>(&change.node.key)
                         .ok()
-                        .flatten()
+                        .flatten()?;
+                    filter
+                        .matches(&store, &statement)
+                        .then(|| StatementObj(Arc::new(statement)))
                 })
+                .await
+                .ok()
                 .flatten()
-                .filter(|s| filter.matches(&store, s))
-                .map(|s| StatementObj(Arc::new(s)));
-            async move { found }
+            }
         }))
     }
 
