@@ -5,8 +5,6 @@
 //! staging, node lookup by id and the `Fact` and `Record` enums all expand from it, so none of
 //! them can forget a kind.
 
-use super::NodeKind;
-
 mod agreement;
 mod country;
 mod event;
@@ -52,6 +50,22 @@ macro_rules! with_kinds {
         }
     };
 }
+
+// Every kind of node, stored or not. `NodeRef` (in statements) stores a kind by its position
+// here: a new kind goes last.
+named_enum!(NodeKind {
+    Country = "Country",
+    Person = "Person",
+    Organization = "Organization",
+    Agreement = "Agreement",
+    Provision = "Provision",
+    Relation = "Relation",
+    Mission = "Mission",
+    Event = "Event",
+    Statement = "Statement",
+    Source = "Source",
+    Membership = "Membership",
+});
 
 macro_rules! stored_kinds {
     (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident }),* $(,)?) => {

@@ -1,6 +1,7 @@
 //! What every kind shares: citations, node references and the named vocabularies (each kind's
 //! own entity lives in `kinds/`). Every fact carries the citations it comes from.
 
+use super::NodeKind;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -29,7 +30,7 @@ macro_rules! named_enum {
         }
 
         impl ::std::str::FromStr for $name {
-            type Err = UnknownName;
+            type Err = $crate::domain::UnknownName;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($text => Ok($name::$variant),)+
@@ -57,21 +58,6 @@ pub struct UnknownName {
     pub name: String,
     pub expected: &'static [&'static str],
 }
-
-named_enum!(NodeKind {
-    Country = "Country",
-    Person = "Person",
-    Organization = "Organization",
-    Agreement = "Agreement",
-    Provision = "Provision",
-    Relation = "Relation",
-    Mission = "Mission",
-    Event = "Event",
-    Statement = "Statement",
-    Source = "Source",
-    // Stored by position (`NodeRef` in statements): new kinds go last.
-    Membership = "Membership",
-});
 
 /// A typed reference to any node of the graph.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -55,19 +55,17 @@ macro_rules! embed {
 
 impl DatasetFiles {
     pub fn builtin() -> Self {
-        let files = embed!(
-            "gazetteer/countries.json",
-            "gazetteer/overlay.json",
-            "seed/sources.json",
-            "seed/people.json",
-            "seed/organizations.json",
-            "seed/agreements.json",
-            "seed/relations.json",
-            "seed/missions.json",
-            "seed/memberships.json",
-            "seed/events.json",
-            "seed/statements.json",
-        );
+        let mut files = embed!("gazetteer/countries.json", "gazetteer/overlay.json");
+        // One file of facts per kind of the registry, `seed/<plural>.json`.
+        macro_rules! embed_every_kind {
+            (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident }),* $(,)?) => {
+                $(files.insert(
+                    concat!("seed/", stringify!($plural), ".json"),
+                    include_str!(concat!("../../../data/seed/", stringify!($plural), ".json")).to_string(),
+                );)*
+            };
+        }
+        crate::with_kinds!(embed_every_kind);
         let articles = HashMap::from([
             (
                 "000_1e9b93c12349144a.txt",
@@ -134,11 +132,12 @@ pub fn load(files: &DatasetFiles) -> Result<Graph, DatasetError> {
         files.file("gazetteer/countries.json")?,
         files.file("gazetteer/overlay.json")?,
     )?;
-    // One file per kind, `seed/<plural>.json`; countries come from the gazetteer.
+    // One file per kind, `seed/<plural>.json`; most countries come from the gazetteer, and
+    // `seed/countries.json` holds any it lacks.
     let mut records: Vec<(&str, Record)> = Vec::new();
     macro_rules! read_every_kind {
         (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident }),* $(,)?) => {
-            $(if NodeKind::$kind != NodeKind::Country {
+            $({
                 let file = concat!("seed/", stringify!($plural), ".json");
                 let list: Vec<$record> = read(files, file)?;
                 records.extend(list.into_iter().map(|r| (file, Record::$kind(r))));
@@ -168,9 +167,22 @@ pub fn load(files: &DatasetFiles) -> Result<Graph, DatasetError> {
     for c in &countries {
         lookup.codes.insert(c.code.clone(), c.code.clone());
         lookup.codes.insert(c.alpha3.clone(), c.code.clone());
+        lookup
+            .keys
+            .entry(NodeKind::Country)
+            .or_default()
+            .insert(c.code.clone());
     }
     for (file, record) in &records {
         let (kind, key) = (record.kind(), record.key());
+        if let Record::Country(c) = record {
+            for code in [&c.code, &c.alpha3] {
+                let code = code.trim().to_ascii_uppercase();
+                lookup
+                    .codes
+                    .insert(code, c.code.trim().to_ascii_uppercase());
+            }
+        }
         if !lookup.keys.entry(kind).or_default().insert(key.to_string()) {
             return Err(DatasetError::fact(file, key, "duplicate key"));
         }
@@ -257,6 +269,31 @@ mod tests {
         let err = load(&files).unwrap_err().to_string();
         assert!(
             err.contains("guatemala-embassy-jerusalem") && err.contains("ZZ"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn seed_countries_add_to_the_gazetteer_and_may_not_repeat_it() {
+        let mut files = DatasetFiles::builtin();
+        files.files.insert(
+            "seed/countries.json",
+            r#"[{"code": "qq", "alpha3": "QQQ", "name": "Quxland"}]"#.to_string(),
+        );
+        let memberships = files.files["seed/memberships.json"]
+            .replace("\"country\": \"RS\"", "\"country\": \"QQQ\"");
+        files.files.insert("seed/memberships.json", memberships);
+        let graph = load(&files).expect("a country the gazetteer lacks");
+        assert!(graph.countries.iter().any(|c| c.code == "QQ"));
+        assert!(graph.memberships.iter().any(|m| m.country == "QQ"));
+
+        files.files.insert(
+            "seed/countries.json",
+            r#"[{"code": "XK", "alpha3": "XKX", "name": "Kosovo again"}]"#.to_string(),
+        );
+        let err = load(&files).unwrap_err().to_string();
+        assert!(
+            err.contains("seed/countries.json") && err.contains("duplicate"),
             "{err}"
         );
     }
