@@ -136,7 +136,7 @@ mod tests {
         }
         let g = load(&DatasetFiles::builtin()).unwrap();
         macro_rules! check_every_kind {
-            (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident }),* $(,)?) => {
+            (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident, with_source: $with_source:ident }),* $(,)?) => {
                 $(check(&g.$plural);)*
             };
         }

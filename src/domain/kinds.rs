@@ -30,23 +30,24 @@ pub use statement::*;
 /// Calls `$callback!` with every stored kind, in the order where each kind's references come
 /// before it (the order of the seed, of an import's held-back references and of an export).
 /// Each entry names the domain type (also the `NodeKind` variant and the `Fact` and `Record`
-/// variant), its key field, its plural (the store's tree and the `Graph` field) and its record
-/// type in `facts`. Tokens after the callback's name reach it first, in parentheses.
+/// variant), its key field, its plural (the store's tree and the `Graph` field), its record
+/// type in `facts`, and whether an article's facts can include it (`addSource`). Tokens after
+/// the callback's name reach it first, in parentheses.
 #[macro_export]
 macro_rules! with_kinds {
     ($($callback:tt)::+ $(, $($args:tt)*)?) => {
         $($callback)::+! {
             ($($($args)*)?)
-            Country { key: code, plural: countries, record: CountryRecord },
-            Source { key: key, plural: sources, record: SourceRecord },
-            Organization { key: key, plural: organizations, record: OrganizationRecord },
-            Person { key: key, plural: people, record: PersonRecord },
-            Agreement { key: key, plural: agreements, record: AgreementRecord },
-            Event { key: key, plural: events, record: EventRecord },
-            Relation { key: key, plural: relations, record: RelationRecord },
-            Mission { key: key, plural: missions, record: MissionRecord },
-            Membership { key: key, plural: memberships, record: MembershipRecord },
-            Statement { key: key, plural: statements, record: StatementRecord },
+            Country { key: code, plural: countries, record: CountryRecord, with_source: no },
+            Source { key: key, plural: sources, record: SourceRecord, with_source: no },
+            Organization { key: key, plural: organizations, record: OrganizationRecord, with_source: yes },
+            Person { key: key, plural: people, record: PersonRecord, with_source: yes },
+            Agreement { key: key, plural: agreements, record: AgreementRecord, with_source: yes },
+            Event { key: key, plural: events, record: EventRecord, with_source: yes },
+            Relation { key: key, plural: relations, record: RelationRecord, with_source: yes },
+            Mission { key: key, plural: missions, record: MissionRecord, with_source: yes },
+            Membership { key: key, plural: memberships, record: MembershipRecord, with_source: yes },
+            Statement { key: key, plural: statements, record: StatementRecord, with_source: yes },
         }
     };
 }
@@ -68,7 +69,7 @@ named_enum!(NodeKind {
 });
 
 macro_rules! stored_kinds {
-    (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident }),* $(,)?) => {
+    (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident, with_source: $with_source:ident }),* $(,)?) => {
         /// Every stored kind, references first.
         pub const STORED: &[NodeKind] = &[$(NodeKind::$kind),*];
 
@@ -154,7 +155,7 @@ macro_rules! with_entity {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! match_every_kind_of_fact {
-    ((($fact:expr), $e:ident, ($body:expr)) $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident }),* $(,)?) => {
+    ((($fact:expr), $e:ident, ($body:expr)) $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident, with_source: $with_source:ident }),* $(,)?) => {
         match $fact {
             $($crate::domain::Fact::$kind($e) => $body,)*
         }
@@ -172,7 +173,7 @@ macro_rules! for_every_kind {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! for_every_kind_body {
-    (($ty:ident, $body:block) $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident }),* $(,)?) => {
+    (($ty:ident, $body:block) $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident, with_source: $with_source:ident }),* $(,)?) => {
         $({
             type $ty = $crate::domain::$kind;
             $body

@@ -14,7 +14,7 @@ pub use kinds::*;
 pub use model::*;
 
 macro_rules! facts_of_every_kind {
-    (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident }),* $(,)?) => {
+    (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident, with_source: $with_source:ident }),* $(,)?) => {
         /// A whole graph of entities, as the built-in dataset (or a later import) provides it.
         #[derive(Clone, Debug, Default)]
         pub struct Graph {

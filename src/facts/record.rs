@@ -21,7 +21,7 @@ pub struct CitationRecord {
 }
 
 macro_rules! records_of_every_kind {
-    (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident }),* $(,)?) => {
+    (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident, with_source: $with_source:ident }),* $(,)?) => {
         /// One line of the JSON Lines format: `{"type": "person", ...}`.
         #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
         #[serde(tag = "type", rename_all = "camelCase")]

@@ -71,24 +71,53 @@ pub(crate) fn cites(list: Vec<CitationInput>, default_source: Option<&str>) -> V
     list.into_iter().map(|c| c.record(default_source)).collect()
 }
 
-/// An article and the facts it supports, stored together: all of it, or none.
-#[derive(InputObject)]
-pub struct AddSourceInput {
-    pub source: SourceInput,
-    #[graphql(default)]
-    pub organizations: Vec<OrganizationInput>,
-    #[graphql(default)]
-    pub people: Vec<PersonInput>,
-    #[graphql(default)]
-    pub agreements: Vec<AgreementInput>,
-    #[graphql(default)]
-    pub events: Vec<EventInput>,
-    #[graphql(default)]
-    pub relations: Vec<RelationInput>,
-    #[graphql(default)]
-    pub missions: Vec<MissionInput>,
-    #[graphql(default)]
-    pub memberships: Vec<MembershipInput>,
-    #[graphql(default)]
-    pub statements: Vec<StatementInput>,
+macro_rules! add_source_input {
+    (() $($entries:tt)*) => {
+        add_source_input!(@collect [] [] $($entries)*);
+    };
+    (@collect [$($fields:tt)*] [$($kinds:tt)*]
+        $kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident, with_source: yes }
+        $(, $($rest:tt)*)?) => {
+        add_source_input!(@collect
+            [$($fields)* #[graphql(default)] pub $plural: Vec<<crate::domain::$kind as KindApi>::Input>,]
+            [$($kinds)* ($kind, $plural)]
+            $($($rest)*)?);
+    };
+    (@collect [$($fields:tt)*] [$($kinds:tt)*]
+        $kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident, with_source: no }
+        $(, $($rest:tt)*)?) => {
+        add_source_input!(@collect [$($fields)*] [$($kinds)*] $($($rest)*)?);
+    };
+    (@collect [$($fields:tt)*] [$(($kind:ident, $plural:ident))*]) => {
+        /// An article and the facts it supports, stored together: all of it, or none.
+        #[derive(InputObject)]
+        pub struct AddSourceInput {
+            pub source: SourceInput,
+            $($fields)*
+        }
+
+        /// The facts of an `AddSourceInput`, made into records once the source's key is known:
+        /// each with the path its errors are reported under, citing that source when they name
+        /// none.
+        pub type FactRecords = Box<dyn FnOnce(&str) -> Vec<(String, Record)> + Send>;
+
+        impl AddSourceInput {
+            /// The source, and its facts to be made into records.
+            pub fn into_parts(self) -> (SourceInput, FactRecords) {
+                let AddSourceInput { source, $($plural),* } = self;
+                let facts = move |key: &str| {
+                    let mut out = Vec::new();
+                    $(for (i, input) in $plural.into_iter().enumerate() {
+                        out.push((
+                            format!("input.{}[{i}]", stringify!($plural)),
+                            <crate::domain::$kind as KindApi>::input_record(input, Some(key)),
+                        ));
+                    })*
+                    out
+                };
+                (source, Box::new(facts))
+            }
+        }
+    };
 }
+crate::with_kinds!(add_source_input);

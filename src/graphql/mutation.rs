@@ -18,7 +18,7 @@ use std::sync::Arc;
 pub struct CoreMutation;
 
 macro_rules! mutation_root {
-    (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident }),* $(,)?) => {
+    (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident, with_source: $with_source:ident }),* $(,)?) => {
         /// The write API's root.
         #[derive(MergedObject, Default)]
         pub struct Mutation(CoreMutation, $(<crate::domain::$kind as KindApi>::Mutation,)*);
@@ -184,7 +184,8 @@ impl CoreMutation {
         ctx: &Context<'_>,
         input: AddSourceInput,
     ) -> Result<AddSourcePayload> {
-        let mut source = input.source.record();
+        let (source, facts) = input.into_parts();
+        let mut source = source.record();
         if source.key.trim().is_empty() {
             let base = slug(&source.title);
             source.key = read(ctx, move |store| {
@@ -205,66 +206,9 @@ impl CoreMutation {
             .await?;
         }
         let key = source.key.clone();
-        let here = Some(key.as_str());
         let mut records: Vec<(String, Record)> =
             vec![("input.source".into(), Record::Source(source))];
-        let mut add = |field: &str, list: Vec<Record>| {
-            for (i, r) in list.into_iter().enumerate() {
-                records.push((format!("input.{field}[{i}]"), r));
-            }
-        };
-        add(
-            "organizations",
-            input
-                .organizations
-                .into_iter()
-                .map(|x| x.record(here))
-                .collect(),
-        );
-        add(
-            "people",
-            input.people.into_iter().map(|x| x.record(here)).collect(),
-        );
-        add(
-            "agreements",
-            input
-                .agreements
-                .into_iter()
-                .map(|x| x.record(here))
-                .collect(),
-        );
-        add(
-            "events",
-            input.events.into_iter().map(|x| x.record(here)).collect(),
-        );
-        add(
-            "relations",
-            input
-                .relations
-                .into_iter()
-                .map(|x| x.record(here))
-                .collect(),
-        );
-        add(
-            "missions",
-            input.missions.into_iter().map(|x| x.record(here)).collect(),
-        );
-        add(
-            "memberships",
-            input
-                .memberships
-                .into_iter()
-                .map(|x| x.record(here))
-                .collect(),
-        );
-        add(
-            "statements",
-            input
-                .statements
-                .into_iter()
-                .map(|x| x.record(here))
-                .collect(),
-        );
+        records.extend(facts(&key));
         let outcomes = run(ctx, move |w, by| w.write(records, Mode::Create, by)).await?;
         let source = unwrap_fact!(
             fact(ctx, NodeRef::new(NodeKind::Source, key)).await?,

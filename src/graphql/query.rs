@@ -21,7 +21,7 @@ use std::sync::Arc;
 pub struct CoreQuery;
 
 macro_rules! query_root {
-    (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident }),* $(,)?) => {
+    (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident, with_source: $with_source:ident }),* $(,)?) => {
         /// The read API's root.
         #[derive(MergedObject, Default)]
         pub struct Query(CoreQuery, $(<domain::$kind as KindApi>::Query,)*);

@@ -18,7 +18,7 @@ use tokio::sync::broadcast::error::RecvError;
 pub struct Subscription;
 
 macro_rules! fact_kinds {
-    (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident }),* $(,)?) => {
+    (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident, with_source: $with_source:ident }),* $(,)?) => {
         /// The kinds of fact a change can be about.
         #[derive(Enum, Copy, Clone, Eq, PartialEq)]
         pub enum FactKind {

@@ -264,7 +264,7 @@ pub(crate) fn date(d: Option<PartialDate>) -> Option<DateScalar> {
 }
 
 macro_rules! node_interface {
-    (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident }),* $(,)?) => {
+    (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident, with_source: $with_source:ident }),* $(,)?) => {
         #[derive(Interface)]
         #[graphql(field(
             name = "id",

@@ -479,7 +479,7 @@ impl Store {
     /// Any fact by reference (provisions are not stored on their own: None).
     pub fn get_fact(&self, node: &NodeRef) -> Result<Option<Fact>, StoreError> {
         macro_rules! get_any_kind {
-            (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident }),* $(,)?) => {
+            (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident, with_source: $with_source:ident }),* $(,)?) => {
                 match node.kind {
                     $(NodeKind::$kind => self.get(&node.key)?.map(Fact::$kind),)*
                     NodeKind::Provision => None,

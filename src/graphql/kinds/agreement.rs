@@ -325,9 +325,14 @@ impl KindApi for domain::Agreement {
     type Object = AgreementObj;
     type Query = AgreementQuery;
     type Mutation = AgreementMutation;
+    type Input = AgreementInput;
 
     fn object(entity: Arc<Self>) -> AgreementObj {
         AgreementObj(entity)
+    }
+
+    fn input_record(input: AgreementInput, default_source: Option<&str>) -> Record {
+        input.record(default_source)
     }
 
     fn search_text(object: &AgreementObj) -> String {

@@ -318,9 +318,14 @@ impl KindApi for domain::Country {
     type Object = CountryObj;
     type Query = CountryQuery;
     type Mutation = CountryMutation;
+    type Input = CountryInput;
 
     fn object(entity: Arc<Self>) -> CountryObj {
         CountryObj(entity)
+    }
+
+    fn input_record(input: CountryInput, _default_source: Option<&str>) -> Record {
+        input.record()
     }
 
     fn search_text(object: &CountryObj) -> String {

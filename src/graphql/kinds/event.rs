@@ -200,9 +200,14 @@ impl KindApi for domain::Event {
     type Object = EventObj;
     type Query = EventQuery;
     type Mutation = EventMutation;
+    type Input = EventInput;
 
     fn object(entity: Arc<Self>) -> EventObj {
         EventObj(entity)
+    }
+
+    fn input_record(input: EventInput, default_source: Option<&str>) -> Record {
+        input.record(default_source)
     }
 
     fn search_text(object: &EventObj) -> String {

@@ -241,8 +241,13 @@ impl KindApi for domain::Membership {
     type Object = MembershipObj;
     type Query = MembershipQuery;
     type Mutation = MembershipMutation;
+    type Input = MembershipInput;
 
     fn object(entity: Arc<Self>) -> MembershipObj {
         MembershipObj(entity)
+    }
+
+    fn input_record(input: MembershipInput, default_source: Option<&str>) -> Record {
+        input.record(default_source)
     }
 }

@@ -224,8 +224,13 @@ impl KindApi for domain::Mission {
     type Object = MissionObj;
     type Query = MissionQuery;
     type Mutation = MissionMutation;
+    type Input = MissionInput;
 
     fn object(entity: Arc<Self>) -> MissionObj {
         MissionObj(entity)
+    }
+
+    fn input_record(input: MissionInput, default_source: Option<&str>) -> Record {
+        input.record(default_source)
     }
 }

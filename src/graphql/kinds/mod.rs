@@ -30,7 +30,11 @@ pub trait KindApi: Sized {
     type Object;
     type Query: async_graphql::ObjectType + Default;
     type Mutation: async_graphql::ObjectType + Default;
+    /// What `create<Kind>` and `addSource` take.
+    type Input: async_graphql::InputType;
     fn object(entity: std::sync::Arc<Self>) -> Self::Object;
+    /// The record of an input; citations that name no source cite `default_source`.
+    fn input_record(input: Self::Input, default_source: Option<&str>) -> crate::facts::Record;
     /// The text the search index holds for a node of this kind, to cut snippets from.
     fn search_text(_object: &Self::Object) -> String {
         String::new()

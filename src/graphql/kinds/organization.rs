@@ -208,9 +208,14 @@ impl KindApi for domain::Organization {
     type Object = OrganizationObj;
     type Query = OrganizationQuery;
     type Mutation = OrganizationMutation;
+    type Input = OrganizationInput;
 
     fn object(entity: Arc<Self>) -> OrganizationObj {
         OrganizationObj(entity)
+    }
+
+    fn input_record(input: OrganizationInput, default_source: Option<&str>) -> Record {
+        input.record(default_source)
     }
 
     fn search_text(object: &OrganizationObj) -> String {

@@ -245,9 +245,14 @@ impl KindApi for domain::Person {
     type Object = PersonObj;
     type Query = PersonQuery;
     type Mutation = PersonMutation;
+    type Input = PersonInput;
 
     fn object(entity: Arc<Self>) -> PersonObj {
         PersonObj(entity)
+    }
+
+    fn input_record(input: PersonInput, default_source: Option<&str>) -> Record {
+        input.record(default_source)
     }
 
     fn search_text(object: &PersonObj) -> String {

@@ -264,8 +264,13 @@ impl KindApi for domain::Relation {
     type Object = RelationObj;
     type Query = RelationQuery;
     type Mutation = RelationMutation;
+    type Input = RelationInput;
 
     fn object(entity: Arc<Self>) -> RelationObj {
         RelationObj(entity)
+    }
+
+    fn input_record(input: RelationInput, default_source: Option<&str>) -> Record {
+        input.record(default_source)
     }
 }

@@ -147,9 +147,14 @@ impl KindApi for domain::Source {
     type Object = SourceObj;
     type Query = SourceQuery;
     type Mutation = SourceMutation;
+    type Input = SourceInput;
 
     fn object(entity: Arc<Self>) -> SourceObj {
         SourceObj(entity)
+    }
+
+    fn input_record(input: SourceInput, _default_source: Option<&str>) -> Record {
+        crate::facts::Record::Source(input.record())
     }
 
     fn search_text(object: &SourceObj) -> String {

@@ -253,9 +253,14 @@ impl KindApi for domain::Statement {
     type Object = StatementObj;
     type Query = StatementQuery;
     type Mutation = StatementMutation;
+    type Input = StatementInput;
 
     fn object(entity: Arc<Self>) -> StatementObj {
         StatementObj(entity)
+    }
+
+    fn input_record(input: StatementInput, default_source: Option<&str>) -> Record {
+        input.record(default_source)
     }
 
     fn search_text(object: &StatementObj) -> String {

@@ -58,7 +58,7 @@ impl DatasetFiles {
         let mut files = embed!("gazetteer/countries.json", "gazetteer/overlay.json");
         // One file of facts per kind of the registry, `seed/<plural>.json`.
         macro_rules! embed_every_kind {
-            (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident }),* $(,)?) => {
+            (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident, with_source: $with_source:ident }),* $(,)?) => {
                 $(files.insert(
                     concat!("seed/", stringify!($plural), ".json"),
                     include_str!(concat!("../../../data/seed/", stringify!($plural), ".json")).to_string(),
@@ -136,7 +136,7 @@ pub fn load(files: &DatasetFiles) -> Result<Graph, DatasetError> {
     // `seed/countries.json` holds any it lacks.
     let mut records: Vec<(&str, Record)> = Vec::new();
     macro_rules! read_every_kind {
-        (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident }),* $(,)?) => {
+        (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident, with_source: $with_source:ident }),* $(,)?) => {
             $({
                 let file = concat!("seed/", stringify!($plural), ".json");
                 let list: Vec<$record> = read(files, file)?;
