@@ -52,8 +52,8 @@ macro_rules! with_kinds {
     };
 }
 
-// Every kind of node, stored or not. `NodeRef` (in statements) stores a kind by its position
-// here: a new kind goes last.
+// Every kind of node, stored or not. Index values written before storage format 3 (postcard)
+// hold a `NodeRef`'s kind by its position here: a new kind goes last.
 named_enum!(NodeKind {
     Country = "Country",
     Person = "Person",

@@ -2,9 +2,9 @@
 //!
 //! Version 2, written now: MessagePack, structs as arrays. An array carries its length, so a
 //! field added at the end of a struct with `#[serde(default)]` reads as its default from values
-//! written before it existed, and a variant added at the end of an enum leaves old values
-//! readable. Removing, reordering or retyping a field is a format change: it bumps the store
-//! format (`STORE_FORMAT`) and comes with its upgrade.
+//! written before it existed; enum variants are written by name, so adding one leaves old values
+//! readable. Removing, reordering or retyping a field, or renaming a variant, is a format
+//! change: it bumps the store format (`STORE_FORMAT`) and comes with its upgrade.
 //!
 //! Version 1: postcard, positional (a struct that gained a field no longer read its old
 //! values). Read for index values written before format 3; entities are rewritten when a
@@ -148,6 +148,18 @@ mod tests {
                 born: None,
                 languages: Vec::new(),
             }
+        );
+        // Unit variants are written by name: an enum's variants may be reordered or added
+        // anywhere, and renaming one is a format change.
+        #[derive(Deserialize, Debug, PartialEq)]
+        enum StatusReordered {
+            Planned,
+            Closed,
+            Open,
+        }
+        assert_eq!(
+            decode::<StatusReordered>(&encode(&StatusBefore::Closed).unwrap()).unwrap(),
+            StatusReordered::Closed
         );
         // A field removed from the middle is a format change, not this; here the types differ
         // and the read fails loudly.
