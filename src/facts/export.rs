@@ -1,4 +1,5 @@
-//! Entities back into records, for export: an exported store re-imports to the same entities.
+//! What each kind's export (`KindRecord::export`) uses: citations back to excerpts, dates and
+//! node references as text. An exported store re-imports to the same entities.
 
 use super::record::*;
 use super::resolve::locate;
@@ -37,9 +38,4 @@ impl Citer<'_> {
 
 pub(crate) fn node_text(n: &NodeRef) -> String {
     format!("{}:{}", n.kind.as_str().to_ascii_lowercase(), n.key)
-}
-
-/// The record for an entity; `text_of` gives a source's text, to recover excerpts.
-pub fn to_record(fact: &Fact, text_of: &dyn Fn(&str) -> Option<Arc<str>>) -> Record {
-    Record::of(fact, text_of)
 }

@@ -7,7 +7,7 @@ mod kinds;
 mod record;
 mod resolve;
 
-pub use export::{to_record, Citer};
+pub use export::Citer;
 pub use kinds::*;
 pub use record::*;
 pub use resolve::{locate, FactError, FactErrorKind, Lookup, Resolver};

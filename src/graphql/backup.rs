@@ -42,24 +42,19 @@ pub async fn create(ctx: &Context<'_>, name: String) -> Result<Backup> {
     RoleGuard(KeyRole::Admin).check_caller(ctx.data_unchecked::<Caller>())?;
     let dir = ctx.data_unchecked::<BackupDir>().0.clone();
     let store = ctx.data_unchecked::<Arc<Writer>>().store().clone();
-    let written =
-        actix_web::rt::task::spawn_blocking(move || write_backup(&store, &dir, &name)).await;
-    match written {
-        Ok(Ok(done)) => {
+    let written = super::error::off_worker("backup", move || write_backup(&store, &dir, &name));
+    match written.await? {
+        Ok(done) => {
             tracing::info!(path = %done.path.display(), entries = done.entries, "backup written");
             Ok(Backup {
                 path: done.path.display().to_string(),
                 entries: done.entries as f64,
             })
         }
-        Ok(Err(e @ OpsError::BadName)) => Err(coded(e.to_string(), code::BAD_USER_INPUT)),
-        Ok(Err(e @ OpsError::Exists(_))) => Err(coded(e.to_string(), code::CONFLICT)),
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "a backup failed");
-            Err(coded("internal error".into(), code::INTERNAL))
-        }
+        Err(e @ OpsError::BadName) => Err(coded(e.to_string(), code::BAD_USER_INPUT)),
+        Err(e @ OpsError::Exists(_)) => Err(coded(e.to_string(), code::CONFLICT)),
         Err(e) => {
-            tracing::error!(error = %e, "a backup task failed");
+            tracing::error!(error = %e, "a backup failed");
             Err(coded("internal error".into(), code::INTERNAL))
         }
     }

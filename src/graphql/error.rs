@@ -117,6 +117,18 @@ fn write_error(failure: &WriteFailure) -> Error {
     })
 }
 
+/// Runs blocking work (a store or key-ring call that may wait on the disk) on the blocking
+/// pool, off the async worker. A task that panicked is an internal error, logged with `what`.
+pub async fn off_worker<T: Send + 'static>(
+    what: &str,
+    job: impl FnOnce() -> T + Send + 'static,
+) -> async_graphql::Result<T> {
+    actix_web::rt::task::spawn_blocking(job).await.map_err(|e| {
+        tracing::error!(error = %e, "a {what} task failed");
+        Error::new("internal error").extend_with(|_, ext| ext.set("code", code::INTERNAL))
+    })
+}
+
 /// `?`-friendly conversion of domain and store failures into coded GraphQL errors.
 pub trait OrGqlError<T> {
     fn gql(self) -> async_graphql::Result<T>;

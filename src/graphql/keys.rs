@@ -101,13 +101,9 @@ async fn blocking<T: Send + 'static>(
     job: impl FnOnce(&KeyRing) -> Result<T, KeyError> + Send + 'static,
 ) -> Result<T> {
     let ring = keyring(ctx).clone();
-    match actix_web::rt::task::spawn_blocking(move || job(&ring)).await {
-        Ok(result) => result.map_err(key_error),
-        Err(e) => {
-            tracing::error!(error = %e, "a key task failed");
-            Err(Error::new("internal error").extend_with(|_, x| x.set("code", code::INTERNAL)))
-        }
-    }
+    super::error::off_worker("key", move || job(&ring))
+        .await?
+        .map_err(key_error)
 }
 
 fn admin(ctx: &Context<'_>) -> Result<()> {

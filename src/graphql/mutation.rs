@@ -2,7 +2,7 @@
 //! flushed to disk before it answers, and announced to subscribers after it commits.
 
 use super::auth::{self, Caller, RoleGuard};
-use super::error::{ApiError, OrGqlError};
+use super::error::{off_worker, ApiError, OrGqlError};
 use super::id;
 use super::inputs::*;
 use super::kinds::*;
@@ -55,13 +55,10 @@ pub(crate) async fn run<T: Send + 'static>(
         RoleGuard(KeyRole::Writer).check_caller(caller)?;
         return Err(auth::unauthenticated("this needs an API key"));
     };
-    match actix_web::rt::task::spawn_blocking(move || job(&writer, &author)).await {
-        Ok(result) => result.map_err(ApiError::from).gql(),
-        Err(e) => {
-            tracing::error!(error = %e, "a write task failed");
-            Err(ApiError::bad_input("the write could not complete")).gql()
-        }
-    }
+    off_worker("write", move || job(&writer, &author))
+        .await?
+        .map_err(ApiError::from)
+        .gql()
 }
 
 /// Reads the store off the async worker (a sled read may wait on the disk).
@@ -70,13 +67,7 @@ async fn read<T: Send + 'static>(
     job: impl FnOnce(&crate::store::Store) -> Result<T, crate::store::StoreError> + Send + 'static,
 ) -> Result<T> {
     let store = writer(ctx).store().clone();
-    match actix_web::rt::task::spawn_blocking(move || job(&store)).await {
-        Ok(result) => result.gql(),
-        Err(e) => {
-            tracing::error!(error = %e, "a read task failed");
-            Err(ApiError::bad_input("the read could not complete")).gql()
-        }
-    }
+    off_worker("read", move || job(&store)).await?.gql()
 }
 
 /// The node as a write left it.

@@ -199,7 +199,7 @@ impl Subscription {
                 {
                     return None;
                 }
-                actix_web::rt::task::spawn_blocking(move || {
+                super::error::off_worker("live statement", move || {
                     let statement = store
                         .get::<domain::Statement>(&change.node.key)
                         .ok()

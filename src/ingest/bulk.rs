@@ -5,7 +5,7 @@
 
 use crate::domain::Entity;
 use crate::domain::{Fact, Source};
-use crate::facts::{to_record, Record};
+use crate::facts::Record;
 use crate::ingest::write::{Author, Mode, Writer};
 use crate::store::{OutcomeAction, Store, StoreError};
 use std::io::{BufRead, Read, Write};
@@ -302,7 +302,7 @@ where
         }
         for key in keys.iter() {
             if let Some(entity) = store.get::<E>(key)? {
-                let line = serde_json::to_string(&to_record(&Fact::from(entity), text_of))
+                let line = serde_json::to_string(&Record::of(&Fact::from(entity), text_of))
                     .map_err(|e| StoreError::Codec(e.to_string()))?;
                 writeln!(out, "{line}")?;
                 n += 1;

@@ -421,7 +421,7 @@ mod tests {
                     let node = NodeRef::new(NodeKind::Person, &person.key);
                     let cascade = rng.bool();
                     let _ = writer.delete(node, cascade, None, &operator);
-                    let record = crate::facts::to_record(&Fact::Person(person), &|key| {
+                    let record = crate::facts::Record::of(&Fact::Person(person), &|key| {
                         store
                             .get::<Source>(key)
                             .ok()
