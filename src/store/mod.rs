@@ -13,6 +13,7 @@ mod codec;
 mod deferred;
 pub mod keys;
 mod memo;
+mod plan;
 mod referrers;
 mod write;
 
@@ -21,6 +22,7 @@ pub use check::CheckReport;
 pub use keys::{ApiKey, KeyError, KeyRole};
 pub use memo::{IndexAnswer, IndexRead};
 use referrers::REFERRERS;
+pub use plan::{Change, Marker, Plan};
 pub use write::{Outcome, OutcomeAction, Revision, RevisionAction, Write, WriteError, WriteGuard};
 
 use crate::domain::{text, Agreement, Fact, Graph, NodeKind, NodeRef, Provision};
@@ -402,7 +404,7 @@ impl Store {
             .map(Write::Upsert)
             .collect();
         guard
-            .commit(&writes, "builtin dataset", Some(META_SEEDED))
+            .commit(&writes, "builtin dataset", Some(Marker::Seeded))
             .map_err(|e| match e {
                 WriteError::Store(e) => e,
                 other => StoreError::Codec(format!(
@@ -469,11 +471,6 @@ impl Store {
             self.hold_index_ops(batch)?;
         }
         Ok(())
-    }
-
-    /// The raw value of a node, for change detection.
-    fn raw(&self, node: &NodeRef) -> Result<Option<sled::IVec>, StoreError> {
-        Ok(self.tree(tree_name(node.kind))?.get(node.key.as_bytes())?)
     }
 
     /// Any fact by reference (provisions are not stored on their own: None).

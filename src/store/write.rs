@@ -3,11 +3,14 @@
 //! stay unique, that the revision a client saw is still the latest — holds when its one sled
 //! transaction commits the entities, every index, the counts and the revision history together.
 
+use super::plan::{self, Change, Marker, Plan};
 use super::*;
 use crate::domain::Fact;
 use crate::with_entity;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap};
+#[cfg(test)]
+use std::collections::BTreeMap;
 use std::sync::MutexGuard;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -108,52 +111,12 @@ fn revision_key(node: &NodeRef, number: u64) -> Vec<u8> {
     k
 }
 
-fn references_of(fact: &Fact) -> Vec<NodeRef> {
-    with_entity!(fact, e => all_references(e).into_iter().map(|(_, n)| n).collect())
-}
-
 fn encode_fact(fact: &Fact) -> Result<Vec<u8>, StoreError> {
     with_entity!(fact, e => codec::encode(e))
 }
 
 fn entries_of(fact: &Fact) -> Vec<(&'static str, Vec<u8>)> {
     with_entity!(fact, e => index_entries(e))
-}
-
-/// Top-level fields whose values differ, in the API's camelCase.
-fn changed_fields(old: &Fact, new: &Fact) -> Vec<String> {
-    let value = |f: &Fact| with_entity!(f, e => serde_json::to_value(e).unwrap_or_default());
-    let (old, new) = (value(old), value(new));
-    let (Some(old), Some(new)) = (old.as_object(), new.as_object()) else {
-        return Vec::new();
-    };
-    new.iter()
-        .filter(|(k, v)| old.get(*k) != Some(v))
-        .map(|(k, _)| camel(k))
-        .collect()
-}
-
-fn camel(snake: &str) -> String {
-    let mut out = String::new();
-    let mut upper = false;
-    for c in snake.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn provision_numbers(fact: Option<&Fact>) -> Vec<u32> {
-    match fact {
-        Some(Fact::Agreement(a)) => a.provisions.iter().map(|p| p.number).collect(),
-        _ => Vec::new(),
-    }
 }
 
 impl<'s> WriteGuard<'s> {
@@ -166,294 +129,42 @@ impl<'s> WriteGuard<'s> {
         self.store
     }
 
-    fn latest_revision(&self, node: &NodeRef) -> Result<u64, StoreError> {
-        Ok(self
-            .store
-            .revision_span(node)?
-            .map_or(0, |(_, last)| last.number))
-    }
-
-    /// Applies `writes` in order, all in one transaction, or none of them. `marker` is a meta
-    /// key set in the same transaction (the seeded flag).
+    /// Applies `writes` in order, all in one transaction, or none of them; `marker` is set in
+    /// the same transaction.
     pub fn commit(
         &self,
         writes: &[Write],
         by: &str,
-        marker: Option<&[u8]>,
+        marker: Option<Marker>,
     ) -> Result<Vec<Outcome>, WriteError> {
-        let store = self.store;
-        // The state of every node this batch touches: Some(new) or None (deleted).
-        let mut pending: BTreeMap<NodeRef, Option<Fact>> = BTreeMap::new();
-        let mut originals: HashMap<NodeRef, Option<Fact>> = HashMap::new();
-        let mut order: Vec<NodeRef> = Vec::new();
-
-        let original = |node: &NodeRef,
-                        originals: &mut HashMap<NodeRef, Option<Fact>>|
-         -> Result<Option<Fact>, StoreError> {
-            if let Some(f) = originals.get(node) {
-                return Ok(f.clone());
-            }
-            let f = store.get_fact(node)?;
-            originals.insert(node.clone(), f.clone());
-            Ok(f)
-        };
-
-        for write in writes {
-            match write {
-                Write::Create(fact) | Write::Update { fact, .. } | Write::Upsert(fact) => {
-                    let node = fact.node();
-                    let current = match pending.get(&node) {
-                        Some(state) => state.clone(),
-                        None => original(&node, &mut originals)?,
-                    };
-                    match write {
-                        Write::Create(_) if current.is_some() => {
-                            return Err(WriteError::AlreadyExists(node))
-                        }
-                        Write::Update { .. } if current.is_none() => {
-                            return Err(WriteError::NotFound(node))
-                        }
-                        Write::Update {
-                            expected_revision: Some(expected),
-                            ..
-                        } => {
-                            let latest = self.latest_revision(&node)?;
-                            if latest != *expected {
-                                return Err(WriteError::Conflict(format!(
-                                    "{node} is at revision {latest}, not {expected}: someone else changed it; read it again"
-                                )));
-                            }
-                        }
-                        _ => {}
-                    }
-                    if !pending.contains_key(&node) {
-                        order.push(node.clone());
-                    }
-                    pending.insert(node, Some(fact.clone()));
-                }
-                Write::Delete {
-                    node,
-                    cascade,
-                    expected_revision,
-                } => {
-                    let exists = match pending.get(node) {
-                        Some(state) => state.is_some(),
-                        None => original(node, &mut originals)?.is_some(),
-                    };
-                    if !exists {
-                        return Err(WriteError::NotFound(node.clone()));
-                    }
-                    if let Some(expected) = expected_revision {
-                        let latest = self.latest_revision(node)?;
-                        if latest != *expected {
-                            return Err(WriteError::Conflict(format!(
-                                "{node} is at revision {latest}, not {expected}: someone else changed it; read it again"
-                            )));
-                        }
-                    }
-                    let mut queue = VecDeque::from([node.clone()]);
-                    while let Some(next) = queue.pop_front() {
-                        if matches!(pending.get(&next), Some(None)) {
-                            continue;
-                        }
-                        original(&next, &mut originals)?;
-                        if !pending.contains_key(&next) {
-                            order.push(next.clone());
-                        }
-                        pending.insert(next.clone(), None);
-                        if *cascade {
-                            for (_, referrer) in store.all_referrers(&next)? {
-                                if referrer != next {
-                                    queue.push_back(referrer);
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+        let plan = plan::plan(self.store, writes, by, now_ms(), marker)?;
+        if !plan.is_empty() {
+            self.store.apply_plan(&plan)?;
         }
+        Ok(plan.outcomes)
+    }
+}
 
-        // Everything a new state refers to must exist once the batch lands.
-        let exists_after = |node: &NodeRef| -> Result<bool, StoreError> {
-            if node.kind == NodeKind::Provision {
-                let Some((agreement, number)) = Provision::split_key(&node.key) else {
-                    return Ok(false);
-                };
-                let agreement = NodeRef::new(NodeKind::Agreement, agreement);
-                return Ok(match pending.get(&agreement) {
-                    Some(state) => provision_numbers(state.as_ref()).contains(&number),
-                    None => store.exists(node)?,
-                });
-            }
-            match pending.get(node) {
-                Some(state) => Ok(state.is_some()),
-                None => store.exists(node),
-            }
-        };
-        // A batch cites the same few countries and articles again and again: check each once.
-        let mut confirmed: HashSet<NodeRef> = HashSet::new();
-        for (node, state) in &pending {
-            if let Some(fact) = state {
-                for target in references_of(fact) {
-                    if confirmed.contains(&target) {
-                        continue;
-                    }
-                    if !exists_after(&target)? {
-                        return Err(WriteError::Dangling {
-                            node: node.clone(),
-                            missing: target,
-                        });
-                    }
-                    confirmed.insert(target);
-                }
-            }
-        }
-        // Nothing outside the batch may still refer to what it deletes (provisions included).
-        for (node, state) in &pending {
-            let mut gone = Vec::new();
-            match state {
-                None => gone.push(node.clone()),
-                Some(fact) if node.kind == NodeKind::Agreement => {
-                    let kept = provision_numbers(Some(fact));
-                    for n in provision_numbers(originals.get(node).and_then(|f| f.as_ref())) {
-                        if !kept.contains(&n) {
-                            gone.push(NodeRef::new(
-                                NodeKind::Provision,
-                                Provision::key(&node.key, n),
-                            ));
-                        }
-                    }
-                }
-                Some(_) => {}
-            }
-            for target in gone {
-                let mut blocking = Vec::new();
-                for (_, referrer) in store.all_referrers(&target)? {
-                    if target.kind == NodeKind::Provision
-                        && !referrer_names(&referrer, &target, &pending, store)?
-                    {
-                        continue;
-                    }
-                    let still_refers = match pending.get(&referrer) {
-                        Some(None) => false,
-                        Some(Some(fact)) => {
-                            references_of(fact).contains(&target)
-                                || (target.kind == NodeKind::Agreement
-                                    && references_of(fact).iter().any(|r| {
-                                        r.kind == NodeKind::Provision
-                                            && r.key.starts_with(&format!("{}/", target.key))
-                                    }))
-                        }
-                        None => true,
-                    };
-                    if still_refers && referrer != *node {
-                        blocking.push(referrer);
-                    }
-                }
-                if !blocking.is_empty() {
-                    blocking.dedup();
-                    return Err(WriteError::Referenced {
-                        node: target,
-                        referrers: blocking,
-                    });
-                }
-            }
-        }
-        // Natural keys: one source per URL.
-        let mut urls: HashMap<String, NodeRef> = HashMap::new();
-        for (node, state) in &pending {
-            if let Some(Fact::Source(s)) = state {
-                if let Some(url) = &s.url {
-                    if let Some(other) = urls.insert(url.clone(), node.clone()) {
-                        return Err(WriteError::Conflict(format!(
-                            "{node} and {other} have the same URL {url}"
-                        )));
-                    }
-                    if let Some(owner) = store.source_by_url(url)? {
-                        let owner = NodeRef::new(NodeKind::Source, owner);
-                        let owner_keeps_it = match pending.get(&owner) {
-                            Some(None) => false,
-                            Some(Some(Fact::Source(o))) => o.url.as_deref() == Some(url.as_str()),
-                            _ => true,
-                        };
-                        if owner != *node && owner_keeps_it {
-                            return Err(WriteError::Conflict(format!(
-                                "source {} already has the URL {url}",
-                                owner.key
-                            )));
-                        }
-                    }
-                }
-            }
-        }
-
-        // Natural keys: a country code (alpha-2 or alpha-3) names one country. `country(code:)`
-        // reads the shared code index, so a second country claiming SRB would take Serbia's
-        // place there.
-        let mut codes: HashMap<String, NodeRef> = HashMap::new();
-        for (node, state) in &pending {
-            if let Some(Fact::Country(c)) = state {
-                for code in [&c.code, &c.alpha3] {
-                    if let Some(other) = codes.insert(code.clone(), node.clone()) {
-                        if other != *node {
-                            return Err(WriteError::Conflict(format!(
-                                "{node} and {other} both use the code {code}"
-                            )));
-                        }
-                    }
-                    if let Some(owner) = store.country_code(code)? {
-                        let owner = NodeRef::new(NodeKind::Country, owner);
-                        let owner_keeps_it = match pending.get(&owner) {
-                            Some(None) => false,
-                            Some(Some(Fact::Country(o))) => o.code == *code || o.alpha3 == *code,
-                            _ => true,
-                        };
-                        if owner != *node && owner_keeps_it {
-                            return Err(WriteError::Conflict(format!(
-                                "the code {code} belongs to country {} already",
-                                owner.key
-                            )));
-                        }
-                    }
-                }
-            }
-        }
-
+impl Store {
+    /// Writes a checked plan: entities, every index, the counts, the revisions and the
+    /// sequence, in one transaction.
+    fn apply_plan(&self, plan: &Plan) -> Result<(), StoreError> {
         let mut removals = Batch::default();
         let mut puts = Batch::default();
-        let mut outcomes = Vec::new();
         let mut count_delta: HashMap<NodeKind, i64> = HashMap::new();
         let mut refcount_delta: HashMap<Vec<u8>, i64> = HashMap::new();
-        let at_ms = now_ms();
-        for node in &order {
-            let old = originals.get(node).cloned().flatten();
-            let new = pending.get(node).cloned().flatten();
-            let latest = self.latest_revision(node)?;
+        for Change {
+            node,
+            old,
+            new,
+            revision,
+        } in &plan.changes
+        {
             let tree = tree_name(node.kind);
-            let (action, fields) = match (&old, &new) {
-                (None, None) => continue,
-                (Some(o), Some(n)) => {
-                    let encoded = encode_fact(n)?;
-                    if store
-                        .raw(node)?
-                        .is_some_and(|raw| raw.as_ref() == encoded.as_slice())
-                    {
-                        outcomes.push(Outcome {
-                            node: node.clone(),
-                            action: OutcomeAction::Unchanged,
-                            revision: latest,
-                        });
-                        continue;
-                    }
-                    (RevisionAction::Updated, changed_fields(o, n))
-                }
-                (None, Some(_)) => (RevisionAction::Created, Vec::new()),
-                (Some(_), None) => (RevisionAction::Deleted, Vec::new()),
-            };
             let old_entries = old.as_ref().map(entries_of).unwrap_or_default();
             let new_entries = new.as_ref().map(entries_of).unwrap_or_default();
             count_references(&old_entries, &new_entries, &mut refcount_delta);
-            if let Some(o) = &old {
+            if let Some(o) = old {
                 for (t, k) in old_entries {
                     removals.remove(t, k);
                 }
@@ -461,7 +172,7 @@ impl<'s> WriteGuard<'s> {
                     removals.remove(t, k);
                 }
             }
-            match &new {
+            match new {
                 Some(n) => {
                     puts.put(tree, node.key.as_bytes(), encode_fact(n)?);
                     for (t, k) in new_entries {
@@ -473,62 +184,44 @@ impl<'s> WriteGuard<'s> {
                 }
                 None => removals.remove(tree, node.key.as_bytes()),
             }
-            *count_delta.entry(node.kind).or_default() += match action {
+            *count_delta.entry(node.kind).or_default() += match revision.action {
                 RevisionAction::Created => 1,
                 RevisionAction::Deleted => -1,
                 RevisionAction::Updated => 0,
             };
-            let revision = Revision {
-                number: latest + 1,
-                at_ms,
-                by: by.to_string(),
-                action,
-                fields,
-            };
             puts.put(
                 REVISIONS,
                 revision_key(node, revision.number),
-                codec::encode(&revision)?,
+                codec::encode(revision)?,
             );
-            outcomes.push(Outcome {
-                node: node.clone(),
-                action: match action {
-                    RevisionAction::Created => OutcomeAction::Created,
-                    RevisionAction::Updated => OutcomeAction::Updated,
-                    RevisionAction::Deleted => OutcomeAction::Deleted,
-                },
-                revision: revision.number,
-            });
         }
         for (kind, delta) in count_delta {
             if delta != 0 {
-                let count = (store.count_of(kind)? as i64 + delta).max(0) as u64;
+                let count = (self.count_of(kind)? as i64 + delta).max(0) as u64;
                 puts.put(META, count_key(kind), count.to_be_bytes().to_vec());
             }
         }
         for (prefix, delta) in refcount_delta {
             if delta != 0 {
-                let count = (store.refcount(&prefix)? as i64 + delta).max(0) as u64;
+                let count = (self.refcount(&prefix)? as i64 + delta).max(0) as u64;
                 match count {
                     0 => puts.remove(REFCOUNTS, prefix),
                     n => puts.put(REFCOUNTS, prefix, n.to_be_bytes().to_vec()),
                 }
             }
         }
-        if let Some(marker) = marker {
-            puts.put(META, marker.to_vec(), b"1".to_vec());
+        match plan.marker {
+            Some(Marker::Seeded) => puts.put(META, META_SEEDED.to_vec(), b"1".to_vec()),
+            None => {}
         }
-        if !removals.ops.is_empty() || !puts.ops.is_empty() {
-            let next = store.sequence()? + 1;
-            puts.put(META, META_SEQUENCE.to_vec(), next.to_be_bytes().to_vec());
-        }
+        let next = self.sequence()? + 1;
+        puts.put(META, META_SEQUENCE.to_vec(), next.to_be_bytes().to_vec());
         let mut batch = removals;
         batch.ops.extend(puts.ops);
-        if !batch.ops.is_empty() {
-            store.apply(&batch)?;
-            store.memo.committed(&order);
-        }
-        Ok(outcomes)
+        self.apply(&batch)?;
+        self.memo
+            .committed(plan.changes.iter().map(|change| &change.node));
+        Ok(())
     }
 }
 
@@ -553,20 +246,6 @@ fn count_references(
             }
         }
     }
-}
-
-/// Whether `referrer` (in its state after the batch) still names the provision `target`.
-fn referrer_names(
-    referrer: &NodeRef,
-    target: &NodeRef,
-    pending: &BTreeMap<NodeRef, Option<Fact>>,
-    store: &Store,
-) -> Result<bool, StoreError> {
-    let state = match pending.get(referrer) {
-        Some(state) => state.clone(),
-        None => store.get_fact(referrer)?,
-    };
-    Ok(state.is_some_and(|f| references_of(&f).contains(target)))
 }
 
 #[cfg(test)]
