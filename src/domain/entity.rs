@@ -82,7 +82,11 @@ impl Role {
     }
 }
 
-pub trait Entity: Serialize + DeserializeOwned + Send + Sync + 'static {
+/// A kind of stored fact. `Into<Fact>`/`TryFrom<Fact>` come from the registry: backends speak
+/// `Fact`, and the store hands out each kind's own type.
+pub trait Entity:
+    Serialize + DeserializeOwned + Send + Sync + 'static + Into<Fact> + TryFrom<Fact, Error = Fact>
+{
     const KIND: NodeKind;
     fn key(&self) -> &str;
     /// Names and aliases, for the folded name index.

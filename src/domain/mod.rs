@@ -39,6 +39,16 @@ macro_rules! facts_of_every_kind {
             fn from(entity: $kind) -> Fact {
                 Fact::$kind(entity)
             }
+        }
+
+        impl TryFrom<Fact> for $kind {
+            type Error = Fact;
+            fn try_from(fact: Fact) -> Result<$kind, Fact> {
+                match fact {
+                    Fact::$kind(entity) => Ok(entity),
+                    other => Err(other),
+                }
+            }
         })*
 
         impl Graph {

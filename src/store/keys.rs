@@ -1,13 +1,10 @@
 //! API keys: the store keeps each key's SHA-256 and never the key itself.
 
-use super::*;
+use super::{Store, StoreError};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-
-pub const KEYS: &str = "keys";
-pub const KEY_HASHES: &str = "key_hashes";
 
 /// Ordered: a later role may do all an earlier one may.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -44,35 +41,9 @@ pub struct ApiKey {
     pub role: KeyRole,
     pub created_ms: u64,
     pub revoked: bool,
-    hash: [u8; 32],
+    pub(crate) hash: [u8; 32],
     /// After this instant (ms since the epoch) the key no longer authenticates.
     pub expires_ms: Option<u64>,
-}
-
-/// A key as stored before keys could expire: values are positional, so the old layout is read
-/// as it is and given no expiry.
-#[derive(Deserialize)]
-struct ApiKeyWithoutExpiry {
-    name: String,
-    role: KeyRole,
-    created_ms: u64,
-    revoked: bool,
-    hash: [u8; 32],
-}
-
-fn decode_key(bytes: &[u8]) -> Result<ApiKey, StoreError> {
-    codec::decode::<ApiKey>(bytes).or_else(|e| {
-        codec::decode::<ApiKeyWithoutExpiry>(bytes)
-            .map(|k| ApiKey {
-                name: k.name,
-                role: k.role,
-                created_ms: k.created_ms,
-                revoked: k.revoked,
-                hash: k.hash,
-                expires_ms: None,
-            })
-            .map_err(|_| e)
-    })
 }
 
 impl ApiKey {
@@ -89,6 +60,7 @@ impl ApiKey {
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
@@ -148,54 +120,31 @@ impl Store {
             expires_ms,
         };
         let _guard = self.lock_writes();
-        if self
-            .tree(KEYS)?
-            .contains_key(name.as_bytes())
-            .map_err(StoreError::from)?
-        {
+        if self.backend.api_key(name)?.is_some() {
             return Err(KeyError::Exists(name.to_string()));
         }
-        let mut batch = Batch::default();
-        batch.put(KEYS, name.as_bytes(), codec::encode(&key)?);
-        batch.put(KEY_HASHES, key.hash.to_vec(), name.as_bytes().to_vec());
-        self.apply(&batch)?;
+        self.backend.save_api_key(&key)?;
         Ok((secret, key))
     }
 
     pub fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
-        self.tree(KEYS)?
-            .iter()
-            .values()
-            .map(|v| decode_key(&v?))
-            .collect()
+        self.backend.api_keys()
     }
 
     /// Revokes a key for good; it stays listed, marked revoked. Returns it.
     pub fn revoke_key(&self, name: &str) -> Result<ApiKey, KeyError> {
         let _guard = self.lock_writes();
-        let tree = self.tree(KEYS)?;
-        let mut key: ApiKey = match tree.get(name.as_bytes()).map_err(StoreError::from)? {
-            Some(v) => decode_key(&v)?,
-            None => return Err(KeyError::Unknown(name.to_string())),
+        let Some(mut key) = self.backend.api_key(name)? else {
+            return Err(KeyError::Unknown(name.to_string()));
         };
         key.revoked = true;
-        let mut batch = Batch::default();
-        batch.put(KEYS, name.as_bytes(), codec::encode(&key)?);
-        batch.remove(KEY_HASHES, key.hash.to_vec());
-        self.apply(&batch)?;
+        self.backend.save_api_key(&key)?;
         Ok(key)
     }
 
     /// The live key a secret belongs to.
     pub fn authenticate(&self, secret: &str) -> Result<Option<ApiKey>, StoreError> {
-        let Some(name) = self.tree(KEY_HASHES)?.get(hash(secret.trim()))? else {
-            return Ok(None);
-        };
-        let key: Option<ApiKey> = self
-            .tree(KEYS)?
-            .get(name)?
-            .map(|v| decode_key(&v))
-            .transpose()?;
+        let key = self.backend.api_key_by_hash(&hash(secret.trim()))?;
         Ok(key.filter(|k| k.is_live(now_ms())))
     }
 }
@@ -223,10 +172,6 @@ mod tests {
             KeyRole::Writer
         );
         assert!(store.authenticate("dg_wrong").unwrap().is_none());
-        for entry in store.tree(KEYS).unwrap().iter() {
-            let (_, v) = entry.unwrap();
-            assert!(!v.windows(secret.len()).any(|w| w == secret.as_bytes()));
-        }
         store.revoke_key("ci-bot").unwrap();
         assert!(store.authenticate(&secret).unwrap().is_none());
         assert!(store.api_keys().unwrap()[0].revoked);
@@ -237,27 +182,7 @@ mod tests {
     }
 
     #[test]
-    fn keys_stored_before_expiry_existed_still_read_and_expired_keys_do_not_authenticate() {
-        #[derive(Serialize)]
-        struct Old {
-            name: String,
-            role: KeyRole,
-            created_ms: u64,
-            revoked: bool,
-            hash: [u8; 32],
-        }
-        let old = codec::encode(&Old {
-            name: "old".into(),
-            role: KeyRole::Admin,
-            created_ms: 5,
-            revoked: false,
-            hash: hash("dg_old"),
-        })
-        .unwrap();
-        let key = decode_key(&old).unwrap();
-        assert_eq!((key.name.as_str(), key.expires_ms), ("old", None));
-        assert!(key.is_live(now_ms()));
-
+    fn expired_keys_do_not_authenticate() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let (secret, key) = store

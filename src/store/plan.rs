@@ -6,7 +6,9 @@
 //! transaction, with its own indexes. The caller holds the write lock, so the checks still hold
 //! when the plan is applied.
 
-use super::{Outcome, OutcomeAction, Revision, RevisionAction, Store, StoreError, Write, WriteError};
+use super::{
+    Outcome, OutcomeAction, Revision, RevisionAction, Store, StoreError, Write, WriteError,
+};
 use crate::domain::{all_references, Fact, NodeKind, NodeRef, Provision};
 use crate::with_entity;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -84,7 +86,9 @@ fn provision_numbers(fact: Option<&Fact>) -> Vec<u32> {
 }
 
 fn latest_revision(store: &Store, node: &NodeRef) -> Result<u64, StoreError> {
-    Ok(store.revision_span(node)?.map_or(0, |(_, last)| last.number))
+    Ok(store
+        .revision_span(node)?
+        .map_or(0, |(_, last)| last.number))
 }
 
 /// Checks `writes`, applied in order, against the store, and returns what they change. `at_ms`

@@ -16,8 +16,8 @@
 //! commit (one flush at a time); the last ones, at the end, by the load's own thread.
 
 use super::{
-    reference_keys, referrers, Batch, Entity, Store, StoreError, META, META_REFCOUNTS, REFCOUNTS,
-    REFS,
+    reference_keys, referrers, Batch, Entity, SledStore, StoreError, META, META_REFCOUNTS,
+    REFCOUNTS, REFS,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
@@ -135,15 +135,15 @@ impl Deferred {
     }
 }
 
-impl Store {
+impl SledStore {
     /// Holds back the upkeep of the reference index (referrer chunks and counts) until
     /// `settle_reference_index`, writing it out whenever `max_refs` reference edits are held.
     /// For bulk loads, where no one else reads: reads through this store still see every
     /// commit. Until settled, a reopened store rebuilds the index from the entities.
     pub fn defer_reference_index(&self, max_refs: usize) -> Result<(), StoreError> {
         // A commit holds back its index ops only if deferral is on both before and after its
-        // transaction: no commit may be in flight while it is switched.
-        let _no_commit_in_flight = self.lock_writes();
+        // transaction: no commit may be in flight while it is switched (the store's write lock
+        // is held).
         let mut deferred = self.lock_deferred();
         if deferred.is_some() {
             return Ok(());
@@ -165,7 +165,6 @@ impl Store {
     /// Writes the held edits and ends the deferral. On failure the data dir keeps its marker,
     /// and the index is rebuilt when it is next opened.
     pub fn settle_reference_index(&self) -> Result<(), StoreError> {
-        let _no_commit_in_flight = self.lock_writes();
         let mut deferred = self.lock_deferred();
         let Some(mut held) = deferred.take() else {
             return Ok(());
@@ -348,6 +347,7 @@ mod tests {
     use crate::domain::Role;
     use crate::domain::{Fact, NodeKind, NodeRef};
     use crate::ingest::dataset::{load, DatasetFiles};
+    use crate::store::Store;
     use crate::store::Write;
 
     type Index = (Vec<(Vec<u8>, String)>, Vec<(Vec<u8>, Vec<u8>)>);
@@ -355,12 +355,17 @@ mod tests {
     /// Every (target-role prefix, referrer) in order, and every count.
     fn index_of(store: &Store) -> Index {
         let mut references = Vec::new();
-        referrers::for_each(store.tree(referrers::REFERRERS).unwrap(), b"", |p, r| {
-            references.push((p.to_vec(), r));
-            Ok(())
-        })
+        referrers::for_each(
+            store.sled().tree(referrers::REFERRERS).unwrap(),
+            b"",
+            |p, r| {
+                references.push((p.to_vec(), r));
+                Ok(())
+            },
+        )
         .unwrap();
         let counts = store
+            .sled()
             .tree(REFCOUNTS)
             .unwrap()
             .iter()
@@ -397,6 +402,7 @@ mod tests {
     /// Whether the data dir carries the marker of an unsettled deferral.
     fn pending(store: &Store) -> bool {
         store
+            .sled()
             .tree(META)
             .unwrap()
             .contains_key(META_INDEX_PENDING)
@@ -520,9 +526,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         seed_builtin(&store);
-        let prefix = crate::store::refs_prefix(&xk(), Role::About);
+        let prefix = super::super::refs_prefix(&xk(), Role::About);
         // Not `referrer_count`: its answers are kept in memory.
-        let written = store.refcount(&prefix).unwrap();
+        let written = store.sled().refcount(&prefix).unwrap();
         store.defer_reference_index(1_000_000).unwrap();
         // A writer that has not reached sled yet: it waits until told to end, writing nothing.
         let (release, wait) = std::sync::mpsc::channel::<()>();
@@ -530,19 +536,20 @@ mod tests {
             let _ = wait.recv();
             Ok(())
         });
-        store.lock_deferred().as_mut().unwrap().in_flight = Some(InFlight {
+        store.sled().lock_deferred().as_mut().unwrap().in_flight = Some(InFlight {
             counts: Arc::new(HashMap::from([(prefix.clone(), written + 7)])),
             writer: Some(writer),
         });
-        assert_eq!(store.refcount(&prefix).unwrap(), written + 7);
+        assert_eq!(store.sled().refcount(&prefix).unwrap(), written + 7);
         release.send(()).unwrap();
         store
+            .sled()
             .lock_deferred()
             .as_mut()
             .unwrap()
             .finish_in_flight()
             .unwrap();
-        assert_eq!(store.refcount(&prefix).unwrap(), written);
+        assert_eq!(store.sled().refcount(&prefix).unwrap(), written);
     }
 
     #[test]
@@ -554,7 +561,7 @@ mod tests {
             // The held edits go to a writer that fails without writing them.
             let failing = std::thread::spawn(|| Err(StoreError::Codec("disk gone".into())));
             {
-                let mut deferred = store.lock_deferred();
+                let mut deferred = store.sled().lock_deferred();
                 let held = deferred.as_mut().unwrap();
                 held.refs.clear();
                 held.counts.clear();
@@ -590,6 +597,7 @@ mod tests {
             let store = seeded_holding_every_edit(dir.path());
             // Killed here: the held edits never reach sled, and a chunk is left over.
             store
+                .sled()
                 .tree(referrers::REFERRERS)
                 .unwrap()
                 .insert(b"Country:XK\0about\0", b"stale".as_slice())
@@ -599,7 +607,12 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         assert!(index_of(&store) == index, "the rebuilt index differs");
         assert!(!pending(&store));
-        assert!(!store.db.tree_names().iter().any(|n| n == REFS.as_bytes()));
+        assert!(!store
+            .sled()
+            .db
+            .tree_names()
+            .iter()
+            .any(|n| n == REFS.as_bytes()));
         drop(store);
         // Rebuilt once: the next open finds nothing to do.
         let store = Store::open(dir.path()).unwrap();

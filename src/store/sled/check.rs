@@ -8,36 +8,7 @@ use crate::domain::{Citation, Country, Source};
 use std::any::Any;
 use std::collections::BTreeMap;
 
-/// Damage past this many findings is counted, not listed.
-const MAX_LISTED: usize = 200;
-
-/// What a check found.
-#[derive(Debug, Default)]
-pub struct CheckReport {
-    /// Entities read.
-    pub entities: u64,
-    /// Index entries compared (references, name tokens, codes, URLs, counts).
-    pub index_entries: u64,
-    /// References and citations followed.
-    pub links: u64,
-    /// What is wrong, one line each (at most `MAX_LISTED`).
-    pub damage: Vec<String>,
-    /// How many findings there were in all.
-    pub damage_count: u64,
-}
-
-impl CheckReport {
-    pub fn is_clean(&self) -> bool {
-        self.damage_count == 0
-    }
-
-    fn damage(&mut self, what: String) {
-        self.damage_count += 1;
-        if self.damage.len() < MAX_LISTED {
-            self.damage.push(what);
-        }
-    }
-}
+use crate::store::CheckReport;
 
 /// What the entities say the indexes must hold.
 #[derive(Default)]
@@ -55,7 +26,7 @@ struct Expected {
     source_lengths: HashMap<String, u32>,
 }
 
-impl Store {
+impl SledStore {
     /// Checks the whole store (a blocking read of every tree: run it with the server stopped,
     /// or accept that writes landing meanwhile may show as findings).
     pub fn check(&self) -> Result<CheckReport, StoreError> {
@@ -70,7 +41,7 @@ impl Store {
         self.compare_valued(&expected, &mut report)?;
         for (from, to) in &expected.links {
             report.links += 1;
-            if !self.exists(to)? {
+            if !crate::store::node_exists(self, to)? {
                 report.damage(format!("{from} refers to {to}, which does not exist"));
             }
         }
@@ -300,10 +271,11 @@ fn describe_reference(key: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::write::tests::seeded;
     use super::*;
     use crate::domain::{Person, Statement};
     use crate::ingest::dataset::{load, DatasetFiles};
+    use crate::store::tests::seeded;
+    use crate::store::{Store, Write};
 
     #[test]
     fn a_seeded_store_is_clean() {
@@ -320,29 +292,32 @@ mod tests {
     fn each_kind_of_damage_is_named() {
         let (_dir, store) = seeded();
         // A name token lost, a stray one, a count off, a code pointing elsewhere.
-        let names = store.tree(NAMES).unwrap();
+        let names = store.sled().tree(NAMES).unwrap();
         let lost = names.iter().next().unwrap().unwrap().0;
         names.remove(&lost).unwrap();
         names
             .insert(b"Person\0zzz\0nobody", b"".as_slice())
             .unwrap();
         store
+            .sled()
             .tree(META)
             .unwrap()
             .insert(count_key(NodeKind::Mission), 1u64.to_be_bytes().to_vec())
             .unwrap();
         store
+            .sled()
             .tree(CODES)
             .unwrap()
             .insert(b"XKX", b"RS".as_slice())
             .unwrap();
         // An entity that cannot be read, and a statement citing past its source's end.
         store
+            .sled()
             .tree("events")
             .unwrap()
             .insert(b"garbage", vec![codec_version(), 0xff, 0xff])
             .unwrap();
-        let statements = store.tree("statements").unwrap();
+        let statements = store.sled().tree("statements").unwrap();
         let (key, value) = statements.iter().next().unwrap().unwrap();
         let mut statement: Statement = codec::decode(&value).unwrap();
         statement.source.end = 10_000_000;
@@ -351,7 +326,7 @@ mod tests {
             .unwrap();
         // A person removed under the index's feet: its references dangle in the index, and
         // what referred to it refers to nothing.
-        let people = store.tree("people").unwrap();
+        let people = store.sled().tree("people").unwrap();
         let (key, _) = people.iter().next().unwrap().unwrap();
         people.remove(&key).unwrap();
 
