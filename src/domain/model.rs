@@ -48,7 +48,18 @@ macro_rules! named_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        impl $crate::domain::Vocabulary for $name {
+            fn name(&self) -> &'static str {
+                self.as_str()
+            }
+        }
     };
+}
+
+/// A closed set of names (a kind of mission, a status): written by name in records and the API.
+pub trait Vocabulary: Copy + std::str::FromStr<Err = UnknownName> {
+    fn name(&self) -> &'static str;
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -76,3 +76,63 @@ macro_rules! records_of_every_kind {
     };
 }
 crate::with_kinds!(records_of_every_kind);
+
+/// A vocabulary value in a record, written by its name ("EMBASSY", "MEMBER"): typed from the API
+/// to the entity, a name only in the JSON form, where an unknown one is refused with the names
+/// it could be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Named<T>(pub T);
+
+impl<T: crate::domain::Vocabulary> std::fmt::Display for Named<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.name())
+    }
+}
+
+impl<T: crate::domain::Vocabulary> Serialize for Named<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0.name())
+    }
+}
+
+impl<'de, T: crate::domain::Vocabulary> Deserialize<'de> for Named<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        name.parse().map(Named).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::MissionKind;
+
+    fn mission(kind: &str) -> String {
+        format!(
+            r#"{{"type":"mission","key":"m","kind":"{kind}","sendingCountry":"XK","hostCountry":"IL","status":"OPEN","sources":[]}}"#
+        )
+    }
+
+    #[test]
+    fn vocabulary_values_are_typed_and_written_by_name() {
+        let Record::Mission(record) =
+            serde_json::from_str::<Record>(&mission("CONSULATE")).unwrap()
+        else {
+            panic!("not a mission")
+        };
+        assert_eq!(record.kind, Named(MissionKind::Consulate));
+        let written = serde_json::to_string(&Record::Mission(record)).unwrap();
+        assert!(written.contains(r#""kind":"CONSULATE""#), "{written}");
+    }
+
+    #[test]
+    fn an_unknown_name_is_refused_with_the_names_it_could_be() {
+        let err = serde_json::from_str::<Record>(&mission("PALACE"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("PALACE") && err.contains("EMBASSY") && err.contains("CONSULATE"),
+            "{err}"
+        );
+    }
+}

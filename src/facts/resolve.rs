@@ -177,14 +177,6 @@ pub(crate) fn date(path: &str, raw: &Option<String>) -> Result<Option<PartialDat
         .transpose()
 }
 
-pub(crate) fn named<T: std::str::FromStr<Err = UnknownName>>(
-    path: &str,
-    raw: &str,
-) -> Result<T, FactError> {
-    raw.parse()
-        .map_err(|e: UnknownName| FactError::invalid(path, e.to_string()))
-}
-
 pub(crate) fn names(path: &str, values: &[String]) -> Result<Vec<String>, FactError> {
     values
         .iter()

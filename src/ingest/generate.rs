@@ -4,6 +4,9 @@
 //! source article. Country popularity is skewed (Zipf-like), as in real news: a few countries
 //! appear in most facts. It streams: memory stays flat whatever the scale.
 
+use crate::domain::{
+    EventKind, MissionKind, MissionStatus, RelationKind, RelationStatus, StatementMedium,
+};
 use crate::facts::*;
 use std::io::Write;
 
@@ -248,7 +251,7 @@ pub fn generate(
         let sentence = format!("{title} was held (record {n}).");
         let record = Record::Event(EventRecord {
             key: format!("gen-event-{n}"),
-            kind: "MEETING".into(),
+            kind: Named(EventKind::Meeting),
             title,
             date: Some(date(rng)),
             place: None,
@@ -276,18 +279,17 @@ pub fn generate(
         );
         let record = Record::Relation(RelationRecord {
             key: format!("gen-relation-{n}"),
-            kind: if recognition {
-                "RECOGNITION"
+            kind: Named(if recognition {
+                RelationKind::Recognition
             } else {
-                "DIPLOMATIC_RELATIONS"
-            }
-            .into(),
+                RelationKind::DiplomaticRelations
+            }),
             subject: pair[0].clone(),
             object: pair[1].clone(),
             agreement: Some(format!("gen-agreement-{}", rng.usize(..plan.agreements))),
             event: None,
             history: vec![StatusChangeRecord {
-                status: "ESTABLISHED".into(),
+                status: Named(RelationStatus::Established),
                 date: Some(date(rng)),
                 sources: vec![cite(source, &sentence)],
             }],
@@ -305,11 +307,11 @@ pub fn generate(
         );
         let record = Record::Mission(MissionRecord {
             key: format!("gen-mission-{n}"),
-            kind: "EMBASSY".into(),
+            kind: Named(MissionKind::Embassy),
             sending_country: pair[0].clone(),
             host_country: pair[1].clone(),
             city: Some(city),
-            status: "OPEN".into(),
+            status: Named(MissionStatus::Open),
             opened: Some(date(rng)),
             expected_opening: None,
             closed: None,
@@ -337,7 +339,7 @@ pub fn generate(
                 organization: None,
             }),
             date: Some(date(rng)),
-            medium: "SPEECH".into(),
+            medium: Named(StatementMedium::Speech),
             event: Some(format!("gen-event-{}", rng.usize(..plan.events))),
             about: vec![format!("country:{about}")],
             source: cite(source, &sentence),

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EventRecord {
     pub key: String,
-    pub kind: String,
+    pub kind: Named<EventKind>,
     pub title: String,
     #[serde(default)]
     pub date: Option<String>,
@@ -33,7 +33,7 @@ impl KindRecord for EventRecord {
     fn resolve(&self, at: &Resolver, path: &str) -> Result<Event, FactError> {
         Ok(Event {
             key: key(&field(path, "key"), &self.key)?,
-            kind: named(&field(path, "kind"), &self.kind)?,
+            kind: self.kind.0,
             title: non_empty(&field(path, "title"), &self.title)?,
             date: date(&field(path, "date"), &self.date)?,
             place: self.place.clone(),
@@ -56,7 +56,7 @@ impl KindRecord for EventRecord {
     fn export(e: &Event, c: &Citer) -> Self {
         Self {
             key: e.key.clone(),
-            kind: e.kind.as_str().into(),
+            kind: Named(e.kind),
             title: e.title.clone(),
             date: date_text(&e.date),
             place: e.place.clone(),

@@ -14,7 +14,7 @@ pub struct MembershipRecord {
     pub country: String,
     /// An organization's key.
     pub organization: String,
-    pub status: String,
+    pub status: Named<MembershipStatus>,
     #[serde(default)]
     pub since: Option<String>,
     #[serde(default)]
@@ -46,7 +46,7 @@ impl KindRecord for MembershipRecord {
                 NodeKind::Organization,
                 &self.organization,
             )?,
-            status: named(&field(path, "status"), &self.status)?,
+            status: self.status.0,
             since,
             until,
             sources: at.cite_all(&field(path, "sources"), &self.sources)?,
@@ -58,7 +58,7 @@ impl KindRecord for MembershipRecord {
             key: e.key.clone(),
             country: e.country.clone(),
             organization: e.organization.clone(),
-            status: e.status.as_str().into(),
+            status: Named(e.status),
             since: date_text(&e.since),
             until: date_text(&e.until),
             sources: c.cite_all(&e.sources),

@@ -10,12 +10,12 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MissionRecord {
     pub key: String,
-    pub kind: String,
+    pub kind: Named<MissionKind>,
     pub sending_country: String,
     pub host_country: String,
     #[serde(default)]
     pub city: Option<String>,
-    pub status: String,
+    pub status: Named<MissionStatus>,
     #[serde(default)]
     pub opened: Option<String>,
     #[serde(default)]
@@ -51,7 +51,7 @@ impl KindRecord for MissionRecord {
         }
         Ok(Mission {
             key: key(&field(path, "key"), &self.key)?,
-            kind: named(&field(path, "kind"), &self.kind)?,
+            kind: self.kind.0,
             sending_country,
             host_country,
             city: self
@@ -59,7 +59,7 @@ impl KindRecord for MissionRecord {
                 .as_deref()
                 .map(|c| non_empty(&field(path, "city"), c))
                 .transpose()?,
-            status: named(&field(path, "status"), &self.status)?,
+            status: self.status.0,
             opened,
             expected_opening: date(&field(path, "expectedOpening"), &self.expected_opening)?,
             closed,
@@ -70,11 +70,11 @@ impl KindRecord for MissionRecord {
     fn export(e: &Mission, c: &Citer) -> Self {
         Self {
             key: e.key.clone(),
-            kind: e.kind.as_str().into(),
+            kind: Named(e.kind),
             sending_country: e.sending_country.clone(),
             host_country: e.host_country.clone(),
             city: e.city.clone(),
-            status: e.status.as_str().into(),
+            status: Named(e.status),
             opened: date_text(&e.opened),
             expected_opening: date_text(&e.expected_opening),
             closed: date_text(&e.closed),

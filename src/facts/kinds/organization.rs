@@ -13,7 +13,7 @@ pub struct OrganizationRecord {
     pub name: String,
     #[serde(default)]
     pub aliases: Vec<String>,
-    pub kind: String,
+    pub kind: Named<OrganizationKind>,
     #[serde(default)]
     pub country: Option<String>,
     pub sources: Vec<CitationRecord>,
@@ -29,7 +29,7 @@ impl KindRecord for OrganizationRecord {
             key: key(&field(path, "key"), &self.key)?,
             name: non_empty(&field(path, "name"), &self.name)?,
             aliases: names(&field(path, "aliases"), &self.aliases)?,
-            kind: named(&field(path, "kind"), &self.kind)?,
+            kind: self.kind.0,
             country: at.opt_country(&field(path, "country"), &self.country)?,
             sources: at.cite_all(&field(path, "sources"), &self.sources)?,
         })
@@ -40,7 +40,7 @@ impl KindRecord for OrganizationRecord {
             key: e.key.clone(),
             name: e.name.clone(),
             aliases: e.aliases.clone(),
-            kind: e.kind.as_str().into(),
+            kind: Named(e.kind),
             country: e.country.clone(),
             sources: c.cite_all(&e.sources),
             note: None,

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RelationRecord {
     pub key: String,
-    pub kind: String,
+    pub kind: Named<RelationKind>,
     pub subject: String,
     pub object: String,
     #[serde(default)]
@@ -25,7 +25,7 @@ pub struct RelationRecord {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StatusChangeRecord {
-    pub status: String,
+    pub status: Named<RelationStatus>,
     #[serde(default)]
     pub date: Option<String>,
     pub sources: Vec<CitationRecord>,
@@ -45,7 +45,7 @@ impl KindRecord for RelationRecord {
         for (i, h) in self.history.iter().enumerate() {
             let hp = item(path, "history", i);
             let change = StatusChange {
-                status: named(&field(&hp, "status"), &h.status)?,
+                status: h.status.0,
                 date: date(&field(&hp, "date"), &h.date)?,
                 sources: at.cite_all(&field(&hp, "sources"), &h.sources)?,
             };
@@ -70,7 +70,7 @@ impl KindRecord for RelationRecord {
         }
         Ok(Relation {
             key: key(&field(path, "key"), &self.key)?,
-            kind: named(&field(path, "kind"), &self.kind)?,
+            kind: self.kind.0,
             subject,
             object,
             agreement: at.opt_reference(
@@ -86,7 +86,7 @@ impl KindRecord for RelationRecord {
     fn export(e: &Relation, c: &Citer) -> Self {
         Self {
             key: e.key.clone(),
-            kind: e.kind.as_str().into(),
+            kind: Named(e.kind),
             subject: e.subject.clone(),
             object: e.object.clone(),
             agreement: e.agreement.clone(),
@@ -95,7 +95,7 @@ impl KindRecord for RelationRecord {
                 .history
                 .iter()
                 .map(|h| StatusChangeRecord {
-                    status: h.status.as_str().into(),
+                    status: Named(h.status),
                     date: date_text(&h.date),
                     sources: c.cite_all(&h.sources),
                 })

@@ -17,7 +17,7 @@ pub struct StatementRecord {
     pub speaker: Option<SpeakerRecord>,
     #[serde(default)]
     pub date: Option<String>,
-    pub medium: String,
+    pub medium: Named<StatementMedium>,
     #[serde(default)]
     pub event: Option<String>,
     /// `kind:key` references (`country:XK`, `mission:kosovo-embassy-jerusalem`).
@@ -93,7 +93,7 @@ impl KindRecord for StatementRecord {
             direct: self.direct,
             speaker,
             date: date(&field(path, "date"), &self.date)?,
-            medium: named(&field(path, "medium"), &self.medium)?,
+            medium: self.medium.0,
             event: at.opt_reference(&field(path, "event"), NodeKind::Event, &self.event)?,
             about: self
                 .about
@@ -121,7 +121,7 @@ impl KindRecord for StatementRecord {
                 },
             }),
             date: date_text(&e.date),
-            medium: e.medium.as_str().into(),
+            medium: Named(e.medium),
             event: e.event.clone(),
             about: e.about.iter().map(node_text).collect(),
             source: c.cite(&e.source),

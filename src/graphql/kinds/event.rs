@@ -152,7 +152,7 @@ impl EventInput {
     pub fn record(self, default_source: Option<&str>) -> Record {
         Record::Event(EventRecord {
             key: self.key.unwrap_or_default(),
-            kind: crate::domain::EventKind::from(self.kind).as_str().into(),
+            kind: Named(self.kind.into()),
             title: self.title,
             date: date_text(self.date),
             place: self.place,

@@ -193,7 +193,7 @@ impl MembershipInput {
             key: self.key.unwrap_or_default(),
             country: self.country,
             organization: key_of(NodeKind::Organization, &self.organization),
-            status: domain::MembershipStatus::from(self.status).as_str().into(),
+            status: Named(self.status.into()),
             since: date_text(self.since),
             until: date_text(self.until),
             sources: cites(self.sources, default_source),

@@ -173,13 +173,11 @@ impl MissionInput {
     pub fn record(self, default_source: Option<&str>) -> Record {
         Record::Mission(MissionRecord {
             key: self.key.unwrap_or_default(),
-            kind: crate::domain::MissionKind::from(self.kind).as_str().into(),
+            kind: Named(self.kind.into()),
             sending_country: self.sending_country,
             host_country: self.host_country,
             city: self.city,
-            status: crate::domain::MissionStatus::from(self.status)
-                .as_str()
-                .into(),
+            status: Named(self.status.into()),
             opened: date_text(self.opened),
             expected_opening: date_text(self.expected_opening),
             closed: date_text(self.closed),

@@ -159,9 +159,7 @@ impl OrganizationInput {
             key: self.key.unwrap_or_default(),
             name: self.name,
             aliases: self.aliases,
-            kind: crate::domain::OrganizationKind::from(self.kind)
-                .as_str()
-                .into(),
+            kind: Named(self.kind.into()),
             country: self.country,
             sources: cites(self.sources, default_source),
             note: None,

@@ -1,7 +1,6 @@
 //! Relation: its GraphQL object, filters, query fields, input and mutations.
 
 use crate::domain::Fact;
-use crate::domain::RelationKind as DRelationKind;
 use crate::domain::{self, NodeKind, NodeRef, Role};
 use crate::facts::*;
 use crate::graphql::auth::RoleGuard;
@@ -204,7 +203,7 @@ impl RelationInput {
     pub fn record(self, default_source: Option<&str>) -> Record {
         Record::Relation(RelationRecord {
             key: self.key.unwrap_or_default(),
-            kind: DRelationKind::from(self.kind).as_str().into(),
+            kind: Named(self.kind.into()),
             subject: self.subject,
             object: self.object,
             agreement: opt_key(NodeKind::Agreement, self.agreement),
@@ -213,9 +212,7 @@ impl RelationInput {
                 .history
                 .into_iter()
                 .map(|h| StatusChangeRecord {
-                    status: crate::domain::RelationStatus::from(h.status)
-                        .as_str()
-                        .into(),
+                    status: Named(h.status.into()),
                     date: date_text(h.date),
                     sources: cites(h.sources, default_source),
                 })

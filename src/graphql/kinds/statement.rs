@@ -203,9 +203,7 @@ impl StatementInput {
             direct: self.direct,
             speaker,
             date: date_text(self.date),
-            medium: crate::domain::StatementMedium::from(self.medium)
-                .as_str()
-                .into(),
+            medium: Named(self.medium.into()),
             event: opt_key(NodeKind::Event, self.event),
             about: self.about.iter().map(|a| about(a)).collect(),
             source: self.source.record(default_source),
