@@ -46,6 +46,19 @@ impl Reader {
         f(&self.store)
     }
 
+    /// `call`, made on tokio's blocking pool so that a read waiting on the disk holds no
+    /// async worker.
+    async fn call_off_worker<T: Send + 'static>(
+        &self,
+        kinds: Kinds,
+        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let reader = self.clone();
+        tokio::task::spawn_blocking(move || reader.call(kinds, f))
+            .await
+            .unwrap_or_else(|e| Err(StoreError::Backend(format!("a read task failed: {e}"))))
+    }
+
     /// An entity that is in memory: no round trip, no batch to wait for.
     pub fn cached<E: Entity>(&self, key: &str) -> Option<Arc<E>> {
         let hit = self.store.cached::<E>(key)?;
@@ -60,23 +73,27 @@ impl Reader {
         Some(hit)
     }
 
-    /// An index read: from memory when it is there, else one store call.
-    pub fn index(&self, read: &IndexRead) -> Result<IndexAnswer, StoreError> {
-        match self.cached_index(read) {
-            Some(hit) => Ok(hit),
-            None => self.call(read.kinds(), |s| s.index(read)),
+    /// An index read: from memory when it is there, else one store call off the workers.
+    pub async fn index(&self, read: &IndexRead) -> Result<IndexAnswer, StoreError> {
+        if let Some(hit) = self.cached_index(read) {
+            return Ok(hit);
         }
+        let owned = read.clone();
+        self.call_off_worker(read.kinds(), move |s| s.index(&owned))
+            .await
     }
 
     /// Keys of the `E`s a name or alias matches from the start of a word (the name index).
-    pub fn find_by_name<E: Entity>(&self, name: &str) -> Result<Vec<String>, StoreError> {
-        self.call(Kinds::of(E::KIND), |s| s.find_by_name::<E>(name))
+    pub async fn find_by_name<E: Entity>(&self, name: &str) -> Result<Vec<String>, StoreError> {
+        let name = name.to_string();
+        self.call_off_worker(Kinds::of(E::KIND), move |s| s.find_by_name::<E>(&name))
+            .await
     }
 
     /// The alpha-2 code of the country with this alpha-2 or alpha-3 code, in any letter case.
-    pub fn country_code(&self, code: &str) -> Result<Option<String>, StoreError> {
+    pub async fn country_code(&self, code: &str) -> Result<Option<String>, StoreError> {
         match IndexRead::country_code(code) {
-            Some(read) => self.index(&read)?.key(),
+            Some(read) => self.index(&read).await?.key(),
             None => Ok(None),
         }
     }
@@ -175,6 +192,7 @@ impl Loader<ReferrerPage> for StoreLoader {
         self.each(keys, kinds, |s, k| {
             s.referrer_page(&k.target, k.role, k.kind, k.after.as_deref(), k.limit)
         })
+        .await
     }
 }
 
@@ -190,6 +208,7 @@ impl Loader<ReferrerCount> for StoreLoader {
             .iter()
             .fold(Kinds::NONE, |acc, k| acc.and(k.1.referrer_kinds()));
         self.each(keys, kinds, |s, k| s.referrer_count(&k.0, k.1))
+            .await
     }
 }
 
@@ -207,6 +226,7 @@ impl Loader<RevisionsOf> for StoreLoader {
     ) -> Result<HashMap<RevisionsOf, Self::Value>, Self::Error> {
         let kinds = keys.iter().map(|k| k.0.kind).collect();
         self.each(keys, kinds, |s, k| Ok(Arc::new(s.revisions(&k.0)?)))
+            .await
     }
 }
 
@@ -215,17 +235,29 @@ pub struct StoreLoader {
 }
 
 impl StoreLoader {
-    /// One store round trip reading `kinds`, answering each key with `read`.
-    fn each<K: Clone + Eq + std::hash::Hash, V>(
+    /// One store round trip reading `kinds`, answering each key with `read`, made off the
+    /// async workers (a read may wait on the disk).
+    async fn each<K, V>(
         &self,
         keys: &[K],
         kinds: Kinds,
-        read: impl Fn(&Store, &K) -> Result<V, StoreError>,
-    ) -> Result<HashMap<K, V>, Arc<StoreError>> {
+        read: impl Fn(&Store, &K) -> Result<V, StoreError> + Send + 'static,
+    ) -> Result<HashMap<K, V>, Arc<StoreError>>
+    where
+        K: Clone + Eq + std::hash::Hash + Send + 'static,
+        V: Send + 'static,
+    {
+        let keys = keys.to_vec();
         self.reader
-            .call(kinds, |s| {
-                keys.iter().map(|k| Ok((k.clone(), read(s, k)?))).collect()
+            .call_off_worker(kinds, move |s| {
+                keys.into_iter()
+                    .map(|k| {
+                        let value = read(s, &k)?;
+                        Ok((k, value))
+                    })
+                    .collect()
             })
+            .await
             .map_err(Arc::new)
     }
 }
@@ -234,14 +266,29 @@ impl<E: Entity> Loader<Key<E>> for StoreLoader {
     type Value = Arc<E>;
     type Error = Arc<StoreError>;
 
+    /// Entities in memory answer at once; only the others are read, off the async workers.
     async fn load(&self, keys: &[Key<E>]) -> Result<HashMap<Key<E>, Arc<E>>, Self::Error> {
-        let found = self
-            .reader
-            .call(Kinds::of(E::KIND), |s| {
-                s.get_many_shared::<E>(keys.iter().map(|k| k.0.as_str()))
-            })
-            .map_err(Arc::new)?;
-        Ok(found.into_iter().map(|(k, v)| (Key::new(k), v)).collect())
+        let mut found = HashMap::with_capacity(keys.len());
+        let mut missing = Vec::new();
+        for key in keys {
+            match self.reader.cached::<E>(&key.0) {
+                Some(hit) => {
+                    found.insert(key.clone(), hit);
+                }
+                None => missing.push(key.0.clone()),
+            }
+        }
+        if !missing.is_empty() {
+            let read = self
+                .reader
+                .call_off_worker(Kinds::of(E::KIND), move |s| {
+                    s.get_many_shared::<E>(missing.iter().map(String::as_str))
+                })
+                .await
+                .map_err(Arc::new)?;
+            found.extend(read.into_iter().map(|(k, v)| (Key::new(k), v)));
+        }
+        Ok(found)
     }
 }
 
@@ -257,6 +304,7 @@ impl Loader<Referrers> for StoreLoader {
             .iter()
             .fold(Kinds::NONE, |acc, k| acc.and(k.1.referrer_kinds()));
         self.each(keys, kinds, |s, k| Ok(Arc::new(s.referrers(&k.0, k.1)?)))
+            .await
     }
 }
 

@@ -40,13 +40,14 @@ pub(crate) fn reader<'a>(ctx: &Context<'a>) -> &'a Reader {
 }
 
 /// The key of the country with this alpha-2 or alpha-3 code, in any letter case.
-pub(crate) fn country_key(ctx: &Context<'_>, code: &str) -> Result<Option<String>> {
-    reader(ctx).country_code(code).gql()
+pub(crate) async fn country_key(ctx: &Context<'_>, code: &str) -> Result<Option<String>> {
+    reader(ctx).country_code(code).await.gql()
 }
 
 /// Resolves a country argument; an unknown code is the caller's mistake.
-pub(crate) fn country_arg(ctx: &Context<'_>, code: &str, argument: &str) -> Result<String> {
-    country_key(ctx, code)?
+pub(crate) async fn country_arg(ctx: &Context<'_>, code: &str, argument: &str) -> Result<String> {
+    country_key(ctx, code)
+        .await?
         .ok_or_else(|| {
             ApiError::bad_input(format!(
                 "`{argument}`: unknown country code '{code}'; use ISO 3166-1 alpha-2 or alpha-3"
@@ -78,11 +79,8 @@ pub fn speaker_arg(speaker: &ID) -> Result<NodeRef, ApiError> {
 }
 
 /// `filter.about`: a country code or any node id.
-pub fn about_arg(
-    about: &str,
-    country_code: impl FnOnce(&str) -> Result<Option<String>, crate::store::StoreError>,
-) -> Result<NodeRef, ApiError> {
-    match country_code(about)? {
+pub fn about_arg(about: &str, country_code: Option<String>) -> Result<NodeRef, ApiError> {
+    match country_code {
         Some(code) => Ok(NodeRef::new(NodeKind::Country, code)),
         None => id::decode(about).ok_or_else(|| {
             ApiError::bad_input(format!(
@@ -154,7 +152,7 @@ pub(crate) async fn by_country(
     let Some(code) = code else {
         return Ok(candidates);
     };
-    let code = country_arg(ctx, code, argument)?;
+    let code = country_arg(ctx, code, argument).await?;
     candidates
         .referring_to(ctx, NodeRef::new(NodeKind::Country, code), role)
         .await
@@ -183,6 +181,7 @@ pub(crate) async fn list<E: Entity, T, C: From<Page<T>>>(
                 after: None,
                 limit: usize::MAX,
             })
+            .await
             .and_then(IndexAnswer::keys)
             .gql()?
             .to_vec(),
@@ -204,10 +203,12 @@ pub(crate) async fn whole_tree_page<E: Entity, T, C: From<Page<T>>>(
             after: page.after.clone(),
             limit: page.size + 1,
         })
+        .await
         .and_then(IndexAnswer::keys)
         .gql()?;
     let total = reader
         .index(&IndexRead::Count(E::KIND))
+        .await
         .and_then(IndexAnswer::count)
         .gql()? as usize;
     page_from_keys(ctx, &keys, &page, total, wrap).await

@@ -101,7 +101,7 @@ impl LiveFilter {
         let about = filter
             .about
             .as_deref()
-            .map(|a| about_arg(a, |code| store.country_code(code)))
+            .map(|a| about_arg(a, store.country_code(a)?))
             .transpose()?;
         Ok(LiveFilter {
             speaker,

@@ -202,7 +202,7 @@ pub struct CountryQuery;
 impl CountryQuery {
     /// ISO 3166-1 alpha-2 or alpha-3, any letter case. Kosovo is XK / XKX. Unknown code: null.
     async fn country(&self, ctx: &Context<'_>, code: String) -> Result<Option<CountryObj>> {
-        match country_key(ctx, &code)? {
+        match country_key(ctx, &code).await? {
             Some(key) => Ok(load_one(ctx, &key).await?.map(CountryObj)),
             None => Ok(None),
         }
@@ -221,7 +221,10 @@ impl CountryQuery {
         let mut candidates = Candidates::All;
         if let Some(name) = &filter.name {
             let name = name_arg(name, "filter.name")?;
-            let found = reader(ctx).find_by_name::<domain::Country>(&name).gql()?;
+            let found = reader(ctx)
+                .find_by_name::<domain::Country>(&name)
+                .await
+                .gql()?;
             candidates = candidates.narrow(ctx, found).await?;
         }
         let region = filter.region.map(|r| r.to_lowercase());

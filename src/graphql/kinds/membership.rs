@@ -97,6 +97,7 @@ async fn organizations_named(ctx: &Context<'_>, name: &str, argument: &str) -> R
     let wanted = text::fold(&name);
     let found = reader(ctx)
         .find_by_name::<domain::Organization>(&name)
+        .await
         .gql()?;
     let keys: Vec<String> = load_many::<domain::Organization>(ctx, &found)
         .await?

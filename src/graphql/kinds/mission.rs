@@ -130,7 +130,10 @@ impl MissionQuery {
         .await?;
         if let Some(city) = &filter.city {
             let city = name_arg(city, "filter.city")?;
-            let found = reader(ctx).find_by_name::<domain::Mission>(&city).gql()?;
+            let found = reader(ctx)
+                .find_by_name::<domain::Mission>(&city)
+                .await
+                .gql()?;
             candidates = candidates.narrow(ctx, found).await?;
         }
         // The index matches word starts; the filter wants the whole city name.

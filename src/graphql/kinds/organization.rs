@@ -126,6 +126,7 @@ impl OrganizationQuery {
             let name = name_arg(name, "filter.name")?;
             let found = reader(ctx)
                 .find_by_name::<domain::Organization>(&name)
+                .await
                 .gql()?;
             candidates = candidates.narrow(ctx, found).await?;
         }

@@ -144,7 +144,10 @@ impl PersonQuery {
         let mut candidates = Candidates::All;
         if let Some(name) = &filter.name {
             let name = name_arg(name, "filter.name")?;
-            let found = reader(ctx).find_by_name::<domain::Person>(&name).gql()?;
+            let found = reader(ctx)
+                .find_by_name::<domain::Person>(&name)
+                .await
+                .gql()?;
             candidates = candidates.narrow(ctx, found).await?;
         }
         candidates = by_country(

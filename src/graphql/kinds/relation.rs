@@ -151,7 +151,7 @@ impl RelationQuery {
             (&filter.counterpart, "filter.counterpart"),
         ] {
             if let Some(code) = code {
-                let code = country_arg(ctx, code, argument)?;
+                let code = country_arg(ctx, code, argument).await?;
                 let country = NodeRef::new(NodeKind::Country, code.clone());
                 candidates = candidates
                     .referring_to(ctx, country, Role::RelationParty)

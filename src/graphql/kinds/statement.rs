@@ -123,9 +123,13 @@ impl StatementQuery {
         }
         if let Some(name) = &filter.speaker_name {
             let name = name_arg(name, "filter.speakerName")?;
-            let people = reader(ctx).find_by_name::<domain::Person>(&name).gql()?;
+            let people = reader(ctx)
+                .find_by_name::<domain::Person>(&name)
+                .await
+                .gql()?;
             let orgs = reader(ctx)
                 .find_by_name::<domain::Organization>(&name)
+                .await
                 .gql()?;
             let speakers = people
                 .into_iter()
@@ -144,7 +148,8 @@ impl StatementQuery {
             candidates = candidates.narrow(ctx, keys).await?;
         }
         if let Some(about) = &filter.about {
-            let node = about_arg(about, |code| reader(ctx).country_code(code)).gql()?;
+            let code = reader(ctx).country_code(about).await.gql()?;
+            let node = about_arg(about, code)?;
             candidates = candidates.referring_to(ctx, node, Role::About).await?;
         }
         if let Some(query) = &filter.text {
