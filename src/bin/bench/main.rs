@@ -46,6 +46,11 @@ struct Cli {
     /// Work dir (data set, data dir); a temporary one when omitted.
     #[arg(long)]
     work: Option<PathBuf>,
+    /// The bench binary of an earlier build: its server (caches off) runs beside this one's, on
+    /// a copy of the same data dir, checked to give the same answers, in the same rounds; the
+    /// report adds each query's ratio to it.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
 }
 
 /// The phases that run in their own process.
@@ -327,6 +332,12 @@ fn run(cli: &Cli) -> Result<(), String> {
     let copy = work.join("store-copy");
     let _ = std::fs::remove_dir_all(&copy);
     copy_dir(&dir, &copy).map_err(|e| format!("copying the store: {e}"))?;
+    // A closed copy for the baseline, whose own copy is made once the others run.
+    let dir_for_baseline = work.join("store-closed");
+    if cli.baseline.is_some() {
+        let _ = std::fs::remove_dir_all(&dir_for_baseline);
+        copy_dir(&dir, &dir_for_baseline).map_err(|e| format!("copying the store: {e}"))?;
+    }
 
     eprintln!("starting the server on core 0");
     let started = Instant::now();
@@ -351,6 +362,26 @@ fn run(cli: &Cli) -> Result<(), String> {
             return Err(e);
         }
     };
+    let baseline = match &cli.baseline {
+        Some(binary) => {
+            eprintln!("starting the baseline server on core 0");
+            let copy = work.join("store-baseline");
+            let _ = std::fs::remove_dir_all(&copy);
+            let started = copy_dir(&dir_for_baseline, &copy)
+                .map_err(|e| format!("copying the store: {e}"))
+                .and_then(|()| Pinned::start(binary, "serve-child", &copy, &[]));
+            match started {
+                Ok(pinned) => Some(pinned),
+                Err(e) => {
+                    server.stop();
+                    floor.stop();
+                    cached.stop();
+                    return Err(e);
+                }
+            }
+        }
+        None => None,
+    };
     let port = server.port;
     let result = (|| -> Result<String, String> {
         let queries = queries(port)?;
@@ -359,8 +390,12 @@ fn run(cli: &Cli) -> Result<(), String> {
         let mut checked = Vec::new();
         for (name, query) in &queries {
             let value = graphql(port, query)?;
-            for (other, label) in [(&floor, "floor"), (&cached, "cached server")] {
-                let data = graphql(other.port, query)?["data"].clone();
+            let mut others = vec![(floor.port, "floor"), (cached.port, "cached server")];
+            if let Some(b) = &baseline {
+                others.push((b.port, "baseline server"));
+            }
+            for (other, label) in others {
+                let data = graphql(other, query)?["data"].clone();
                 if data != value["data"] {
                     return Err(format!(
                         "the {label}'s answer to '{name}' differs from the server's:\n{data}\n{}",
@@ -377,8 +412,12 @@ fn run(cli: &Cli) -> Result<(), String> {
         let nested_bytes = checked[NESTED].bytes;
         let ceiling_path = format!("/bench/ceiling?bytes={nested_bytes}");
         let warm_up = cli.duration.clamp(1, 2);
+        let mut targets = vec![port, floor.port, cached.port];
+        if let Some(b) = &baseline {
+            targets.push(b.port);
+        }
         for query in &checked {
-            for target in [port, floor.port, cached.port] {
+            for &target in &targets {
                 wrk(target, "/graphql", &query.body, warm_up, cli, &work)?;
             }
         }
@@ -386,8 +425,11 @@ fn run(cli: &Cli) -> Result<(), String> {
         // each query on the engine, the floor and the cached server in turn, so that the
         // machine drifting over the run weighs on all of them alike.
         let mut ceiling_runs = Vec::new();
-        let mut runs: Vec<[Vec<Result<Load, String>>; 3]> =
-            checked.iter().map(|_| Default::default()).collect();
+        // Per query, per target (engine, floor, cached, baseline), one run per round.
+        let mut runs: Vec<Vec<Vec<Result<Load, String>>>> = checked
+            .iter()
+            .map(|_| targets.iter().map(|_| Vec::new()).collect())
+            .collect();
         for round in 0..cli.repeat {
             eprintln!("round {} of {}: ceiling", round + 1, cli.repeat);
             ceiling_runs.push(wrk(
@@ -400,10 +442,7 @@ fn run(cli: &Cli) -> Result<(), String> {
             )?);
             for (query, runs) in checked.iter().zip(&mut runs) {
                 eprintln!("round {} of {}: {}", round + 1, cli.repeat, query.name);
-                for (target, runs) in [port, floor.port, cached.port]
-                    .into_iter()
-                    .zip(runs.iter_mut())
-                {
+                for (&target, runs) in targets.iter().zip(runs.iter_mut()) {
                     runs.push(wrk(
                         target,
                         "/graphql",
@@ -417,15 +456,9 @@ fn run(cli: &Cli) -> Result<(), String> {
         }
         let rss_after = rss_kb(server.child.id());
         let ceiling = summarize(&ceiling_runs);
-        let measured: Vec<[Result<Load, String>; 3]> = runs
+        let measured: Vec<Vec<Result<Load, String>>> = runs
             .iter()
-            .map(|[served, floor, cached]| {
-                [
-                    summarize_all(served),
-                    summarize_all(floor),
-                    summarize_all(cached),
-                ]
-            })
+            .map(|per_target| per_target.iter().map(|r| summarize_all(r)).collect())
             .collect();
 
         let ceiling_rates: Vec<f64> = ceiling_runs.iter().map(|l| l.rate).collect();
@@ -433,28 +466,44 @@ fn run(cli: &Cli) -> Result<(), String> {
             .iter()
             .zip(measured)
             .zip(&runs)
-            .map(|((query, [served, floor, cached]), [served_runs, floor_runs, _])| {
+            .map(|((query, measured), per_target)| {
+                let (served, floor, cached) = (&measured[0], &measured[1], &measured[2]);
+                let (served_runs, floor_runs) = (&per_target[0], &per_target[1]);
                 let cell = |load: &Result<Load, String>| match load {
                     Ok(l) => (format!("{:.0}", l.rate), format!("{:.2}", l.p50_ms), format!("{:.2}", l.p99_ms)),
                     // A query that fails under load is a result too: reported, not hidden.
                     Err(e) => (failure(e), String::new(), String::new()),
                 };
-                let (rate, p50, p99) = cell(&served);
-                let (floor_rate, _, _) = cell(&floor);
-                let (cached_rate, _, cached_p99) = cell(&cached);
+                let (rate, p50, p99) = cell(served);
+                let (floor_rate, _, _) = cell(floor);
+                let (cached_rate, _, cached_p99) = cell(cached);
                 let ratio = |a: &Result<Load, String>, b: f64| match a {
                     Ok(l) => format!("{:.2}", l.rate / b),
                     Err(_) => String::new(),
                 };
                 let floor_rates: Option<Vec<f64>> =
                     floor_runs.iter().map(|r| r.as_ref().ok().map(|l| l.rate)).collect();
+                let baseline_cells = match per_target.get(3) {
+                    Some(baseline_runs) => {
+                        let rates: Option<Vec<f64>> = baseline_runs
+                            .iter()
+                            .map(|r| r.as_ref().ok().map(|l| l.rate))
+                            .collect();
+                        format!(
+                            " {} | {} |",
+                            cell(&measured[3]).0,
+                            rates.map(|b| paired(served_runs, &b)).unwrap_or_default()
+                        )
+                    }
+                    None => String::new(),
+                };
                 format!(
-                    "| {} | {} | {rate} | {p50} | {p99} | {} | {floor_rate} | {} | {cached_rate} | {cached_p99} | {} |",
+                    "| {} | {} | {rate} | {p50} | {p99} | {} | {floor_rate} | {} | {cached_rate} | {cached_p99} | {} |{baseline_cells}",
                     query.name,
                     query.bytes,
                     paired(served_runs, &ceiling_rates),
                     floor_rates.map(|f| paired(served_runs, &f)).unwrap_or_default(),
-                    ratio(&cached, ceiling.rate),
+                    ratio(cached, ceiling.rate),
                 )
             })
             .collect();
@@ -467,9 +516,30 @@ fn run(cli: &Cli) -> Result<(), String> {
             })
             .unwrap_or_default();
         let date = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
+        let (baseline_head, baseline_rule, baseline_blank, baseline_note) = match &cli.baseline {
+            Some(binary) => (
+                " baseline requests/s | × baseline |",
+                " --- | --- |",
+                " | |",
+                format!(
+                    "\nThe baseline is the server of `{}`, caches off, beside the engine in every round, on a copy of \
+                     the same data dir; × baseline is the median of the rounds' engine / baseline ratios.\n",
+                    binary.display()
+                ),
+            ),
+            None => ("", "", "", String::new()),
+        };
         let command = format!(
-            "cargo run --release --bin bench -- --scale {} --seed {} --duration {} --connections {} --repeat {}",
-            cli.scale, cli.seed, cli.duration, cli.connections, cli.repeat
+            "cargo run --release --bin bench -- --scale {} --seed {} --duration {} --connections {} --repeat {}{}",
+            cli.scale,
+            cli.seed,
+            cli.duration,
+            cli.connections,
+            cli.repeat,
+            cli.baseline
+                .as_ref()
+                .map(|b| format!(" --baseline {}", b.display()))
+                .unwrap_or_default()
         );
         Ok(format!(
             "# Benchmark results\n\nThe last run of `{command}`, {date}, on {} cores ({cpu}). Each server runs \
@@ -487,9 +557,9 @@ fn run(cli: &Cli) -> Result<(), String> {
              | cold start to /healthz | {cold_start:.2} s |\n| server RSS after start / after load | {:.0} MiB / {:.0} MiB |\n\n\
              ## Queries\n\nThe server without its caches (the engine: store, indexes, batching), the floor, then the \
              server with its parsed-query and response caches answering the same request again and again.\n\n\
-             | query | response bytes | requests/s | p50 ms | p99 ms | × ceiling | floor requests/s | × floor | cached requests/s | cached p99 ms | cached × ceiling |\n\
-             | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n\
-             | ceiling | {nested_bytes} | {:.0} | {:.2} | {:.2} | 1.00 | | | | | |\n{}\n",
+             | query | response bytes | requests/s | p50 ms | p99 ms | × ceiling | floor requests/s | × floor | cached requests/s | cached p99 ms | cached × ceiling |{baseline_head}\n\
+             | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |{baseline_rule}\n\
+             | ceiling | {nested_bytes} | {:.0} | {:.2} | {:.2} | 1.00 | | | | | |{baseline_blank}\n{}\n{baseline_note}",
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
             cli.connections,
             cli.duration,
@@ -514,6 +584,9 @@ fn run(cli: &Cli) -> Result<(), String> {
     server.stop();
     floor.stop();
     cached.stop();
+    if let Some(b) = baseline {
+        b.stop();
+    }
     if cli.work.is_none() {
         let _ = std::fs::remove_dir_all(&temp);
     }
