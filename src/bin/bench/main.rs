@@ -442,9 +442,16 @@ fn run(cli: &Cli) -> Result<(), String> {
             )?);
             for (query, runs) in checked.iter().zip(&mut runs) {
                 eprintln!("round {} of {}: {}", round + 1, cli.repeat, query.name);
-                for (&target, runs) in targets.iter().zip(runs.iter_mut()) {
-                    runs.push(wrk(
-                        target,
+                // Every other round runs the servers in reverse order: a server measured
+                // right after another pays for what that one left behind, and a fixed order
+                // would charge that to the same server every round.
+                let mut order: Vec<usize> = (0..targets.len()).collect();
+                if round % 2 == 1 {
+                    order.reverse();
+                }
+                for i in order {
+                    runs[i].push(wrk(
+                        targets[i],
                         "/graphql",
                         &query.body,
                         cli.duration,
@@ -545,7 +552,7 @@ fn run(cli: &Cli) -> Result<(), String> {
             "# Benchmark results\n\nThe last run of `{command}`, {date}, on {} cores ({cpu}). Each server runs \
              pinned to core 0 with one worker, all three side by side; wrk runs pinned to core 1, {} connections, {} s a \
              run, after a warm-up run per query and server. The figures are medians of {} rounds, each round running the \
-             ceiling and then every query on the engine, the floor and the cached server in turn, so that the machine's \
+             ceiling and then every query on the engine, the floor and the cached server in turn (in reverse order every other round), so that the machine's \
              drift over the run weighs on all alike. The engine's ratios are the median of its rounds' ratios, each \
              to the same round's ceiling or floor, with the lowest and highest in brackets. Ratios are to the ceiling (a route answering a fixed body of the nested query's size, {nested_bytes} \
              bytes) and to the framework floor (the same queries on async-graphql over in-memory structs, same \
