@@ -607,12 +607,7 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         assert!(index_of(&store) == index, "the rebuilt index differs");
         assert!(!pending(&store));
-        assert!(!store
-            .sled()
-            .db
-            .tree_names()
-            .iter()
-            .any(|n| n == REFS.as_bytes()));
+        assert!(!store.sled().holds_format_1_references());
         drop(store);
         // Rebuilt once: the next open finds nothing to do.
         let store = Store::open(dir.path()).unwrap();

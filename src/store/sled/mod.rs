@@ -840,6 +840,20 @@ impl crate::store::Store {
 }
 
 #[cfg(test)]
+impl SledStore {
+    /// The storage format the data dir records.
+    pub(crate) fn recorded_format(&self) -> Option<u8> {
+        let meta = self.tree(META).ok()?;
+        meta.get(META_FORMAT).ok()??.first().copied()
+    }
+
+    /// Whether the tree of format 1's one-entry-per-reference index is still there.
+    pub(crate) fn holds_format_1_references(&self) -> bool {
+        self.db.tree_names().iter().any(|n| n == REFS.as_bytes())
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::Store;
@@ -878,16 +892,7 @@ mod tests {
             store.flush().unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
-        assert_eq!(
-            store
-                .sled()
-                .tree(META)
-                .unwrap()
-                .get(META_FORMAT)
-                .unwrap()
-                .as_deref(),
-            Some([STORE_FORMAT].as_slice())
-        );
+        assert_eq!(store.sled().recorded_format(), Some(STORE_FORMAT));
         crate::for_every_kind!(E => {
             let tree = store.sled().tree(tree_name(E::KIND)).unwrap();
             assert!(!tree.is_empty(), "{}", E::KIND);
@@ -946,22 +951,8 @@ mod tests {
                 .map(|t| store.all_referrers(t).unwrap())
                 .collect();
             assert_eq!(got, expected);
-            assert_eq!(
-                store
-                    .sled()
-                    .tree(META)
-                    .unwrap()
-                    .get(META_FORMAT)
-                    .unwrap()
-                    .as_deref(),
-                Some([STORE_FORMAT].as_slice())
-            );
-            assert!(!store
-                .sled()
-                .db
-                .tree_names()
-                .iter()
-                .any(|n| n == REFS.as_bytes()));
+            assert_eq!(store.sled().recorded_format(), Some(STORE_FORMAT));
+            assert!(!store.sled().holds_format_1_references());
             store
                 .sled()
                 .tree(META)
