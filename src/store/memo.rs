@@ -2,11 +2,12 @@
 //! pages most queries touch (the popular countries, their relations, agreements and people)
 //! skip sled's lookups, range scans and decoding.
 //!
-//! Never stale: a commit, once its transaction has landed, bumps the epoch, evicts the nodes
-//! it changed and drops every index answer, while no reader is between checking the epoch and
-//! inserting; a reader inserts only if no commit bumped the epoch since before it read sled.
-//! Index answers are dropped wholesale because working out which pages a write shifts would
-//! cost more than re-reading them; writes are rare next to reads.
+//! Never stale: a commit, once its transaction has landed, bumps the epoch, records it as the
+//! last change of each kind it wrote, and evicts the nodes it changed. A value read since epoch
+//! `e` is kept only if no kind it depends on changed after `e`, and an index answer is served
+//! only while none of the kinds it depends on (`IndexRead::kinds`) has changed since it was
+//! read: a write of people leaves the pages of relations and statements in memory. Which pages
+//! of a kind a write shifts is not worked out: every index answer of that kind goes.
 
 use super::{Entity, Role, StoreError};
 use crate::domain::{Kinds, NodeKind, NodeRef};
@@ -101,8 +102,8 @@ fn mismatch(answer: IndexAnswer) -> StoreError {
 #[derive(Clone)]
 struct ByKeys;
 
-impl Weighter<IndexRead, IndexAnswer> for ByKeys {
-    fn weight(&self, _: &IndexRead, answer: &IndexAnswer) -> u64 {
+impl Weighter<IndexRead, (IndexAnswer, u64)> for ByKeys {
+    fn weight(&self, _: &IndexRead, (answer, _): &(IndexAnswer, u64)) -> u64 {
         match answer {
             IndexAnswer::Keys(keys) => 1 + keys.len() as u64,
             _ => 1,
@@ -128,9 +129,12 @@ impl Equivalent<(NodeKind, String)> for Borrowed<'_> {
 
 pub struct Memo {
     entries: Cache<(NodeKind, String), Shared>,
-    indexes: Cache<IndexRead, IndexAnswer, ByKeys>,
+    /// Each answer with the epoch it was read at.
+    indexes: Cache<IndexRead, (IndexAnswer, u64), ByKeys>,
     epoch: AtomicU64,
-    /// Readers hold it to check the epoch and insert; a commit holds it to bump and evict.
+    /// Per kind (bit `kind as usize` of `Kinds`), the epoch of the last commit that wrote it.
+    changed_at: [AtomicU64; 32],
+    /// Readers hold it to check and insert an entity; a commit holds it to bump and evict.
     turn: RwLock<()>,
 }
 
@@ -146,8 +150,22 @@ impl Memo {
             entries: Cache::new(capacity.max(1)),
             indexes: Cache::with_weighter((index_keys / 8).max(1) as usize, index_keys, ByKeys),
             epoch: AtomicU64::new(0),
+            changed_at: std::array::from_fn(|_| AtomicU64::new(0)),
             turn: RwLock::new(()),
         }
+    }
+
+    /// Whether none of `kinds` was written by a commit after `epoch`.
+    fn unchanged_since(&self, kinds: Kinds, epoch: u64) -> bool {
+        let mut bits = kinds.bits();
+        while bits != 0 {
+            let kind = bits.trailing_zeros() as usize;
+            if self.changed_at[kind].load(Ordering::SeqCst) > epoch {
+                return false;
+            }
+            bits &= bits - 1;
+        }
+        true
     }
 
     pub fn get<E: Entity>(&self, key: &str) -> Option<Arc<E>> {
@@ -159,22 +177,27 @@ impl Memo {
         Epoch(self.epoch.load(Ordering::SeqCst))
     }
 
+    /// An answer still valid: none of the kinds it depends on was written since it was read.
+    /// (A stale one is left for the cache to evict, or for the next insert to replace.)
     pub fn index(&self, read: &IndexRead) -> Option<IndexAnswer> {
-        self.indexes.get(read)
+        let (answer, epoch) = self.indexes.get(read)?;
+        self.unchanged_since(read.kinds(), epoch).then_some(answer)
     }
 
-    /// Keeps an index answer read from sled since `epoch`, unless a commit has landed meanwhile.
+    /// Keeps an index answer read from the backend since `epoch`, unless a commit writing a
+    /// kind it depends on has landed meanwhile. No lock: an answer stamped before a commit is
+    /// refused by `index` once that commit has recorded its kinds.
     pub fn insert_index(&self, epoch: Epoch, read: IndexRead, answer: IndexAnswer) {
-        let _turn = self.turn.read().unwrap_or_else(|p| p.into_inner());
-        if self.epoch.load(Ordering::SeqCst) == epoch.0 {
-            self.indexes.insert(read, answer);
+        if self.unchanged_since(read.kinds(), epoch.0) {
+            self.indexes.insert(read, (answer, epoch.0));
         }
     }
 
-    /// Keeps values read from sled since `epoch`, unless a commit has landed meanwhile.
+    /// Keeps values read from the backend since `epoch`, unless a commit writing their kind has
+    /// landed meanwhile.
     pub fn insert<E: Entity>(&self, epoch: Epoch, values: &[(String, Arc<E>)]) {
         let _turn = self.turn.read().unwrap_or_else(|p| p.into_inner());
-        if self.epoch.load(Ordering::SeqCst) != epoch.0 {
+        if !self.unchanged_since(Kinds::of(E::KIND), epoch.0) {
             return;
         }
         for (key, value) in values {
@@ -183,12 +206,14 @@ impl Memo {
         }
     }
 
-    /// After a commit landed: what it changed is evicted, and reads begun before it keep nothing.
+    /// After a commit landed: what it changed is evicted, and reads of its kinds begun before
+    /// it keep nothing.
     pub fn committed<'n>(&self, changed: impl IntoIterator<Item = &'n NodeRef>) {
         let _turn = self.turn.write().unwrap_or_else(|p| p.into_inner());
-        self.epoch.fetch_add(1, Ordering::SeqCst);
-        self.indexes.clear();
+        let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
         for node in changed {
+            let kind = Kinds::of(node.kind).bits().trailing_zeros() as usize;
+            self.changed_at[kind].store(epoch, Ordering::SeqCst);
             // Provisions live inside their agreement, which is in the batch too.
             self.entries.remove(&(node.kind, node.key.clone()));
         }
@@ -222,18 +247,39 @@ mod tests {
     }
 
     #[test]
-    fn index_answers_last_until_any_commit_and_are_not_kept_across_one() {
+    fn index_answers_last_until_a_commit_writes_a_kind_they_depend_on() {
         let memo = Memo::new(10, 100);
         let read = IndexRead::Count(NodeKind::Country);
+        let xk = NodeRef::new(NodeKind::Country, "XK");
         let before = memo.epoch();
-        memo.committed(&[]);
+        memo.committed(std::slice::from_ref(&xk));
         memo.insert_index(before, read.clone(), IndexAnswer::Count(1));
-        assert_eq!(memo.index(&read), None, "read before the commit");
+        assert_eq!(memo.index(&read), None, "read before a commit of countries");
 
         memo.insert_index(memo.epoch(), read.clone(), IndexAnswer::Count(2));
         assert_eq!(memo.index(&read), Some(IndexAnswer::Count(2)));
-        // A commit that changed nothing this answer names still drops it.
         memo.committed(&[NodeRef::new(NodeKind::Person, "someone")]);
+        assert_eq!(
+            memo.index(&read),
+            Some(IndexAnswer::Count(2)),
+            "a commit of people leaves counts of countries"
+        );
+        let before = memo.epoch();
+        memo.committed(&[NodeRef::new(NodeKind::Person, "someone-else")]);
+        memo.insert_index(before, read.clone(), IndexAnswer::Count(2));
+        assert_eq!(memo.index(&read), Some(IndexAnswer::Count(2)));
+
+        // Stamped before a commit of countries, served after it: refused.
+        let stamped = memo.epoch();
+        memo.insert_index(stamped, read.clone(), IndexAnswer::Count(3));
+        memo.committed(&[xk]);
         assert_eq!(memo.index(&read), None);
+        // Referrer counts depend on the referring kinds, not the target's.
+        let about = IndexRead::ReferrerCount(NodeRef::country("XK"), Role::About);
+        memo.insert_index(memo.epoch(), about.clone(), IndexAnswer::Count(7));
+        memo.committed(&[NodeRef::new(NodeKind::Country, "RS")]);
+        assert_eq!(memo.index(&about), Some(IndexAnswer::Count(7)));
+        memo.committed(&[NodeRef::new(NodeKind::Statement, "s")]);
+        assert_eq!(memo.index(&about), None);
     }
 }
