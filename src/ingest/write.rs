@@ -6,7 +6,7 @@ use crate::cache::Generations;
 use crate::domain::{text, Fact, NodeKind, NodeRef};
 use crate::facts::{FactError, Lookup, Record, Resolver};
 use crate::search::SearchIndex;
-use crate::store::{KeyRole, Outcome, OutcomeAction, Store, Write, WriteError, WriteGuard};
+use crate::store::{KeyRole, Outcome, OutcomeAction, Store, Ticket, Write, WriteError, WriteGuard};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -246,6 +246,14 @@ impl Writer {
 
     /// After a commit, with the write lock still held (so followers hear of commits in the
     /// store's order), and before the write is answered: the change feed.
+    /// Returns once the write is durable: the writers waiting meanwhile share one sync.
+    fn acknowledge(&self, ticket: Option<Ticket>) -> Result<(), WriteFailure> {
+        match ticket {
+            Some(ticket) => Ok(self.store.make_durable(ticket).map_err(WriteError::from)?),
+            None => Ok(()),
+        }
+    }
+
     fn announce(&self, outcomes: &[Outcome]) {
         let sequence = match self.store.sequence() {
             Ok(sequence) => sequence,
@@ -345,9 +353,10 @@ impl Writer {
                 Mode::Upsert => Write::Upsert(fact),
             });
         }
-        let outcomes = guard.commit(&writes, by, None)?;
+        let (outcomes, ticket) = guard.commit_visible(&writes, by, None)?;
         self.announce(&outcomes);
         drop(guard);
+        self.acknowledge(ticket)?;
         Ok(outcomes)
     }
 
@@ -366,7 +375,7 @@ impl Writer {
         author.may(action, node.kind)?;
         let by = author.name.as_str();
         let guard = self.store.lock_writes();
-        let outcomes = guard.commit(
+        let (outcomes, ticket) = guard.commit_visible(
             &[Write::Delete {
                 node,
                 cascade,
@@ -377,6 +386,7 @@ impl Writer {
         )?;
         self.announce(&outcomes);
         drop(guard);
+        self.acknowledge(ticket)?;
         Ok(outcomes)
     }
 }

@@ -6,10 +6,12 @@
 //! It does not check integrity: `plan.rs` does, above the seam, for every backend alike. Every
 //! call blocks: callers on an async runtime make them off its workers.
 //!
-//! Invariants a backend keeps: a `Plan` lands whole or not at all and is durable once `apply`
-//! returns; reads after `apply` returns see it; `sequence` counts the plans applied. Calls
-//! that write (`apply`, `save_api_key`, `mark_seeded_without_builtin`, the bulk-load ones and
-//! `copy_to`) come one at a time: the `Store` holds its write lock around them.
+//! Invariants a backend keeps: a `Plan` lands whole or not at all; reads after `apply` returns
+//! see it; it is durable once a `sync` that began after `apply` returned has returned (the
+//! `Store` groups the syncs of concurrent writers, `durable.rs`); `sequence` counts the plans
+//! applied. `save_api_key` and `mark_seeded_without_builtin` are durable when they return.
+//! Calls that write (`apply`, `save_api_key`, `mark_seeded_without_builtin`, the bulk-load
+//! ones and `copy_to`) come one at a time: the `Store` holds its write lock around them.
 
 use super::{ApiKey, IndexAnswer, IndexRead, Plan, Revision, StoreError};
 use crate::domain::{Fact, NodeKind, NodeRef, Role};
@@ -47,7 +49,8 @@ pub trait Backend: Send + Sync + 'static {
     /// How many plans have been applied.
     fn sequence(&self) -> Result<u64, StoreError>;
 
-    /// Writes a checked plan in one transaction, durably.
+    /// Writes a checked plan in one transaction, visible once this returns, durable after the
+    /// next `sync`.
     fn apply(&self, plan: &Plan) -> Result<(), StoreError>;
     /// Whether the store has had its first contents (see `Store::is_seeded`).
     fn is_seeded(&self) -> Result<bool, StoreError>;
@@ -60,8 +63,8 @@ pub trait Backend: Send + Sync + 'static {
     /// Creates or replaces a key; a revoked key no longer answers `api_key_by_hash`.
     fn save_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
 
-    /// Makes everything applied so far durable.
-    fn flush(&self) -> Result<(), StoreError>;
+    /// Makes everything applied so far durable, through the drive's own write cache.
+    fn sync(&self) -> Result<(), StoreError>;
     /// A bulk load begins: the backend may hold back index work until `end_bulk_load`
     /// (`max_held` bounds what it holds in memory), as long as reads stay exact.
     fn begin_bulk_load(&self, _max_held: usize) -> Result<(), StoreError> {

@@ -4,6 +4,7 @@
 //! backend today is sled (`sled/`), chosen in `open`.
 
 mod backend;
+mod durable;
 pub mod keys;
 mod memo;
 mod plan;
@@ -11,6 +12,7 @@ mod sled;
 mod write;
 
 pub use backend::{Backend, CheckReport};
+pub use durable::Ticket;
 pub use keys::{ApiKey, KeyError, KeyRole};
 pub use memo::{IndexAnswer, IndexRead};
 pub use plan::{Change, Marker, Plan};
@@ -58,6 +60,7 @@ pub struct Store {
     /// see the state its plan is applied on.
     writer: std::sync::Mutex<()>,
     memo: memo::Memo,
+    syncs: durable::GroupSync,
 }
 
 fn wrong_kind<E: Entity>(fact: &Fact) -> StoreError {
@@ -109,6 +112,7 @@ impl Store {
             backend,
             writer: std::sync::Mutex::new(()),
             memo: memo::Memo::new(MEMO_ENTITIES, MEMO_INDEX_KEYS),
+            syncs: durable::GroupSync::default(),
         }
     }
 
@@ -166,11 +170,18 @@ impl Store {
     }
 
     /// Applies a checked plan (the caller holds the write lock), then forgets what it changed.
-    fn apply(&self, plan: &Plan) -> Result<(), StoreError> {
+    /// The plan is visible, and durable once `make_durable` returns for its ticket.
+    fn apply(&self, plan: &Plan) -> Result<Ticket, StoreError> {
         self.backend.apply(plan)?;
         self.memo
             .committed(plan.changes.iter().map(|change| &change.node));
-        Ok(())
+        Ok(self.syncs.applied())
+    }
+
+    /// Waits until the write of `ticket` is durable; call it without the write lock, so that
+    /// the writers waiting meanwhile share one sync.
+    pub fn make_durable(&self, ticket: Ticket) -> Result<(), StoreError> {
+        self.syncs.wait(ticket, &|| self.backend.sync())
     }
 
     /// Any fact by reference (provisions are not stored on their own: None).
@@ -394,8 +405,9 @@ impl Store {
         }
     }
 
+    /// Makes everything written so far durable.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.backend.flush()
+        self.backend.sync()
     }
 
     /// A bulk load begins: the backend may hold index work back until `settle_reference_index`.

@@ -5,7 +5,7 @@
 //! one transaction.
 
 use super::plan::{self, Marker};
-use super::{Store, StoreError};
+use super::{Store, StoreError, Ticket};
 use crate::domain::{Fact, NodeRef};
 use serde::{Deserialize, Serialize};
 use std::sync::MutexGuard;
@@ -113,18 +113,35 @@ impl<'s> WriteGuard<'s> {
     }
 
     /// Applies `writes` in order, all in one transaction, or none of them; `marker` is set in
-    /// the same transaction.
+    /// the same transaction. Durable when it returns.
     pub fn commit(
         &self,
         writes: &[Write],
         by: &str,
         marker: Option<Marker>,
     ) -> Result<Vec<Outcome>, WriteError> {
-        let plan = plan::plan(self.store, writes, by, now_ms(), marker)?;
-        if !plan.is_empty() {
-            self.store.apply(&plan)?;
+        let (outcomes, ticket) = self.commit_visible(writes, by, marker)?;
+        if let Some(ticket) = ticket {
+            self.store.make_durable(ticket)?;
         }
-        Ok(plan.outcomes)
+        Ok(outcomes)
+    }
+
+    /// As `commit`, but returns once the write is visible: it is durable once
+    /// `Store::make_durable` returns for the ticket (None: nothing was written). Waiting after
+    /// the write lock is released lets concurrent writers share one sync.
+    pub fn commit_visible(
+        &self,
+        writes: &[Write],
+        by: &str,
+        marker: Option<Marker>,
+    ) -> Result<(Vec<Outcome>, Option<Ticket>), WriteError> {
+        let plan = plan::plan(self.store, writes, by, now_ms(), marker)?;
+        let ticket = match plan.is_empty() {
+            true => None,
+            false => Some(self.store.apply(&plan)?),
+        };
+        Ok((plan.outcomes, ticket))
     }
 }
 

@@ -126,6 +126,8 @@ pub struct SledStore {
     /// is such a load, so that reads need not lock to find out.
     deferred: std::sync::Mutex<Option<deferred::Deferred>>,
     deferring: std::sync::atomic::AtomicBool,
+    /// sled's log file (`db` in the data dir), for `fdatasync`.
+    log: Option<std::fs::File>,
 }
 
 /// Writes computed before a transaction starts, because sled may run the closure more than
@@ -234,8 +236,18 @@ impl SledStore {
         let trees = all_trees()
             .map(|name| Ok((name, db.open_tree(name)?)))
             .collect::<Result<HashMap<_, _>, sled::Error>>()?;
+        // Opened for its descriptor only: fdatasync through any descriptor of a file flushes
+        // that file.
+        let log = match std::fs::File::open(dir.join("db")) {
+            Ok(file) => Some(file),
+            Err(e) => {
+                tracing::warn!(error = %e, "sled's log file was not found: syncs rely on sled's flush alone");
+                None
+            }
+        };
         let store = SledStore {
             db,
+            log,
             trees,
             deferred: std::sync::Mutex::new(None),
             deferring: std::sync::atomic::AtomicBool::new(false),
@@ -394,7 +406,6 @@ impl SledStore {
                 TransactionError::Storage(e) => e.into(),
                 TransactionError::Abort(()) => StoreError::Codec("transaction aborted".into()),
             })?;
-        self.db.flush()?;
         if deferring {
             self.hold_index_ops(batch)?;
         }
@@ -786,8 +797,14 @@ impl Backend for SledStore {
         keys::save(self, key)
     }
 
-    fn flush(&self) -> Result<(), StoreError> {
+    /// sled's flush writes its log with `sync_file_range`, which leaves the data in the
+    /// drive's volatile cache; `fdatasync` of the log file flushes that too.
+    fn sync(&self) -> Result<(), StoreError> {
         self.db.flush()?;
+        if let Some(log) = &self.log {
+            log.sync_data()
+                .map_err(|e| StoreError::Backend(format!("fdatasync of the log: {e}")))?;
+        }
         Ok(())
     }
 
