@@ -11,6 +11,7 @@
 //! the ceiling and to the floor. Writes bench/results.md.
 
 mod floor;
+mod mixed;
 
 use clap::{Parser, Subcommand};
 use diplograph::app::Application;
@@ -51,6 +52,11 @@ struct Cli {
     /// report adds each query's ratio to it.
     #[arg(long)]
     baseline: Option<PathBuf>,
+    /// Above 0: after the rounds, six ordinary reads from 16 clients against the server with
+    /// its default caches, read-only, then with this share of writes, then writes only; reads
+    /// and writes reported apart.
+    #[arg(long, default_value_t = 0.0)]
+    write_share: f64,
 }
 
 /// The phases that run in their own process.
@@ -68,6 +74,14 @@ enum Phase {
     },
     #[command(name = "floor-child", hide = true)]
     Floor { dir: PathBuf, port: u16 },
+    #[command(name = "mixed-child", hide = true)]
+    Mixed {
+        port: u16,
+        key: String,
+        seconds: u64,
+        share: f64,
+        connections: usize,
+    },
 }
 
 fn peak_rss_kb(pid: &str) -> u64 {
@@ -332,6 +346,16 @@ fn run(cli: &Cli) -> Result<(), String> {
     let copy = work.join("store-copy");
     let _ = std::fs::remove_dir_all(&copy);
     copy_dir(&dir, &copy).map_err(|e| format!("copying the store: {e}"))?;
+    // The mixed load writes to the cached server's copy, with a key of its own.
+    let writer_key = match cli.write_share > 0.0 {
+        true => Some({
+            let store = diplograph::store::Store::open(&copy).map_err(|e| e.to_string())?;
+            store
+                .create_key("bench-writer", diplograph::store::KeyRole::Writer)
+                .map_err(|e| e.to_string())?
+        }),
+        false => None,
+    };
     // A closed copy for the baseline, whose own copy is made once the others run.
     let dir_for_baseline = work.join("store-closed");
     if cli.baseline.is_some() {
@@ -462,6 +486,10 @@ fn run(cli: &Cli) -> Result<(), String> {
             }
         }
         let rss_after = rss_kb(server.child.id());
+        let mixed_report = match &writer_key {
+            Some(key) => mixed_section(&me, cached.port, key, cli)?,
+            None => String::new(),
+        };
         let ceiling = summarize(&ceiling_runs);
         let measured: Vec<Vec<Result<Load, String>>> = runs
             .iter()
@@ -547,6 +575,10 @@ fn run(cli: &Cli) -> Result<(), String> {
                 .as_ref()
                 .map(|b| format!(" --baseline {}", b.display()))
                 .unwrap_or_default()
+                + &match cli.write_share > 0.0 {
+                    true => format!(" --write-share {}", cli.write_share),
+                    false => String::new(),
+                }
         );
         Ok(format!(
             "# Benchmark results\n\nThe last run of `{command}`, {date}, on {} cores ({cpu}). Each server runs \
@@ -566,7 +598,7 @@ fn run(cli: &Cli) -> Result<(), String> {
              server with its parsed-query and response caches answering the same request again and again.\n\n\
              | query | response bytes | requests/s | p50 ms | p99 ms | × ceiling | floor requests/s | × floor | cached requests/s | cached p99 ms | cached × ceiling |{baseline_head}\n\
              | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |{baseline_rule}\n\
-             | ceiling | {nested_bytes} | {:.0} | {:.2} | {:.2} | 1.00 | | | | | |{baseline_blank}\n{}\n{baseline_note}",
+             | ceiling | {nested_bytes} | {:.0} | {:.2} | {:.2} | 1.00 | | | | | |{baseline_blank}\n{}\n{baseline_note}{mixed_report}",
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
             cli.connections,
             cli.duration,
@@ -604,6 +636,94 @@ fn run(cli: &Cli) -> Result<(), String> {
     std::fs::write(&cli.output, &report).map_err(|e| e.to_string())?;
     println!("{report}");
     Ok(())
+}
+
+fn mixed_child(
+    port: u16,
+    key: &str,
+    seconds: u64,
+    share: f64,
+    connections: usize,
+) -> Result<(), String> {
+    let party = graphql(
+        port,
+        "{ agreements(first: 1) { edges { node { parties { code } } } } }",
+    )?["data"]["agreements"]["edges"][0]["node"]["parties"][0]["code"]
+        .as_str()
+        .unwrap_or("US")
+        .to_string();
+    let result = mixed::run(
+        port,
+        key,
+        &mixed::reads(&party),
+        connections,
+        seconds,
+        share,
+    )?;
+    println!(
+        "{}",
+        serde_json::to_string(&result).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
+/// Clients of the mixed load.
+const MIXED_CONNECTIONS: usize = 16;
+
+/// The mixed load, read-only, with `--write-share` writes, then writes only, each from a child
+/// pinned to core 1, against the server with its default caches on core 0.
+fn mixed_section(me: &Path, port: u16, key: &str, cli: &Cli) -> Result<String, String> {
+    let mut rows = Vec::new();
+    let mut read_only = 0.0;
+    for share in [0.0, cli.write_share, 1.0] {
+        eprintln!("mixed load: write share {share}");
+        let out = Command::new("taskset")
+            .args(["-c", "1"])
+            .arg(me)
+            .arg("mixed-child")
+            .arg(port.to_string())
+            .arg(key)
+            .arg(cli.duration.to_string())
+            .arg(share.to_string())
+            .arg(MIXED_CONNECTIONS.to_string())
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(format!(
+                "the mixed load failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let result: mixed::Mixed =
+            serde_json::from_slice(&out.stdout).map_err(|e| format!("mixed load: {e}"))?;
+        if share == 0.0 {
+            read_only = result.per_second;
+        }
+        let (r, w) = (&result.reads, &result.writes);
+        rows.push(format!(
+            "| {share} | {:.0} | {:.2} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {} |",
+            result.per_second,
+            result.per_second / read_only.max(1e-9),
+            r.per_second,
+            r.p50_ms,
+            r.p99_ms,
+            w.per_second,
+            w.p50_ms,
+            w.p99_ms,
+            r.failed + w.failed,
+        ));
+    }
+    Ok(format!(
+        "\n## Reads while others write\n\n{MIXED_CONNECTIONS} clients on keep-alive connections (a child process pinned to core 1), each \
+         sending one request after another for {} s: one of six ordinary reads (a country's relations, statements about \
+         it, a search, a party's agreements, 50 missions, people by name) or, with the write share's probability, a \
+         `createPerson` or an `updatePerson` of a person it created, with a writer key. Against the server with its \
+         default caches, on core 0. A write is answered once durable.\n\n\
+         | write share | requests/s | × read-only | reads/s | read p50 ms | read p99 ms | writes/s | write p50 ms | write p99 ms | failed |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n{}\n",
+        cli.duration,
+        rows.join("\n")
+    ))
 }
 
 /// A query checked on every server; its answer's size sizes the ceiling.
@@ -758,6 +878,13 @@ fn main() -> std::process::ExitCode {
     let result = match &cli.child {
         Some(Phase::Import { file, dir }) => import_child(file, dir),
         Some(Phase::Serve { dir, port, caches }) => serve_child(dir, *port, *caches),
+        Some(Phase::Mixed {
+            port,
+            key,
+            seconds,
+            share,
+            connections,
+        }) => mixed_child(*port, key, *seconds, *share, *connections),
         Some(Phase::Floor { dir, port }) => floor::serve(dir, *port),
         None => run(&cli),
     };
