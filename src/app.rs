@@ -48,6 +48,7 @@ pub struct Application {
     server: Server,
     port: u16,
     store: Arc<Store>,
+    search: Arc<SearchIndex>,
     /// The operations server's port and handle, when `http.ops_listen` is set.
     ops: Option<(u16, ServerHandle)>,
 }
@@ -312,7 +313,7 @@ impl Application {
         );
         let writer = Arc::new(Writer::new(store.clone(), Some(search.clone())));
         let schemas = build_schemas(
-            search,
+            search.clone(),
             writer.clone(),
             crate::graphql::Operations {
                 keys: keys.clone(),
@@ -410,6 +411,7 @@ impl Application {
             server,
             port,
             store,
+            search,
             ops,
         })
     }
@@ -447,6 +449,19 @@ impl Application {
             dir: "(flush on exit)".into(),
             source,
         })?;
+        // Writes of kinds the index does not hold moved the store's sequence on alone.
+        let recorded = self
+            .store
+            .sequence()
+            .map_err(|e| e.to_string())
+            .and_then(|sequence| {
+                self.search
+                    .record_sequence(sequence)
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = recorded {
+            tracing::warn!(error = %e, "the search index's sequence was not recorded: it is rebuilt on the next start");
+        }
         tracing::info!("stopped; store flushed");
         Ok(())
     }

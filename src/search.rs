@@ -122,6 +122,19 @@ fn documents(fact: &Fact) -> Vec<(NodeRef, String)> {
     }
 }
 
+/// The kinds whose facts have documents (`documents`): a commit of no other kind leaves the
+/// index as it is.
+fn is_searchable(kind: NodeKind) -> bool {
+    matches!(
+        kind,
+        NodeKind::Statement
+            | NodeKind::Agreement
+            | NodeKind::Provision
+            | NodeKind::Event
+            | NodeKind::Source
+    )
+}
+
 pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
@@ -314,6 +327,19 @@ impl SearchIndex {
         Ok(())
     }
 
+    /// Records that the index is level with the store at `sequence` (on shutdown: commits of
+    /// kinds it does not index moved the store on without it).
+    pub fn record_sequence(&self, sequence: u64) -> Result<(), SearchError> {
+        if self.index.load_metas()?.payload.as_deref() == Some(payload(sequence).as_str()) {
+            return Ok(());
+        }
+        let mut writer = self.lock_writer();
+        let mut commit = writer.prepare_commit()?;
+        commit.set_payload(&payload(sequence));
+        commit.commit()?;
+        Ok(())
+    }
+
     /// The analyzed terms of a query, each once.
     fn terms(&self, query: &str) -> Vec<String> {
         let mut analyzer = self.analyzer.clone();
@@ -454,10 +480,15 @@ impl SearchIndex {
     }
 }
 
-/// The index follows every commit; a failure leaves the write standing and the index behind
-/// its store, rebuilt on the next start.
+/// The index follows every commit of a searchable kind; a failure leaves the write standing and
+/// the index behind its store, rebuilt on the next start. Commits of other kinds are not
+/// followed (an index commit syncs files: it cost more than the write itself): the next index
+/// commit, or `record_sequence` on shutdown, records the sequence they reached.
 impl crate::ingest::feed::Follower for SearchIndex {
     fn follow(&self, commit: &crate::ingest::feed::Commit<'_>) {
+        if !commit.changes.iter().any(|c| is_searchable(c.node.kind)) {
+            return;
+        }
         let changes: Vec<(NodeRef, Option<Fact>)> = commit
             .changes
             .iter()
@@ -600,6 +631,50 @@ mod tests {
     /// The cause of the suite's "Failed to acquire Lockfile: LockBusy": a process forked while
     /// the index's lock file is open holds the lock until it execs. Rebuilds (and reopenings)
     /// race other threads spawning processes, as the black-box tests' CLI runs do.
+    #[test]
+    fn commits_of_kinds_without_documents_are_not_followed_and_the_sequence_is_recorded_on_shutdown(
+    ) {
+        use crate::domain::Person;
+        use crate::ingest::feed::{Change, Commit, Follower};
+        use crate::store::OutcomeAction;
+        let (dir, store) = seeded_store();
+        let path = dir.path().join("search");
+        let idx = SearchIndex::open(&path, &store).unwrap();
+        let recorded = || idx.index.load_metas().unwrap().payload;
+        let before = recorded();
+
+        let mut person: Person = store.get("ned-price").unwrap().unwrap();
+        person.key = "another-spokesman".into();
+        let fact = Fact::Person(person);
+        let guard = store.lock_writes();
+        guard
+            .commit(&[Write::Create(fact.clone())], "t", None)
+            .unwrap();
+        drop(guard);
+        let sequence = store.sequence().unwrap();
+        let changes = [Change {
+            sequence,
+            node: fact.node(),
+            action: OutcomeAction::Created,
+            revision: 1,
+        }];
+        let now = |_: &NodeRef| Some(fact.clone());
+        idx.follow(&Commit {
+            sequence,
+            changes: &changes,
+            now: &now,
+        });
+        assert_eq!(recorded(), before, "no index commit for a person");
+
+        idx.record_sequence(sequence).unwrap();
+        assert_eq!(recorded().as_deref(), Some(payload(sequence).as_str()));
+        let stamp = idx.index.load_metas().unwrap().opstamp;
+        drop(idx);
+        // Level with its store: opened without a rebuild, which would commit again.
+        let idx = SearchIndex::open(&path, &store).unwrap();
+        assert_eq!(idx.index.load_metas().unwrap().opstamp, stamp);
+    }
+
     #[test]
     fn rebuilds_and_reopenings_hold_their_lock_while_other_threads_spawn_processes() {
         let (dir, store) = seeded_store();
