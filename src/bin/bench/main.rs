@@ -645,13 +645,7 @@ fn mixed_child(
     share: f64,
     connections: usize,
 ) -> Result<(), String> {
-    let party = graphql(
-        port,
-        "{ agreements(first: 1) { edges { node { parties { code } } } } }",
-    )?["data"]["agreements"]["edges"][0]["node"]["parties"][0]["code"]
-        .as_str()
-        .unwrap_or("US")
-        .to_string();
+    let party = popular_party(port)?;
     let result = mixed::run(
         port,
         key,
@@ -785,15 +779,20 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
 /// Where the nested query stands in `queries`.
 const NESTED: usize = 2;
 
-/// The query mix, with arguments read from the data set (a popular party, a cursor 10 pages in).
-fn queries(port: u16) -> Result<Vec<(&'static str, String)>, String> {
-    let party = graphql(
+/// A party of the first agreement: the generator makes popular countries parties most often.
+fn popular_party(port: u16) -> Result<String, String> {
+    Ok(graphql(
         port,
         "{ agreements(first: 1) { edges { node { parties { code } } } } }",
     )?["data"]["agreements"]["edges"][0]["node"]["parties"][0]["code"]
         .as_str()
         .unwrap_or("US")
-        .to_string();
+        .to_string())
+}
+
+/// The query mix, with arguments read from the data set (a popular party, a cursor 10 pages in).
+fn queries(port: u16) -> Result<Vec<(&'static str, String)>, String> {
+    let party = popular_party(port)?;
     let mut cursor = serde_json::Value::Null;
     for _ in 0..10 {
         let after = match cursor.as_str() {
