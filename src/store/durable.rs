@@ -2,9 +2,22 @@
 //! until a sync of the backend covers their plan. One writer at a time syncs for everyone
 //! applied before it started, so concurrent writes share one flush, and each is acknowledged
 //! only once it is durable.
+//!
+//! Applying and syncing take turns. sled's flush holds its global concurrency lock (shared)
+//! for the whole of its disk wait; a transaction needs that lock alone, and while one waits
+//! for it every read in the process waits behind it. So a plan is applied only while no sync
+//! runs, and a sync waits (up to `GATHER_AT_MOST`) until the writers who have taken their turn
+//! have applied: the sync that follows covers all of them, and no read ever waits on the disk.
 
 use super::StoreError;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a sync waits for writers already in line before it starts without them: long
+/// enough for a line of writers to apply (each takes the write lock in turn), short enough
+/// that a steady stream of writers never keeps the ones applied waiting for long.
+const GATHER_AT_MOST: Duration = Duration::from_millis(4);
 
 #[derive(Default)]
 struct Progress {
@@ -14,12 +27,16 @@ struct Progress {
     durable: u64,
     /// Whether some writer is syncing now.
     syncing: bool,
+    /// Whether some writer is applying a plan now.
+    applying: bool,
+    /// Writers that have asked for the write lock and not yet applied (or given up).
+    in_line: u64,
 }
 
 #[derive(Default)]
 pub(super) struct GroupSync {
     progress: Mutex<Progress>,
-    synced: Condvar,
+    changed: Condvar,
 }
 
 /// A plan applied and not yet known durable: `Store::make_durable` waits for it.
@@ -27,36 +44,106 @@ pub(super) struct GroupSync {
 #[derive(Clone, Copy, Debug)]
 pub struct Ticket(u64);
 
+/// A writer in line, from asking for the write lock until its first plan is applied or it
+/// gives up: a sync waits for it.
+pub(super) struct InLine<'g> {
+    group: &'g GroupSync,
+    waiting: AtomicBool,
+}
+
+impl InLine<'_> {
+    fn leave(&self, progress: &mut Progress) {
+        if self.waiting.swap(false, Ordering::Relaxed) {
+            progress.in_line -= 1;
+            self.group.changed.notify_all();
+        }
+    }
+}
+
+impl Drop for InLine<'_> {
+    fn drop(&mut self) {
+        if self.waiting.load(Ordering::Relaxed) {
+            let mut progress = self.group.lock();
+            self.leave(&mut progress);
+        }
+    }
+}
+
 impl GroupSync {
     fn lock(&self) -> std::sync::MutexGuard<'_, Progress> {
         self.progress.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Called under the write lock, once a plan has been applied.
-    pub(super) fn applied(&self) -> Ticket {
+    fn wait_for_change<'p>(
+        &self,
+        progress: std::sync::MutexGuard<'p, Progress>,
+    ) -> std::sync::MutexGuard<'p, Progress> {
+        self.changed
+            .wait(progress)
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Called before a writer waits for the write lock.
+    pub(super) fn join_line(&self) -> InLine<'_> {
+        self.lock().in_line += 1;
+        InLine {
+            group: self,
+            waiting: AtomicBool::new(true),
+        }
+    }
+
+    /// Called under the write lock: applies a plan once no sync is running, and counts it.
+    pub(super) fn apply<T>(
+        &self,
+        writer: &InLine<'_>,
+        apply: impl FnOnce() -> Result<T, StoreError>,
+    ) -> Result<(T, Ticket), StoreError> {
         let mut progress = self.lock();
+        while progress.syncing {
+            progress = self.wait_for_change(progress);
+        }
+        progress.applying = true;
+        drop(progress);
+        let applied = apply();
+        let mut progress = self.lock();
+        progress.applying = false;
+        writer.leave(&mut progress);
+        self.changed.notify_all();
+        let value = applied?;
         progress.applied += 1;
-        Ticket(progress.applied)
+        Ok((value, Ticket(progress.applied)))
     }
 
     /// Returns once a sync that began after the ticket's plan was applied has finished:
-    /// syncing itself if no one else is, else waiting for the one running (and the next).
+    /// syncing itself if no one else is (after the writers in line have applied, when
+    /// `gather`), else waiting for the one running (and the next).
     pub(super) fn wait(
         &self,
         ticket: Ticket,
+        gather: bool,
         sync: &dyn Fn() -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let mut progress = self.lock();
+        let mut gathering_since: Option<Instant> = None;
         loop {
             if progress.durable >= ticket.0 {
                 return Ok(());
             }
-            if progress.syncing {
-                progress = self
-                    .synced
-                    .wait(progress)
-                    .unwrap_or_else(|p| p.into_inner());
+            if progress.syncing || progress.applying {
+                progress = self.wait_for_change(progress);
                 continue;
+            }
+            if gather && progress.in_line > 0 {
+                let since = *gathering_since.get_or_insert_with(Instant::now);
+                let left = GATHER_AT_MOST.saturating_sub(since.elapsed());
+                if !left.is_zero() {
+                    progress = self
+                        .changed
+                        .wait_timeout(progress, left)
+                        .map(|(progress, _)| progress)
+                        .unwrap_or_else(|p| p.into_inner().0);
+                    continue;
+                }
             }
             progress.syncing = true;
             let covers = progress.applied;
@@ -67,7 +154,7 @@ impl GroupSync {
             if synced.is_ok() {
                 progress.durable = progress.durable.max(covers);
             }
-            self.synced.notify_all();
+            self.changed.notify_all();
             synced?;
         }
     }
@@ -76,8 +163,13 @@ impl GroupSync {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::atomic::AtomicU64;
     use std::sync::{Arc, Barrier};
+
+    fn applied(group: &GroupSync) -> Ticket {
+        let writer = group.join_line();
+        group.apply(&writer, || Ok(())).unwrap().1
+    }
 
     #[test]
     fn writers_waiting_together_share_one_sync_and_each_returns_covered() {
@@ -91,17 +183,17 @@ mod tests {
                 let (group, syncs, covered) = (group.clone(), syncs.clone(), covered.clone());
                 let all_applied = all_applied.clone();
                 std::thread::spawn(move || {
-                    let ticket = group.applied();
+                    let ticket = applied(&group);
                     all_applied.wait();
                     let sync = || {
                         // What a sync starting now covers: every plan applied so far.
                         let applied = group.lock().applied;
-                        std::thread::sleep(std::time::Duration::from_millis(5));
+                        std::thread::sleep(Duration::from_millis(5));
                         syncs.fetch_add(1, Ordering::SeqCst);
                         covered.fetch_max(applied, Ordering::SeqCst);
                         Ok(())
                     };
-                    group.wait(ticket, &sync).unwrap();
+                    group.wait(ticket, true, &sync).unwrap();
                     assert!(
                         covered.load(Ordering::SeqCst) >= ticket.0,
                         "acknowledged before durable"
@@ -120,22 +212,106 @@ mod tests {
     }
 
     #[test]
+    fn a_sync_waits_for_the_writers_in_line_and_covers_them() {
+        let group = Arc::new(GroupSync::default());
+        let first = applied(&group);
+        let second_in_line = group.join_line();
+        let syncs = AtomicU64::new(0);
+        let covered = AtomicU64::new(0);
+        let sync = || {
+            syncs.fetch_add(1, Ordering::SeqCst);
+            covered.store(group.lock().applied, Ordering::SeqCst);
+            Ok(())
+        };
+        std::thread::scope(|scope| {
+            let group = &group;
+            scope.spawn(move || {
+                std::thread::sleep(Duration::from_millis(1));
+                let second = group.apply(&second_in_line, || Ok(())).unwrap().1;
+                assert_eq!(second.0, 2);
+            });
+            group.wait(first, true, &sync).unwrap();
+        });
+        assert_eq!(
+            covered.load(Ordering::SeqCst),
+            2,
+            "the sync waited for the second"
+        );
+        group.wait(Ticket(2), true, &sync).unwrap();
+        assert_eq!(
+            syncs.load(Ordering::SeqCst),
+            1,
+            "the second was covered already"
+        );
+    }
+
+    #[test]
+    fn a_writer_in_line_that_never_applies_delays_a_sync_only_briefly() {
+        let group = GroupSync::default();
+        let ticket = applied(&group);
+        let _stuck = group.join_line();
+        let started = Instant::now();
+        group.wait(ticket, true, &|| Ok(())).unwrap();
+        assert!(started.elapsed() >= GATHER_AT_MOST);
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_plan_is_applied_only_while_no_sync_runs() {
+        let group = GroupSync::default();
+        let ticket = applied(&group);
+        let syncing = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let group = &group;
+            let syncing = &syncing;
+            let sync = move || {
+                syncing.store(true, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(20));
+                syncing.store(false, Ordering::SeqCst);
+                Ok(())
+            };
+            scope.spawn(move || group.wait(ticket, false, &sync).unwrap());
+            while !syncing.load(Ordering::SeqCst) {
+                std::thread::yield_now();
+            }
+            let writer = group.join_line();
+            let overlapped = group
+                .apply(&writer, || Ok(syncing.load(Ordering::SeqCst)))
+                .unwrap()
+                .0;
+            assert!(!overlapped, "the plan was applied during a sync");
+        });
+    }
+
+    #[test]
     fn a_failed_sync_fails_its_writer_and_the_next_wait_syncs_again() {
         let group = GroupSync::default();
-        let ticket = group.applied();
+        let ticket = applied(&group);
         let failing = || Err(StoreError::Backend("disk gone".into()));
-        assert!(group.wait(ticket, &failing).is_err());
+        assert!(group.wait(ticket, true, &failing).is_err());
         let calls = AtomicU64::new(0);
         let working = || {
             calls.fetch_add(1, Ordering::SeqCst);
             Ok(())
         };
-        group.wait(ticket, &working).unwrap();
-        group.wait(ticket, &working).unwrap();
+        group.wait(ticket, true, &working).unwrap();
+        group.wait(ticket, true, &working).unwrap();
         assert_eq!(
             calls.load(Ordering::SeqCst),
             1,
             "durable once synced: no second sync"
         );
+    }
+
+    #[test]
+    fn a_failed_apply_leaves_the_line_and_counts_nothing() {
+        let group = GroupSync::default();
+        let writer = group.join_line();
+        let failed = group.apply(&writer, || -> Result<(), _> {
+            Err(StoreError::Backend("refused".into()))
+        });
+        assert!(failed.is_err());
+        let progress = group.lock();
+        assert_eq!((progress.applied, progress.in_line), (0, 0));
     }
 }

@@ -161,27 +161,36 @@ impl Store {
 
     /// Takes the store's one write lock; reads go on meanwhile.
     pub fn lock_writes(&self) -> WriteGuard<'_> {
-        WriteGuard::new(
-            self,
-            self.writer
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        )
+        let in_line = self.syncs.join_line();
+        let lock = self
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        WriteGuard::new(self, lock, in_line)
     }
 
     /// Applies a checked plan (the caller holds the write lock), then forgets what it changed.
     /// The plan is visible, and durable once `make_durable` returns for its ticket.
-    fn apply(&self, plan: &Plan) -> Result<Ticket, StoreError> {
-        self.backend.apply(plan)?;
-        self.memo
-            .committed(plan.changes.iter().map(|change| &change.node));
-        Ok(self.syncs.applied())
+    fn apply(&self, plan: &Plan, writer: &durable::InLine<'_>) -> Result<Ticket, StoreError> {
+        let ((), ticket) = self.syncs.apply(writer, || {
+            self.backend.apply(plan)?;
+            self.memo
+                .committed(plan.changes.iter().map(|change| &change.node));
+            Ok(())
+        })?;
+        Ok(ticket)
     }
 
     /// Waits until the write of `ticket` is durable; call it without the write lock, so that
     /// the writers waiting meanwhile share one sync.
     pub fn make_durable(&self, ticket: Ticket) -> Result<(), StoreError> {
-        self.syncs.wait(ticket, &|| self.backend.sync())
+        self.syncs.wait(ticket, true, &|| self.backend.sync())
+    }
+
+    /// As `make_durable`, for the holder of the write lock: the writers in line cannot apply
+    /// before it lets go, so the sync does not wait for them.
+    fn make_durable_holding_lock(&self, ticket: Ticket) -> Result<(), StoreError> {
+        self.syncs.wait(ticket, false, &|| self.backend.sync())
     }
 
     /// Any fact by reference (provisions are not stored on their own: None).
@@ -525,6 +534,16 @@ pub(crate) mod tests {
             ["aleksandar-vucic"]
         );
         assert!(store.find_by_name::<Person>("cic").unwrap().is_empty());
+        // Every word narrows the candidates, in any letter case and with spare spaces.
+        assert_eq!(
+            store.find_by_name::<Person>(" Aleksandar  VUC ").unwrap(),
+            ["aleksandar-vucic"]
+        );
+        assert!(store
+            .find_by_name::<Person>("aleksandar vulin")
+            .unwrap()
+            .is_empty());
+        assert!(store.find_by_name::<Person>("   ").unwrap().is_empty());
         let rs = NodeRef::new(NodeKind::Country, "RS");
         assert_eq!(
             store.referrers(&rs, Role::PostCountry).unwrap(),

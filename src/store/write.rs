@@ -4,6 +4,7 @@
 //! backend applies the plan: the entities, every index, the counts and the revision history in
 //! one transaction.
 
+use super::durable::InLine;
 use super::plan::{self, Marker};
 use super::{Store, StoreError, Ticket};
 use crate::domain::{Fact, NodeRef};
@@ -93,6 +94,8 @@ fn list(nodes: &[NodeRef]) -> String {
 
 pub struct WriteGuard<'s> {
     store: &'s Store,
+    // Declared first, so dropped first: out of line before the lock goes.
+    in_line: InLine<'s>,
     _lock: MutexGuard<'s, ()>,
 }
 
@@ -103,8 +106,12 @@ fn now_ms() -> u64 {
 }
 
 impl<'s> WriteGuard<'s> {
-    pub(super) fn new(store: &'s Store, lock: MutexGuard<'s, ()>) -> Self {
-        WriteGuard { store, _lock: lock }
+    pub(super) fn new(store: &'s Store, lock: MutexGuard<'s, ()>, in_line: InLine<'s>) -> Self {
+        WriteGuard {
+            store,
+            in_line,
+            _lock: lock,
+        }
     }
 
     /// The store, for the reads a writer makes before committing (its checks hold until then).
@@ -122,7 +129,7 @@ impl<'s> WriteGuard<'s> {
     ) -> Result<Vec<Outcome>, WriteError> {
         let (outcomes, ticket) = self.commit_visible(writes, by, marker)?;
         if let Some(ticket) = ticket {
-            self.store.make_durable(ticket)?;
+            self.store.make_durable_holding_lock(ticket)?;
         }
         Ok(outcomes)
     }
@@ -139,7 +146,7 @@ impl<'s> WriteGuard<'s> {
         let plan = plan::plan(self.store, writes, by, now_ms(), marker)?;
         let ticket = match plan.is_empty() {
             true => None,
-            false => Some(self.store.apply(&plan)?),
+            false => Some(self.store.apply(&plan, &self.in_line)?),
         };
         Ok((plan.outcomes, ticket))
     }
