@@ -172,9 +172,51 @@ impl ResponseCache {
 }
 
 /// Parsed documents by exact query text: the GraphQL parser is a tenth of a nested query's
-/// time, and clients send the same few queries again and again.
+/// time, and clients send the same few queries again and again. Each document also remembers
+/// the (operation name, variables) it passed validation with, so that the same request again
+/// runs without the full validation: nothing else it depends on (the schema, the limits) can
+/// change while the server runs.
 pub struct QueryCache {
-    documents: Option<Cache<String, Arc<ExecutableDocument>>>,
+    documents: Option<Cache<String, Arc<Parsed>>>,
+}
+
+/// Requests remembered as valid per document; more are validated every time.
+const VALIDATED_PER_DOCUMENT: usize = 16;
+
+/// A parsed document, and the requests on it known to be valid.
+pub struct Parsed {
+    pub document: ExecutableDocument,
+    /// (operation name, variables as JSON) of requests that passed validation.
+    validated: std::sync::RwLock<Vec<(Option<String>, String)>>,
+}
+
+impl Parsed {
+    fn new(document: ExecutableDocument) -> Self {
+        Parsed {
+            document,
+            validated: Default::default(),
+        }
+    }
+
+    /// Whether a request with this operation name and these variables passed validation.
+    pub fn is_validated(&self, operation: Option<&str>, variables: &str) -> bool {
+        self.validated
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .any(|(o, v)| o.as_deref() == operation && v == variables)
+    }
+
+    /// Remembers that a request passed validation (when there is room).
+    pub fn mark_validated(&self, operation: Option<&str>, variables: String) {
+        let mut validated = self.validated.write().unwrap_or_else(|p| p.into_inner());
+        let known = validated
+            .iter()
+            .any(|(o, v)| o.as_deref() == operation && *v == variables);
+        if !known && validated.len() < VALIDATED_PER_DOCUMENT {
+            validated.push((operation.map(str::to_string), variables));
+        }
+    }
 }
 
 impl QueryCache {
@@ -186,11 +228,11 @@ impl QueryCache {
     }
 
     /// The parsed document, or None when the query does not parse (execution reports why).
-    pub fn parse(&self, query: &str) -> Option<Arc<ExecutableDocument>> {
+    pub fn parse(&self, query: &str) -> Option<Arc<Parsed>> {
         if let Some(doc) = self.documents.as_ref().and_then(|d| d.get(query)) {
             return Some(doc);
         }
-        let doc = Arc::new(async_graphql::parser::parse_query(query).ok()?);
+        let doc = Arc::new(Parsed::new(async_graphql::parser::parse_query(query).ok()?));
         if let Some(documents) = &self.documents {
             documents.insert(query.to_string(), doc.clone());
         }

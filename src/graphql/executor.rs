@@ -99,8 +99,8 @@ impl Executor {
     /// (None: the document does not parse, or has no such operation).
     pub fn operation_type(&self, request: &Request) -> Option<OperationType> {
         super::rules::check_nesting(&request.query).ok()?;
-        let document = self.queries.parse(&request.query)?;
-        operation_type(&document, request.operation_name.as_deref())
+        let parsed = self.queries.parse(&request.query)?;
+        operation_type(&parsed.document, request.operation_name.as_deref())
     }
 
     /// A request held to the same rules as `execute`'s before it runs on a stream (a
@@ -118,7 +118,7 @@ impl Executor {
         if let Err(message) = super::rules::check_nesting(&request.query) {
             return Err(refuse(vec![ServerError::new(message, None)], false));
         }
-        let Some(document) = self.queries.parse(&request.query) else {
+        let Some(parsed) = self.queries.parse(&request.query) else {
             let parse_error = match async_graphql::parser::parse_query(&request.query) {
                 Err(e) => ServerError::new(e.to_string(), None),
                 Ok(_) => ServerError::new("the document does not parse", None),
@@ -126,7 +126,7 @@ impl Executor {
             return Err(refuse(vec![parse_error], false));
         };
         let invalid = super::rules::check_document(
-            &document,
+            &parsed.document,
             request.operation_name.as_deref(),
             &request.variables,
             self.introspection,
@@ -134,11 +134,11 @@ impl Executor {
         if !invalid.is_empty() {
             return Err(refuse(invalid, true));
         }
-        let Some(kind) = operation_type(&document, request.operation_name.as_deref()) else {
+        let Some(kind) = operation_type(&parsed.document, request.operation_name.as_deref()) else {
             let error = ServerError::new("the document has no such operation", None);
             return Err(refuse(vec![error], true));
         };
-        request.set_parsed_query((*document).clone());
+        request.set_parsed_query(parsed.document.clone());
         Ok((request, kind))
     }
 
@@ -162,18 +162,22 @@ impl Executor {
         if let Err(message) = super::rules::check_nesting(&request.query) {
             return Executed::refused(code::PARSE_FAILED, message);
         }
-        let document = self.queries.parse(&request.query);
-        let cache_key = document
-            .as_deref()
-            .filter(|doc| {
-                operation_type(doc, request.operation_name.as_deref()) == Some(OperationType::Query)
-            })
-            .filter(|_| self.responses.enabled() && !self.expose_query_stats)
-            .map(|_| {
+        let parsed = self.queries.parse(&request.query);
+        let document = parsed.as_deref().map(|p| &p.document);
+        let is_query = document.is_some_and(|doc| {
+            operation_type(doc, request.operation_name.as_deref()) == Some(OperationType::Query)
+        });
+        // Part of the response cache's key, and of what a document remembers as validated.
+        let variables = match parsed {
+            Some(_) => serde_json::to_string(&request.variables).unwrap_or_default(),
+            None => String::new(),
+        };
+        let cache_key =
+            (is_query && self.responses.enabled() && !self.expose_query_stats).then(|| {
                 ResponseCache::key(
                     &request.query,
                     request.operation_name.as_deref(),
-                    &serde_json::to_string(&request.variables).unwrap_or_default(),
+                    &variables,
                 )
             });
         if let Some(body) = cache_key.as_deref().and_then(|key| self.responses.get(key)) {
@@ -184,35 +188,44 @@ impl Executor {
                 error_codes: Vec::new(),
             });
         }
-        if let Some(document) = &document {
-            let invalid = super::rules::check_document(
-                document,
-                request.operation_name.as_deref(),
-                &request.variables,
-                self.introspection,
-            );
-            if !invalid.is_empty() {
-                let mut response = Response::from_errors(invalid);
-                assign_codes(&mut response, true);
-                return encode(&response, CacheUse::Bypassed);
+        // A batch's operations are validated every time: each is charged to the batch's budget
+        // as it is validated.
+        let validated = batch.is_none()
+            && parsed
+                .as_deref()
+                .is_some_and(|p| p.is_validated(request.operation_name.as_deref(), &variables));
+        if let Some(document) = document {
+            if !validated {
+                let invalid = super::rules::check_document(
+                    document,
+                    request.operation_name.as_deref(),
+                    &request.variables,
+                    self.introspection,
+                );
+                if !invalid.is_empty() {
+                    let mut response = Response::from_errors(invalid);
+                    assign_codes(&mut response, true);
+                    return encode(&response, CacheUse::Bypassed);
+                }
             }
-            request.set_parsed_query((**document).clone());
+            request.set_parsed_query(document.clone());
         }
         let operation_name = request.operation_name.clone();
         // Before the first read: a write landing from here on makes this response stale.
         let snapshot = self.responses.snapshot();
         let (mut request, reader) = super::prepare(request, self.store.clone(), caller);
+        let batched = batch.is_some();
         let schema = match batch {
             Some(budget) => {
                 request = request.data(budget);
                 &self.schemas.batched
             }
+            None if validated => &self.schemas.validated,
             None => &self.schemas.single,
         };
         // A write has no deadline: dropping its future would not stop the blocking task that
         // commits it, and a client told "cancelled" would retry a write that landed.
         let is_write = document
-            .as_deref()
             .and_then(|doc| operation_type(doc, operation_name.as_deref()))
             .is_some_and(|t| t == OperationType::Mutation);
         let ran = if is_write {
@@ -239,7 +252,12 @@ impl Executor {
         if response.data == Value::Null && response.errors.is_empty() {
             response.data = Value::Object(Default::default());
         }
-        if let Some(document) = &document {
+        if let Some(parsed) = parsed.as_deref().filter(|_| !validated && !batched) {
+            if !never_executed(&response) {
+                parsed.mark_validated(operation_name.as_deref(), variables);
+            }
+        }
+        if let Some(document) = document {
             order::order_as_selected(&mut response.data, document, operation_name.as_deref());
         }
         assign_codes(&mut response, document.is_some());

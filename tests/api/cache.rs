@@ -214,3 +214,39 @@ fn a_write_of_any_kind_refreshes_every_cached_response_that_read_that_kind() {
         );
     }
 }
+
+/// A parsed document remembers the requests it passed validation with, and runs them again
+/// without the full validation; other variables on the same document are validated again.
+#[test]
+fn a_document_validated_once_is_validated_again_for_other_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(dir.path());
+    settings.cache.response_bytes = 0;
+    let app = TestApp::spawn_with(settings);
+    let query = "query Q($n: Int) { countries(first: $n) { edges { node { code } } } }";
+    let first = app.data_with(query, json!({ "n": 2 }));
+    assert_eq!(nodes(&first["countries"]).len(), 2);
+    for _ in 0..3 {
+        assert_eq!(app.data_with(query, json!({ "n": 2 })), first);
+    }
+    let refused = app.graphql(query, json!({ "n": "two" }));
+    assert!(refused.get("data").is_none(), "{refused:#}");
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
+        "{refused:#}"
+    );
+    // The complexity limit depends on the variables too.
+    let nested = "query Q($n: Int) { countries(first: $n) { edges { node { statements(first: 100) { edges { node { text } } } } } } }";
+    app.data_with(nested, json!({ "n": 1 }));
+    app.data_with(nested, json!({ "n": 1 }));
+    let costly = app.graphql(nested, json!({ "n": 1000 }));
+    assert!(costly.get("data").is_none(), "{costly:#}");
+    assert!(
+        costly["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("complex"),
+        "{costly:#}"
+    );
+    assert_eq!(app.data_with(query, json!({ "n": 2 })), first);
+}
