@@ -135,6 +135,100 @@ fn is_searchable(kind: NodeKind) -> bool {
     )
 }
 
+/// The analyzed terms of a query, each once.
+fn terms(analyzer: &TextAnalyzer, query: &str) -> Vec<String> {
+    let mut analyzer = analyzer.clone();
+    let mut stream = analyzer.token_stream(query);
+    let mut terms = Vec::new();
+    let mut seen = HashSet::new();
+    while let Some(token) = stream.next() {
+        if seen.insert(token.text.clone()) {
+            terms.push(token.text.clone());
+        }
+    }
+    terms
+}
+
+/// Documents with any of the query's words, optionally only of some kinds.
+fn build_query(
+    analyzer: &TextAnalyzer,
+    fields: &Fields,
+    query: &str,
+    kinds: Option<&[NodeKind]>,
+) -> Option<Box<dyn Query>> {
+    let words: Vec<(Occur, Box<dyn Query>)> = terms(analyzer, query)
+        .into_iter()
+        .map(|t| {
+            let term = Term::from_field_text(fields.text, &t);
+            let q: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
+            (Occur::Should, q)
+        })
+        .collect();
+    if words.is_empty() {
+        return None;
+    }
+    let words: Box<dyn Query> = Box::new(BooleanQuery::new(words));
+    Some(match kinds {
+        None => words,
+        Some(kinds) => {
+            let kinds: Vec<(Occur, Box<dyn Query>)> = kinds
+                .iter()
+                .map(|k| {
+                    let term = Term::from_field_text(fields.kind, &k.to_string());
+                    let q: Box<dyn Query> =
+                        Box::new(TermQuery::new(term, IndexRecordOption::Basic));
+                    (Occur::Should, q)
+                })
+                .collect();
+            Box::new(BooleanQuery::new(vec![
+                (Occur::Must, words),
+                (Occur::Must, Box::new(BooleanQuery::new(kinds))),
+            ]))
+        }
+    })
+}
+
+/// Tantivy alone, the yardstick the benchmark measures search against: the index in `dir`
+/// opened to read, and a query analyzed and built as `SearchIndex::search` builds it, its best
+/// `limit` by BM25 (tantivy's top-k collection prunes with block-max WAND), nothing more: no
+/// node ids, snippets, store or GraphQL.
+pub struct Yardstick {
+    searcher: tantivy::Searcher,
+    query: Box<dyn Query>,
+    limit: usize,
+}
+
+impl Yardstick {
+    /// None: the query has no word the index keeps.
+    pub fn open(dir: &Path, query: &str, limit: usize) -> Result<Option<Self>, SearchError> {
+        let index = Index::open_in_dir(dir)?;
+        let analyzer = analyzer();
+        index.tokenizers().register(ANALYZER, analyzer.clone());
+        let (_, fields) = schema();
+        let Some(query) = build_query(&analyzer, &fields, query, None) else {
+            return Ok(None);
+        };
+        let reader: IndexReader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(Some(Yardstick {
+            searcher: reader.searcher(),
+            query,
+            limit,
+        }))
+    }
+
+    /// Runs the query once: the number of hits kept.
+    pub fn run(&self) -> Result<usize, SearchError> {
+        let top = self.searcher.search(
+            &*self.query,
+            &TopDocs::with_limit(self.limit).order_by_score(),
+        )?;
+        Ok(top.len())
+    }
+}
+
 pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
@@ -342,52 +436,12 @@ impl SearchIndex {
 
     /// The analyzed terms of a query, each once.
     fn terms(&self, query: &str) -> Vec<String> {
-        let mut analyzer = self.analyzer.clone();
-        let mut stream = analyzer.token_stream(query);
-        let mut terms = Vec::new();
-        let mut seen = HashSet::new();
-        while let Some(token) = stream.next() {
-            if seen.insert(token.text.clone()) {
-                terms.push(token.text.clone());
-            }
-        }
-        terms
+        terms(&self.analyzer, query)
     }
 
     /// Documents with any of the query's words, optionally only of some kinds.
     fn query(&self, query: &str, kinds: Option<&[NodeKind]>) -> Option<Box<dyn Query>> {
-        let words: Vec<(Occur, Box<dyn Query>)> = self
-            .terms(query)
-            .into_iter()
-            .map(|t| {
-                let term = Term::from_field_text(self.fields.text, &t);
-                let q: Box<dyn Query> =
-                    Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
-                (Occur::Should, q)
-            })
-            .collect();
-        if words.is_empty() {
-            return None;
-        }
-        let words: Box<dyn Query> = Box::new(BooleanQuery::new(words));
-        Some(match kinds {
-            None => words,
-            Some(kinds) => {
-                let kinds: Vec<(Occur, Box<dyn Query>)> = kinds
-                    .iter()
-                    .map(|k| {
-                        let term = Term::from_field_text(self.fields.kind, &k.to_string());
-                        let q: Box<dyn Query> =
-                            Box::new(TermQuery::new(term, IndexRecordOption::Basic));
-                        (Occur::Should, q)
-                    })
-                    .collect();
-                Box::new(BooleanQuery::new(vec![
-                    (Occur::Must, words),
-                    (Occur::Must, Box::new(BooleanQuery::new(kinds))),
-                ]))
-            }
-        })
+        build_query(&self.analyzer, &self.fields, query, kinds)
     }
 
     /// The best `limit` matches, optionally only of some kinds, best first (equal scores in
@@ -626,6 +680,22 @@ mod tests {
         let idx = SearchIndex::open(&path, &store).unwrap();
         assert_eq!(idx.search("dirigible", 5, None).unwrap().len(), 1);
         assert_eq!(idx.search("zeppelin", 5, None).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn the_yardstick_runs_the_same_query_on_the_same_index() {
+        let (dir, store) = seeded_store();
+        let path = dir.path().join("search");
+        let idx = SearchIndex::open(&path, &store).unwrap();
+        for (query, limit) in [("embassy Jerusalem", 5), ("recognition", 2), ("Kosovo", 10)] {
+            let yardstick = Yardstick::open(&path, query, limit).unwrap().unwrap();
+            assert_eq!(
+                yardstick.run().unwrap(),
+                idx.search(query, limit, None).unwrap().len(),
+                "{query}"
+            );
+        }
+        assert!(Yardstick::open(&path, "the of", 10).unwrap().is_none());
     }
 
     /// The cause of the suite's "Failed to acquire Lockfile: LockBusy": a process forked while

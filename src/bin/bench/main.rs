@@ -71,9 +71,14 @@ enum Phase {
         /// With the parsed-query and response caches (off otherwise, to measure the engine).
         #[arg(long)]
         caches: bool,
+        /// With the parsed-query cache only (the response cache off).
+        #[arg(long)]
+        parsed_queries: bool,
     },
     #[command(name = "floor-child", hide = true)]
     Floor { dir: PathBuf, port: u16 },
+    #[command(name = "yardstick-child", hide = true)]
+    Yardstick { dir: PathBuf, seconds: u64 },
     #[command(name = "mixed-child", hide = true)]
     Mixed {
         port: u16,
@@ -137,11 +142,13 @@ fn import_child(file: &Path, dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn serve_child(dir: &Path, port: u16, caches: bool) -> Result<(), String> {
+fn serve_child(dir: &Path, port: u16, caches: bool, parsed_queries: bool) -> Result<(), String> {
     let mut settings = settings(dir, format!("127.0.0.1:{port}"));
     if !caches {
         settings.cache.response_bytes = 0;
-        settings.cache.parsed_queries = 0;
+        if !parsed_queries {
+            settings.cache.parsed_queries = 0;
+        }
     }
     actix_web::rt::System::new().block_on(async {
         let app = Application::build(&settings).map_err(|e| e.to_string())?;
@@ -356,6 +363,10 @@ fn run(cli: &Cli) -> Result<(), String> {
         }),
         false => None,
     };
+    // The server with only its parsed-query cache serves a copy of its own.
+    let copy_for_parsed = work.join("store-parsed");
+    let _ = std::fs::remove_dir_all(&copy_for_parsed);
+    copy_dir(&dir, &copy_for_parsed).map_err(|e| format!("copying the store: {e}"))?;
     // A closed copy for the baseline, whose own copy is made once the others run.
     let dir_for_baseline = work.join("store-closed");
     if cli.baseline.is_some() {
@@ -368,19 +379,29 @@ fn run(cli: &Cli) -> Result<(), String> {
     let server = Pinned::start(&me, "serve-child", &dir, &[])?;
     let cold_start = started.elapsed().as_secs_f64();
     let rss_start = rss_kb(server.child.id());
-    eprintln!("starting the framework floor and the cached server on core 0");
+    eprintln!("starting the framework floor, the cached server and the server with its parsed-query cache on core 0");
     let others =
         Pinned::start(&me, "floor-child", &copy, &[]).and_then(|floor| {
             match Pinned::start(&me, "serve-child", &copy, &["--caches"]) {
-                Ok(cached) => Ok((floor, cached)),
+                Ok(cached) => {
+                    match Pinned::start(&me, "serve-child", &copy_for_parsed, &["--parsed-queries"])
+                    {
+                        Ok(parsed) => Ok((floor, cached, parsed)),
+                        Err(e) => {
+                            floor.stop();
+                            cached.stop();
+                            Err(e)
+                        }
+                    }
+                }
                 Err(e) => {
                     floor.stop();
                     Err(e)
                 }
             }
         });
-    let (floor, cached) = match others {
-        Ok(pair) => pair,
+    let (floor, cached, parsed) = match others {
+        Ok(servers) => servers,
         Err(e) => {
             server.stop();
             return Err(e);
@@ -400,6 +421,7 @@ fn run(cli: &Cli) -> Result<(), String> {
                     server.stop();
                     floor.stop();
                     cached.stop();
+                    parsed.stop();
                     return Err(e);
                 }
             }
@@ -414,7 +436,11 @@ fn run(cli: &Cli) -> Result<(), String> {
         let mut checked = Vec::new();
         for (name, query) in &queries {
             let value = graphql(port, query)?;
-            let mut others = vec![(floor.port, "floor"), (cached.port, "cached server")];
+            let mut others = vec![
+                (floor.port, "floor"),
+                (cached.port, "cached server"),
+                (parsed.port, "server with its parsed-query cache"),
+            ];
             if let Some(b) = &baseline {
                 others.push((b.port, "baseline server"));
             }
@@ -436,7 +462,7 @@ fn run(cli: &Cli) -> Result<(), String> {
         let nested_bytes = checked[NESTED].bytes;
         let ceiling_path = format!("/bench/ceiling?bytes={nested_bytes}");
         let warm_up = cli.duration.clamp(1, 2);
-        let mut targets = vec![port, floor.port, cached.port];
+        let mut targets = vec![port, floor.port, cached.port, parsed.port];
         if let Some(b) = &baseline {
             targets.push(b.port);
         }
@@ -449,7 +475,9 @@ fn run(cli: &Cli) -> Result<(), String> {
         // each query on the engine, the floor and the cached server in turn, so that the
         // machine drifting over the run weighs on all of them alike.
         let mut ceiling_runs = Vec::new();
-        // Per query, per target (engine, floor, cached, baseline), one run per round.
+        let mut yardstick_runs = Vec::new();
+        // Per query, per target (engine, floor, cached, parsed-query cache, baseline), one run
+        // per round.
         let mut runs: Vec<Vec<Vec<Result<Load, String>>>> = checked
             .iter()
             .map(|_| targets.iter().map(|_| Vec::new()).collect())
@@ -464,7 +492,7 @@ fn run(cli: &Cli) -> Result<(), String> {
                 cli,
                 &work,
             )?);
-            for (query, runs) in checked.iter().zip(&mut runs) {
+            for (position, (query, runs)) in checked.iter().zip(&mut runs).enumerate() {
                 eprintln!("round {} of {}: {}", round + 1, cli.repeat, query.name);
                 // Every other round runs the servers in reverse order: a server measured
                 // right after another pays for what that one left behind, and a fixed order
@@ -483,9 +511,23 @@ fn run(cli: &Cli) -> Result<(), String> {
                         &work,
                     ));
                 }
+                if position == SEARCH {
+                    eprintln!("round {} of {}: tantivy alone", round + 1, cli.repeat);
+                    yardstick_runs.push(yardstick(&me, &dir.join("search"), cli.duration)?);
+                }
             }
         }
         let rss_after = rss_kb(server.child.id());
+        let search_report = format!(
+            "\nFull-text search against tantivy alone (the same index, words and top {SEARCH_HITS} by BM25, \
+             no node ids, snippets, store or HTTP; one thread pinned to core 0, {} s a round after the servers' \
+             runs of the search): {:.0} queries/s, median of the rounds; the engine at {} of it, the server with \
+             its parsed-query cache at {}.\n",
+            cli.duration,
+            median(yardstick_runs.clone()),
+            paired(&runs[SEARCH][0], &yardstick_runs),
+            paired(&runs[SEARCH][3], &yardstick_runs),
+        );
         let mixed_report = match &writer_key {
             Some(key) => mixed_section(&me, cached.port, key, cli)?,
             None => String::new(),
@@ -518,7 +560,16 @@ fn run(cli: &Cli) -> Result<(), String> {
                 };
                 let floor_rates: Option<Vec<f64>> =
                     floor_runs.iter().map(|r| r.as_ref().ok().map(|l| l.rate)).collect();
-                let baseline_cells = match per_target.get(3) {
+                let parsed_cells = format!(
+                    "{} | {} | {}",
+                    cell(&measured[3]).0,
+                    cell(&measured[3]).2,
+                    floor_rates
+                        .as_ref()
+                        .map(|f| paired(&per_target[3], f))
+                        .unwrap_or_default()
+                );
+                let baseline_cells = match per_target.get(4) {
                     Some(baseline_runs) => {
                         let rates: Option<Vec<f64>> = baseline_runs
                             .iter()
@@ -526,14 +577,14 @@ fn run(cli: &Cli) -> Result<(), String> {
                             .collect();
                         format!(
                             " {} | {} |",
-                            cell(&measured[3]).0,
+                            cell(&measured[4]).0,
                             rates.map(|b| paired(served_runs, &b)).unwrap_or_default()
                         )
                     }
                     None => String::new(),
                 };
                 format!(
-                    "| {} | {} | {rate} | {p50} | {p99} | {} | {floor_rate} | {} | {cached_rate} | {cached_p99} | {} |{baseline_cells}",
+                    "| {} | {} | {rate} | {p50} | {p99} | {} | {floor_rate} | {} | {parsed_cells} | {cached_rate} | {cached_p99} | {} |{baseline_cells}",
                     query.name,
                     query.bytes,
                     paired(served_runs, &ceiling_rates),
@@ -594,11 +645,13 @@ fn run(cli: &Cli) -> Result<(), String> {
              | after `diplograph compact` | {:.0} MiB ({:.2}×), {} entries rewritten in key order in {compact_seconds:.2} s \
              (import time / that = {:.2}) |\n\
              | cold start to /healthz | {cold_start:.2} s |\n| server RSS after start / after load | {:.0} MiB / {:.0} MiB |\n\n\
-             ## Queries\n\nThe server without its caches (the engine: store, indexes, batching), the floor, then the \
-             server with its parsed-query and response caches answering the same request again and again.\n\n\
-             | query | response bytes | requests/s | p50 ms | p99 ms | × ceiling | floor requests/s | × floor | cached requests/s | cached p99 ms | cached × ceiling |{baseline_head}\n\
-             | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |{baseline_rule}\n\
-             | ceiling | {nested_bytes} | {:.0} | {:.2} | {:.2} | 1.00 | | | | | |{baseline_blank}\n{}\n{baseline_note}{mixed_report}",
+             ## Queries\n\nThe server without its caches (the engine: store, indexes, batching), the floor, the \
+             server with its parsed-query cache only (the response cache off: the same document is parsed, and \
+             validated in full, once), then the server with its parsed-query and response caches answering the \
+             same request again and again.\n\n\
+             | query | response bytes | requests/s | p50 ms | p99 ms | × ceiling | floor requests/s | × floor | parsed-query cache requests/s | its p99 ms | its × floor | cached requests/s | cached p99 ms | cached × ceiling |{baseline_head}\n\
+             | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |{baseline_rule}\n\
+             | ceiling | {nested_bytes} | {:.0} | {:.2} | {:.2} | 1.00 | | | | | | | | |{baseline_blank}\n{}\n{search_report}{baseline_note}{mixed_report}",
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
             cli.connections,
             cli.duration,
@@ -623,6 +676,7 @@ fn run(cli: &Cli) -> Result<(), String> {
     server.stop();
     floor.stop();
     cached.stop();
+    parsed.stop();
     if let Some(b) = baseline {
         b.stop();
     }
@@ -778,6 +832,51 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
 
 /// Where the nested query stands in `queries`.
 const NESTED: usize = 2;
+/// The full-text search's position in `queries`, its words and its hits.
+const SEARCH: usize = 3;
+const SEARCH_WORDS: &str = "partnership trade";
+const SEARCH_HITS: usize = 10;
+
+/// Tantivy alone on the index in `dir`: the search's words, its top hits, one query after
+/// another for `seconds`; prints queries/s.
+fn yardstick_child(dir: &Path, seconds: u64) -> Result<(), String> {
+    let yardstick = diplograph::search::Yardstick::open(dir, SEARCH_WORDS, SEARCH_HITS)
+        .map_err(|e| e.to_string())?
+        .ok_or("the search has no indexed word")?;
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let mut queries = 0u64;
+    while Instant::now() < deadline {
+        if yardstick.run().map_err(|e| e.to_string())? != SEARCH_HITS {
+            return Err("tantivy alone found fewer hits than the search".into());
+        }
+        queries += 1;
+    }
+    println!("{}", queries as f64 / started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// The yardstick, pinned to core 0 as the servers are.
+fn yardstick(me: &Path, dir: &Path, seconds: u64) -> Result<f64, String> {
+    let out = Command::new("taskset")
+        .args(["-c", "0"])
+        .arg(me)
+        .arg("yardstick-child")
+        .arg(dir)
+        .arg(seconds.to_string())
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "the yardstick failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .map_err(|e| format!("the yardstick's rate: {e}"))
+}
 
 /// A party of the first agreement: the generator makes popular countries parties most often.
 fn popular_party(port: u16) -> Result<String, String> {
@@ -814,7 +913,7 @@ fn queries(port: u16) -> Result<Vec<(&'static str, String)>, String> {
         ("nested", nested),
         ("cursor walk (page 11 of statements)", format!("{{ statements(first: 100, after: {cursor}) {{ edges {{ cursor node {{ text }} }} }} }}")),
         // Last: a search that overloads the server would leave it busy for what follows.
-        ("full-text search", "{ search(query: \"partnership trade\", first: 10) { score snippet node { __typename } } }".to_string()),
+        ("full-text search", format!("{{ search(query: \"{SEARCH_WORDS}\", first: {SEARCH_HITS}) {{ score snippet node {{ __typename }} }} }}")),
     ])
 }
 
@@ -876,7 +975,12 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match &cli.child {
         Some(Phase::Import { file, dir }) => import_child(file, dir),
-        Some(Phase::Serve { dir, port, caches }) => serve_child(dir, *port, *caches),
+        Some(Phase::Serve {
+            dir,
+            port,
+            caches,
+            parsed_queries,
+        }) => serve_child(dir, *port, *caches, *parsed_queries),
         Some(Phase::Mixed {
             port,
             key,
@@ -885,6 +989,7 @@ fn main() -> std::process::ExitCode {
             connections,
         }) => mixed_child(*port, key, *seconds, *share, *connections),
         Some(Phase::Floor { dir, port }) => floor::serve(dir, *port),
+        Some(Phase::Yardstick { dir, seconds }) => yardstick_child(dir, *seconds),
         None => run(&cli),
     };
     match result {
