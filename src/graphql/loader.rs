@@ -85,6 +85,10 @@ impl Reader {
 
     /// Keys of the `E`s a name or alias matches from the start of a word (the name index).
     pub async fn find_by_name<E: Entity>(&self, name: &str) -> Result<Vec<String>, StoreError> {
+        if let Some(hit) = self.store.cached_names::<E>(name) {
+            self.reads.add(Kinds::of(E::KIND));
+            return Ok(hit);
+        }
         let name = name.to_string();
         self.call_off_worker(Kinds::of(E::KIND), move |s| s.find_by_name::<E>(&name))
             .await

@@ -8,12 +8,17 @@
 //! only while none of the kinds it depends on (`IndexRead::kinds`) has changed since it was
 //! read: a write of people leaves the pages of relations and statements in memory. Which pages
 //! of a kind a write shifts is not worked out: every index answer of that kind goes.
+//!
+//! Name lookups are narrower: a lookup's answer depends only on the entities with a name word
+//! starting with the lookup's first word, so a commit drops the answers whose first word begins
+//! a word of a name it wrote (old or new), and no others.
 
 use super::{Entity, Role, StoreError};
 use crate::domain::{Kinds, NodeKind, NodeRef};
 use quick_cache::sync::Cache;
 use quick_cache::{Equivalent, Weighter};
 use std::any::Any;
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -127,6 +132,31 @@ impl Equivalent<(NodeKind, String)> for Borrowed<'_> {
     }
 }
 
+/// Name lookups held at most; past it the memo starts over.
+const MAX_NAME_ANSWERS: usize = 10_000;
+
+/// Answers of name lookups by kind, then by the lookup's first folded word, then by the whole
+/// folded query: a commit drops them by word.
+#[derive(Default)]
+struct NameAnswers {
+    by_word: HashMap<NodeKind, HashMap<String, HashMap<String, Arc<Vec<String>>>>>,
+    held: usize,
+}
+
+impl NameAnswers {
+    /// Drops the answers of lookups whose first word begins `word`.
+    fn forget_prefixes_of(&mut self, kind: NodeKind, word: &str) {
+        let Some(by_word) = self.by_word.get_mut(&kind) else {
+            return;
+        };
+        for end in (1..=word.len()).filter(|end| word.is_char_boundary(*end)) {
+            if let Some(dropped) = by_word.remove(&word[..end]) {
+                self.held -= dropped.len();
+            }
+        }
+    }
+}
+
 pub struct Memo {
     entries: Cache<(NodeKind, String), Shared>,
     /// Each answer with the epoch it was read at.
@@ -134,6 +164,7 @@ pub struct Memo {
     epoch: AtomicU64,
     /// Per kind (bit `kind as usize` of `Kinds`), the epoch of the last commit that wrote it.
     changed_at: [AtomicU64; 32],
+    names: RwLock<NameAnswers>,
     /// Readers hold it to check and insert an entity; a commit holds it to bump and evict.
     turn: RwLock<()>,
 }
@@ -151,6 +182,7 @@ impl Memo {
             indexes: Cache::with_weighter((index_keys / 8).max(1) as usize, index_keys, ByKeys),
             epoch: AtomicU64::new(0),
             changed_at: std::array::from_fn(|_| AtomicU64::new(0)),
+            names: RwLock::default(),
             turn: RwLock::new(()),
         }
     }
@@ -206,9 +238,48 @@ impl Memo {
         }
     }
 
-    /// After a commit landed: what it changed is evicted, and reads of its kinds begun before
-    /// it keep nothing.
-    pub fn committed<'n>(&self, changed: impl IntoIterator<Item = &'n NodeRef>) {
+    /// The keys a name lookup (its query folded) found, unless a commit since wrote a name
+    /// it could match.
+    pub fn names(&self, kind: NodeKind, folded: &str) -> Option<Arc<Vec<String>>> {
+        let first = folded.split(' ').next()?;
+        let names = self.names.read().unwrap_or_else(|p| p.into_inner());
+        names.by_word.get(&kind)?.get(first)?.get(folded).cloned()
+    }
+
+    /// Keeps a name lookup's answer read since `epoch`, unless a commit writing its kind has
+    /// landed meanwhile.
+    pub fn insert_names(&self, epoch: Epoch, kind: NodeKind, folded: String, keys: Vec<String>) {
+        let _turn = self.turn.read().unwrap_or_else(|p| p.into_inner());
+        if !self.unchanged_since(Kinds::of(kind), epoch.0) {
+            return;
+        }
+        let Some(first) = folded.split(' ').next().filter(|w| !w.is_empty()) else {
+            return;
+        };
+        let first = first.to_string();
+        let mut names = self.names.write().unwrap_or_else(|p| p.into_inner());
+        if names.held >= MAX_NAME_ANSWERS {
+            *names = NameAnswers::default();
+        }
+        let added = names
+            .by_word
+            .entry(kind)
+            .or_default()
+            .entry(first)
+            .or_default()
+            .insert(folded, Arc::new(keys))
+            .is_none();
+        names.held += usize::from(added);
+    }
+
+    /// After a commit landed: what it changed is evicted, reads of its kinds begun before it
+    /// keep nothing, and the name lookups its `name_words` (the folded words of the names it
+    /// wrote, old and new) could match are dropped.
+    pub fn committed<'n>(
+        &self,
+        changed: impl IntoIterator<Item = &'n NodeRef>,
+        name_words: &[(NodeKind, String)],
+    ) {
         let _turn = self.turn.write().unwrap_or_else(|p| p.into_inner());
         let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
         for node in changed {
@@ -216,6 +287,12 @@ impl Memo {
             self.changed_at[kind].store(epoch, Ordering::SeqCst);
             // Provisions live inside their agreement, which is in the batch too.
             self.entries.remove(&(node.kind, node.key.clone()));
+        }
+        if !name_words.is_empty() {
+            let mut names = self.names.write().unwrap_or_else(|p| p.into_inner());
+            for (kind, word) in name_words {
+                names.forget_prefixes_of(*kind, word);
+            }
         }
     }
 }
@@ -233,7 +310,7 @@ mod tests {
     fn a_value_read_before_a_commit_is_not_kept_and_commits_evict() {
         let memo = Memo::new(10, 100);
         let before = memo.epoch();
-        memo.committed(&[NodeRef::new(NodeKind::Country, "XK")]);
+        memo.committed(&[NodeRef::new(NodeKind::Country, "XK")], &[]);
         memo.insert(before, &[("XK".to_string(), country("old"))]);
         assert!(
             memo.get::<Country>("XK").is_none(),
@@ -242,7 +319,7 @@ mod tests {
 
         memo.insert(memo.epoch(), &[("XK".to_string(), country("new"))]);
         assert_eq!(memo.get::<Country>("XK").unwrap().name, "new");
-        memo.committed(&[NodeRef::new(NodeKind::Country, "XK")]);
+        memo.committed(&[NodeRef::new(NodeKind::Country, "XK")], &[]);
         assert!(memo.get::<Country>("XK").is_none(), "evicted by the commit");
     }
 
@@ -252,34 +329,76 @@ mod tests {
         let read = IndexRead::Count(NodeKind::Country);
         let xk = NodeRef::new(NodeKind::Country, "XK");
         let before = memo.epoch();
-        memo.committed(std::slice::from_ref(&xk));
+        memo.committed(std::slice::from_ref(&xk), &[]);
         memo.insert_index(before, read.clone(), IndexAnswer::Count(1));
         assert_eq!(memo.index(&read), None, "read before a commit of countries");
 
         memo.insert_index(memo.epoch(), read.clone(), IndexAnswer::Count(2));
         assert_eq!(memo.index(&read), Some(IndexAnswer::Count(2)));
-        memo.committed(&[NodeRef::new(NodeKind::Person, "someone")]);
+        memo.committed(&[NodeRef::new(NodeKind::Person, "someone")], &[]);
         assert_eq!(
             memo.index(&read),
             Some(IndexAnswer::Count(2)),
             "a commit of people leaves counts of countries"
         );
         let before = memo.epoch();
-        memo.committed(&[NodeRef::new(NodeKind::Person, "someone-else")]);
+        memo.committed(&[NodeRef::new(NodeKind::Person, "someone-else")], &[]);
         memo.insert_index(before, read.clone(), IndexAnswer::Count(2));
         assert_eq!(memo.index(&read), Some(IndexAnswer::Count(2)));
 
         // Stamped before a commit of countries, served after it: refused.
         let stamped = memo.epoch();
         memo.insert_index(stamped, read.clone(), IndexAnswer::Count(3));
-        memo.committed(&[xk]);
+        memo.committed(&[xk], &[]);
         assert_eq!(memo.index(&read), None);
         // Referrer counts depend on the referring kinds, not the target's.
         let about = IndexRead::ReferrerCount(NodeRef::country("XK"), Role::About);
         memo.insert_index(memo.epoch(), about.clone(), IndexAnswer::Count(7));
-        memo.committed(&[NodeRef::new(NodeKind::Country, "RS")]);
+        memo.committed(&[NodeRef::new(NodeKind::Country, "RS")], &[]);
         assert_eq!(memo.index(&about), Some(IndexAnswer::Count(7)));
-        memo.committed(&[NodeRef::new(NodeKind::Statement, "s")]);
+        memo.committed(&[NodeRef::new(NodeKind::Statement, "s")], &[]);
         assert_eq!(memo.index(&about), None);
+    }
+
+    #[test]
+    fn a_name_lookup_is_dropped_only_by_a_commit_writing_a_name_it_could_match() {
+        let memo = Memo::new(10, 100);
+        let keep = |query: &str, keys: &[&str]| {
+            let keys = keys.iter().map(|k| k.to_string()).collect();
+            memo.insert_names(memo.epoch(), NodeKind::Person, query.to_string(), keys);
+        };
+        keep("person 12", &["person-12"]);
+        keep("ned price", &["ned-price"]);
+        keep("ned", &["ned-price", "ned-other"]);
+        let found = |query: &str| memo.names(NodeKind::Person, query).map(|k| k.to_vec());
+        assert_eq!(found("person 12").unwrap(), ["person-12"]);
+
+        // Another person, named with other words: every lookup stays.
+        let written = NodeRef::new(NodeKind::Person, "bench-writer-3-1234");
+        let words = |names: &[&str]| -> Vec<(NodeKind, String)> {
+            names
+                .iter()
+                .map(|w| (NodeKind::Person, w.to_string()))
+                .collect()
+        };
+        memo.committed([&written], &words(&["bench", "writer", "3", "1234"]));
+        assert!(found("person 12").is_some() && found("ned").is_some());
+
+        // A word that a lookup's first word begins ("nedra" for "ned"): those lookups go.
+        memo.committed([&written], &words(&["nedra"]));
+        assert!(found("ned").is_none() && found("ned price").is_none());
+        assert!(found("person 12").is_some());
+        // A word of another kind's names drops nothing of people.
+        memo.committed(
+            [&NodeRef::new(NodeKind::Organization, "p")],
+            &[(NodeKind::Organization, "person".to_string())],
+        );
+        assert!(found("person 12").is_some());
+
+        // Read before a commit of its kind landed: not kept.
+        let before = memo.epoch();
+        memo.committed([&written], &[]);
+        memo.insert_names(before, NodeKind::Person, "aleks".into(), vec![]);
+        assert!(found("aleks").is_none());
     }
 }

@@ -87,6 +87,25 @@ pub(crate) fn node_exists(backend: &dyn Backend, node: &NodeRef) -> Result<bool,
     )
 }
 
+/// The folded words of every name a plan writes or replaces, by kind: the name lookups they
+/// could match go stale.
+fn name_words(plan: &Plan) -> Vec<(NodeKind, String)> {
+    let mut words = Vec::new();
+    for change in &plan.changes {
+        for fact in [&change.old, &change.new].into_iter().flatten() {
+            let names: Vec<&str> = crate::with_entity!(fact, e => e.names());
+            for name in names {
+                for word in text::fold(name).split(' ').filter(|w| !w.is_empty()) {
+                    words.push((change.node.kind, word.to_string()));
+                }
+            }
+        }
+    }
+    words.sort_unstable();
+    words.dedup();
+    words
+}
+
 fn downcast<E: Entity>(fact: Fact) -> Result<E, StoreError> {
     E::try_from(fact).map_err(|fact| wrong_kind::<E>(&fact))
 }
@@ -174,8 +193,10 @@ impl Store {
     fn apply(&self, plan: &Plan, writer: &durable::InLine<'_>) -> Result<Ticket, StoreError> {
         let ((), ticket) = self.syncs.apply(writer, || {
             self.backend.apply(plan)?;
-            self.memo
-                .committed(plan.changes.iter().map(|change| &change.node));
+            self.memo.committed(
+                plan.changes.iter().map(|change| &change.node),
+                &name_words(plan),
+            );
             Ok(())
         })?;
         Ok(ticket)
@@ -391,6 +412,10 @@ impl Store {
         let Some(first) = folded.split(' ').next().filter(|t| !t.is_empty()) else {
             return Ok(Vec::new());
         };
+        if let Some(keys) = self.memo.names(E::KIND, &folded) {
+            return Ok(keys.to_vec());
+        }
+        let epoch = self.memo.epoch();
         let candidates = self.backend.name_candidates(E::KIND, first)?;
         let entities = self.get_many::<E>(candidates.iter().map(String::as_str))?;
         let mut keys: Vec<String> = entities
@@ -403,7 +428,16 @@ impl Store {
             .map(|(k, _)| k)
             .collect();
         keys.sort();
+        self.memo
+            .insert_names(epoch, E::KIND, folded.clone(), keys.clone());
         Ok(keys)
+    }
+
+    /// A name lookup's answer if it is in memory (no store access at all).
+    pub fn cached_names<E: Entity>(&self, query: &str) -> Option<Vec<String>> {
+        self.memo
+            .names(E::KIND, &text::fold(query))
+            .map(|keys| keys.to_vec())
     }
 
     /// Resolves an alpha-2 or alpha-3 code, any letter case, to the country key.

@@ -250,3 +250,43 @@ fn a_document_validated_once_is_validated_again_for_other_variables() {
     );
     assert_eq!(app.data_with(query, json!({ "n": 2 })), first);
 }
+
+/// Name lookups are kept until a write touches a name they could match: a new name whose word a
+/// lookup's first word begins, and an old name renamed away.
+#[test]
+fn name_lookups_follow_every_write_of_a_name_they_could_match() {
+    let (app, keys) = TestApp::spawn_with_keys();
+    let named = |name: &str| {
+        let data = app.data_with(
+            "query($n: String!) { people(filter: { name: $n }) { edges { node { name } } } }",
+            json!({ "n": name }),
+        );
+        let mut found: Vec<String> = nodes(&data["people"])
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect();
+        found.sort();
+        found
+    };
+    assert!(named("Zed").is_empty());
+    assert!(named("Yan").is_empty());
+    let id = create_person(&app, &keys.writer, "Zed Alpha");
+    assert_eq!(named("Zed"), ["Zed Alpha"]);
+    assert_eq!(named("zed alpha"), ["Zed Alpha"]);
+    // A write of an unrelated name keeps what was found, and is found itself.
+    create_person(&app, &keys.writer, "Quentin Other");
+    assert_eq!(named("Zed"), ["Zed Alpha"]);
+    assert_eq!(named("Quentin"), ["Quentin Other"]);
+    // A longer word that the lookup's first word begins.
+    create_person(&app, &keys.writer, "Zeddie Beta");
+    assert_eq!(named("Zed"), ["Zed Alpha", "Zeddie Beta"]);
+    // Renamed away: the old name no longer finds it, the new one does.
+    app.data_as(
+        &keys.writer,
+        "mutation($id: ID!) { updatePerson(id: $id, input: { name: \"Yan Alpha\" }) { id } }",
+        json!({ "id": id }),
+    );
+    assert_eq!(named("Zed"), ["Zeddie Beta"]);
+    assert_eq!(named("Yan"), ["Yan Alpha"]);
+    assert_eq!(named("alpha"), ["Yan Alpha"]);
+}

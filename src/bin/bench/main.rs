@@ -833,7 +833,7 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
 /// Where the nested query stands in `queries`.
 const NESTED: usize = 2;
 /// The full-text search's position in `queries`, its words and its hits.
-const SEARCH: usize = 3;
+const SEARCH: usize = 4;
 const SEARCH_WORDS: &str = "partnership trade";
 const SEARCH_HITS: usize = 10;
 
