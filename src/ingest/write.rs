@@ -254,7 +254,9 @@ impl Writer {
         }
     }
 
-    fn announce(&self, outcomes: &[Outcome]) {
+    /// Hands the commit of `writes` to the followers; a node it wrote is given to them as
+    /// written, not read back.
+    fn announce(&self, outcomes: &[Outcome], writes: &[Write]) {
         let sequence = match self.store.sequence() {
             Ok(sequence) => sequence,
             Err(e) => {
@@ -274,8 +276,20 @@ impl Writer {
                 revision: o.revision,
             })
             .collect();
+        let written: HashMap<NodeRef, &Fact> = writes
+            .iter()
+            .filter_map(|write| match write {
+                Write::Create(fact) | Write::Upsert(fact) | Write::Update { fact, .. } => {
+                    Some((fact.node(), fact))
+                }
+                Write::Delete { .. } => None,
+            })
+            .collect();
         // Followed even when nothing changed: the search index records the sequence it is at.
-        let now = |node: &NodeRef| self.store.get_fact(node).ok().flatten();
+        let now = |node: &NodeRef| match written.get(node) {
+            Some(fact) => Some((*fact).clone()),
+            None => self.store.get_fact(node).ok().flatten(),
+        };
         let commit = Commit {
             sequence,
             changes: &changes,
@@ -354,7 +368,7 @@ impl Writer {
             });
         }
         let (outcomes, ticket) = guard.commit_visible(&writes, by, None)?;
-        self.announce(&outcomes);
+        self.announce(&outcomes, &writes);
         drop(guard);
         self.acknowledge(ticket)?;
         Ok(outcomes)
@@ -375,16 +389,13 @@ impl Writer {
         author.may(action, node.kind)?;
         let by = author.name.as_str();
         let guard = self.store.lock_writes();
-        let (outcomes, ticket) = guard.commit_visible(
-            &[Write::Delete {
-                node,
-                cascade,
-                expected_revision,
-            }],
-            by,
-            None,
-        )?;
-        self.announce(&outcomes);
+        let delete = [Write::Delete {
+            node,
+            cascade,
+            expected_revision,
+        }];
+        let (outcomes, ticket) = guard.commit_visible(&delete, by, None)?;
+        self.announce(&outcomes, &delete);
         drop(guard);
         self.acknowledge(ticket)?;
         Ok(outcomes)
