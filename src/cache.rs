@@ -227,6 +227,11 @@ impl QueryCache {
         }
     }
 
+    /// Whether documents are kept (and with them what passed validation).
+    pub fn enabled(&self) -> bool {
+        self.documents.is_some()
+    }
+
     /// The parsed document, or None when the query does not parse (execution reports why).
     pub fn parse(&self, query: &str) -> Option<Arc<Parsed>> {
         if let Some(doc) = self.documents.as_ref().and_then(|d| d.get(query)) {

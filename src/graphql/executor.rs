@@ -167,10 +167,11 @@ impl Executor {
         let is_query = document.is_some_and(|doc| {
             operation_type(doc, request.operation_name.as_deref()) == Some(OperationType::Query)
         });
-        // Part of the response cache's key, and of what a document remembers as validated.
-        let variables = match parsed {
-            Some(_) => serde_json::to_string(&request.variables).unwrap_or_default(),
-            None => String::new(),
+        // Part of the response cache's key, and of what a kept document remembers as validated.
+        let remembers = self.queries.enabled();
+        let variables = match parsed.is_some() && (remembers || self.responses.enabled()) {
+            true => serde_json::to_string(&request.variables).unwrap_or_default(),
+            false => String::new(),
         };
         let cache_key =
             (is_query && self.responses.enabled() && !self.expose_query_stats).then(|| {
@@ -191,6 +192,7 @@ impl Executor {
         // A batch's operations are validated every time: each is charged to the batch's budget
         // as it is validated.
         let validated = batch.is_none()
+            && remembers
             && parsed
                 .as_deref()
                 .is_some_and(|p| p.is_validated(request.operation_name.as_deref(), &variables));
@@ -252,7 +254,10 @@ impl Executor {
         if response.data == Value::Null && response.errors.is_empty() {
             response.data = Value::Object(Default::default());
         }
-        if let Some(parsed) = parsed.as_deref().filter(|_| !validated && !batched) {
+        if let Some(parsed) = parsed
+            .as_deref()
+            .filter(|_| remembers && !validated && !batched)
+        {
             if !never_executed(&response) {
                 parsed.mark_validated(operation_name.as_deref(), variables);
             }
