@@ -135,11 +135,14 @@ impl Equivalent<(NodeKind, String)> for Borrowed<'_> {
 /// Name lookups held at most; past it the memo starts over.
 const MAX_NAME_ANSWERS: usize = 10_000;
 
+/// The keys found by name lookups that share a first word, by whole folded query.
+type LookupsOfWord = HashMap<String, Arc<Vec<String>>>;
+
 /// Answers of name lookups by kind, then by the lookup's first folded word, then by the whole
 /// folded query: a commit drops them by word.
 #[derive(Default)]
 struct NameAnswers {
-    by_word: HashMap<NodeKind, HashMap<String, HashMap<String, Arc<Vec<String>>>>>,
+    by_word: HashMap<NodeKind, HashMap<String, LookupsOfWord>>,
     held: usize,
 }
 
