@@ -281,7 +281,7 @@ impl Memo {
     pub fn committed<'n>(
         &self,
         changed: impl IntoIterator<Item = &'n NodeRef>,
-        name_words: &[(NodeKind, String)],
+        name_words: impl FnOnce() -> Vec<(NodeKind, String)>,
     ) {
         let _turn = self.turn.write().unwrap_or_else(|p| p.into_inner());
         let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
@@ -291,10 +291,12 @@ impl Memo {
             // Provisions live inside their agreement, which is in the batch too.
             self.entries.remove(&(node.kind, node.key.clone()));
         }
-        if !name_words.is_empty() {
-            let mut names = self.names.write().unwrap_or_else(|p| p.into_inner());
-            for (kind, word) in name_words {
-                names.forget_prefixes_of(*kind, word);
+        // Under the turn, so that no lookup is kept between this look and the forgetting; the
+        // words are worked out only when some lookup is held (a bulk load holds none).
+        let mut names = self.names.write().unwrap_or_else(|p| p.into_inner());
+        if names.held > 0 {
+            for (kind, word) in name_words() {
+                names.forget_prefixes_of(kind, &word);
             }
         }
     }
@@ -313,7 +315,7 @@ mod tests {
     fn a_value_read_before_a_commit_is_not_kept_and_commits_evict() {
         let memo = Memo::new(10, 100);
         let before = memo.epoch();
-        memo.committed(&[NodeRef::new(NodeKind::Country, "XK")], &[]);
+        memo.committed(&[NodeRef::new(NodeKind::Country, "XK")], Vec::new);
         memo.insert(before, &[("XK".to_string(), country("old"))]);
         assert!(
             memo.get::<Country>("XK").is_none(),
@@ -322,7 +324,7 @@ mod tests {
 
         memo.insert(memo.epoch(), &[("XK".to_string(), country("new"))]);
         assert_eq!(memo.get::<Country>("XK").unwrap().name, "new");
-        memo.committed(&[NodeRef::new(NodeKind::Country, "XK")], &[]);
+        memo.committed(&[NodeRef::new(NodeKind::Country, "XK")], Vec::new);
         assert!(memo.get::<Country>("XK").is_none(), "evicted by the commit");
     }
 
@@ -332,34 +334,34 @@ mod tests {
         let read = IndexRead::Count(NodeKind::Country);
         let xk = NodeRef::new(NodeKind::Country, "XK");
         let before = memo.epoch();
-        memo.committed(std::slice::from_ref(&xk), &[]);
+        memo.committed(std::slice::from_ref(&xk), Vec::new);
         memo.insert_index(before, read.clone(), IndexAnswer::Count(1));
         assert_eq!(memo.index(&read), None, "read before a commit of countries");
 
         memo.insert_index(memo.epoch(), read.clone(), IndexAnswer::Count(2));
         assert_eq!(memo.index(&read), Some(IndexAnswer::Count(2)));
-        memo.committed(&[NodeRef::new(NodeKind::Person, "someone")], &[]);
+        memo.committed(&[NodeRef::new(NodeKind::Person, "someone")], Vec::new);
         assert_eq!(
             memo.index(&read),
             Some(IndexAnswer::Count(2)),
             "a commit of people leaves counts of countries"
         );
         let before = memo.epoch();
-        memo.committed(&[NodeRef::new(NodeKind::Person, "someone-else")], &[]);
+        memo.committed(&[NodeRef::new(NodeKind::Person, "someone-else")], Vec::new);
         memo.insert_index(before, read.clone(), IndexAnswer::Count(2));
         assert_eq!(memo.index(&read), Some(IndexAnswer::Count(2)));
 
         // Stamped before a commit of countries, served after it: refused.
         let stamped = memo.epoch();
         memo.insert_index(stamped, read.clone(), IndexAnswer::Count(3));
-        memo.committed(&[xk], &[]);
+        memo.committed(&[xk], Vec::new);
         assert_eq!(memo.index(&read), None);
         // Referrer counts depend on the referring kinds, not the target's.
         let about = IndexRead::ReferrerCount(NodeRef::country("XK"), Role::About);
         memo.insert_index(memo.epoch(), about.clone(), IndexAnswer::Count(7));
-        memo.committed(&[NodeRef::new(NodeKind::Country, "RS")], &[]);
+        memo.committed(&[NodeRef::new(NodeKind::Country, "RS")], Vec::new);
         assert_eq!(memo.index(&about), Some(IndexAnswer::Count(7)));
-        memo.committed(&[NodeRef::new(NodeKind::Statement, "s")], &[]);
+        memo.committed(&[NodeRef::new(NodeKind::Statement, "s")], Vec::new);
         assert_eq!(memo.index(&about), None);
     }
 
@@ -384,23 +386,22 @@ mod tests {
                 .map(|w| (NodeKind::Person, w.to_string()))
                 .collect()
         };
-        memo.committed([&written], &words(&["bench", "writer", "3", "1234"]));
+        memo.committed([&written], || words(&["bench", "writer", "3", "1234"]));
         assert!(found("person 12").is_some() && found("ned").is_some());
 
         // A word that a lookup's first word begins ("nedra" for "ned"): those lookups go.
-        memo.committed([&written], &words(&["nedra"]));
+        memo.committed([&written], || words(&["nedra"]));
         assert!(found("ned").is_none() && found("ned price").is_none());
         assert!(found("person 12").is_some());
         // A word of another kind's names drops nothing of people.
-        memo.committed(
-            [&NodeRef::new(NodeKind::Organization, "p")],
-            &[(NodeKind::Organization, "person".to_string())],
-        );
+        memo.committed([&NodeRef::new(NodeKind::Organization, "p")], || {
+            vec![(NodeKind::Organization, "person".to_string())]
+        });
         assert!(found("person 12").is_some());
 
         // Read before a commit of its kind landed: not kept.
         let before = memo.epoch();
-        memo.committed([&written], &[]);
+        memo.committed([&written], Vec::new);
         memo.insert_names(before, NodeKind::Person, "aleks".into(), vec![]);
         assert!(found("aleks").is_none());
     }

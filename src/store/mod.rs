@@ -193,10 +193,10 @@ impl Store {
     fn apply(&self, plan: &Plan, writer: &durable::InLine<'_>) -> Result<Ticket, StoreError> {
         let ((), ticket) = self.syncs.apply(writer, || {
             self.backend.apply(plan)?;
-            self.memo.committed(
-                plan.changes.iter().map(|change| &change.node),
-                &name_words(plan),
-            );
+            self.memo
+                .committed(plan.changes.iter().map(|change| &change.node), || {
+                    name_words(plan)
+                });
             Ok(())
         })?;
         Ok(ticket)
