@@ -26,12 +26,12 @@ macro_rules! connection_types {
         #[derive(::async_graphql::SimpleObject)]
         pub struct $edge {
             pub cursor: String,
-            pub node: $node,
+            pub node: $crate::graphql::lean::Lean<$node>,
         }
 
         #[derive(::async_graphql::SimpleObject)]
         pub struct $connection {
-            pub edges: Vec<$edge>,
+            pub edges: $crate::graphql::lean::LeanList<$edge>,
             pub page_info: $crate::graphql::connection::PageInfo,
             pub total_count: i32,
         }
@@ -39,11 +39,14 @@ macro_rules! connection_types {
         impl From<$crate::graphql::connection::Page<$node>> for $connection {
             fn from(page: $crate::graphql::connection::Page<$node>) -> Self {
                 $connection {
-                    edges: page
+                    edges: $crate::graphql::lean::LeanList(page
                         .rows
                         .into_iter()
-                        .map(|(key, node)| $edge { cursor: $crate::graphql::id::encode_cursor(&key), node })
-                        .collect(),
+                        .map(|(key, node)| $edge {
+                            cursor: $crate::graphql::id::encode_cursor(&key),
+                            node: $crate::graphql::lean::Lean(node),
+                        })
+                        .collect()),
                     page_info: page.info,
                     total_count: page.total.min(i32::MAX as usize) as i32,
                 }

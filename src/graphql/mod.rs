@@ -11,6 +11,7 @@ pub mod id;
 pub mod inputs;
 pub mod keys;
 pub mod kinds;
+pub mod lean;
 pub mod loader;
 pub mod mutation;
 pub mod order;

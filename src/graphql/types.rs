@@ -5,6 +5,7 @@ use super::connection::*;
 use super::error::OrGqlError;
 use super::id;
 use super::kinds::*;
+use super::lean::{Lean, LeanList};
 use super::loader::{Key, Loaders, Reader, ReferrerCount, ReferrerPage, Referrers, RevisionsOf};
 use crate::domain::{self, NodeKind, NodeRef, PartialDate};
 use crate::domain::{Entity, Role};
@@ -332,11 +333,13 @@ pub struct CitationObj(pub domain::Citation);
 /// (Unicode scalar values, end exclusive).
 #[Object(name = "Citation")]
 impl CitationObj {
-    async fn source(&self, ctx: &Context<'_>) -> Result<SourceObj> {
-        load_one(ctx, &self.0.source)
-            .await?
-            .map(SourceObj)
-            .ok_or_else(|| missing("source", &self.0.source))
+    async fn source(&self, ctx: &Context<'_>) -> Result<Lean<SourceObj>> {
+        Ok(Lean(
+            load_one(ctx, &self.0.source)
+                .await?
+                .map(SourceObj)
+                .ok_or_else(|| missing("source", &self.0.source))?,
+        ))
     }
     async fn excerpt(&self, ctx: &Context<'_>) -> Result<String> {
         let source = load_one::<domain::Source>(ctx, &self.0.source)
@@ -406,13 +409,15 @@ impl ChangeLogObj {
             .map_or(0, |r| r.number as i32))
     }
     /// Oldest first.
-    async fn revisions(&self, ctx: &Context<'_>) -> Result<Vec<RevisionObj>> {
-        Ok(revisions(ctx, &self.0)
-            .await?
-            .iter()
-            .cloned()
-            .map(RevisionObj)
-            .collect())
+    async fn revisions(&self, ctx: &Context<'_>) -> Result<LeanList<RevisionObj>> {
+        Ok(LeanList(
+            revisions(ctx, &self.0)
+                .await?
+                .iter()
+                .cloned()
+                .map(RevisionObj)
+                .collect(),
+        ))
     }
 }
 

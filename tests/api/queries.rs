@@ -371,3 +371,29 @@ fn response_fields_keep_the_order_of_the_query() {
         assert!(body.rfind("\"name\"").unwrap() > at("kind"), "{body}");
     }
 }
+
+#[test]
+fn an_error_deep_in_a_page_names_its_row_and_leaves_the_rest() {
+    let app = TestApp::spawn();
+    let response = app.graphql(
+        r#"{ countries(filter: { name: "Kosovo" }, first: 1) { edges { cursor node {
+              name __typename statements(first: -1) { totalCount } code } } } }"#,
+        json!({}),
+    );
+    let errors = response["errors"].as_array().expect("an error");
+    assert_eq!(errors.len(), 1, "{response:#}");
+    assert_eq!(
+        errors[0]["path"],
+        json!(["countries", "edges", 0, "node", "statements"]),
+        "{response:#}"
+    );
+    assert_eq!(
+        errors[0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{response:#}"
+    );
+    let node = &response["data"]["countries"]["edges"][0]["node"];
+    assert_eq!(node["name"], "Kosovo");
+    assert_eq!(node["__typename"], "Country");
+    assert_eq!(node["code"], "XK");
+    assert_eq!(node["statements"], Value::Null);
+}

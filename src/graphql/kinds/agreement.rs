@@ -8,6 +8,7 @@ use crate::graphql::connection::*;
 use crate::graphql::id;
 use crate::graphql::inputs::*;
 use crate::graphql::kinds::*;
+use crate::graphql::lean::{Lean, LeanList};
 use crate::graphql::mutation::unwrap_fact;
 use crate::graphql::mutation::*;
 use crate::graphql::query::*;
@@ -42,47 +43,55 @@ impl AgreementObj {
     async fn place(&self) -> Option<&str> {
         self.0.place.as_deref()
     }
-    async fn parties(&self, ctx: &Context<'_>) -> Result<Vec<CountryObj>> {
-        countries(ctx, &self.0.parties).await
+    async fn parties(&self, ctx: &Context<'_>) -> Result<LeanList<CountryObj>> {
+        Ok(LeanList(countries(ctx, &self.0.parties).await?))
     }
-    async fn signatories(&self) -> Vec<SignatoryObj> {
-        self.0
-            .signatories
-            .iter()
-            .cloned()
-            .map(SignatoryObj)
-            .collect()
+    async fn signatories(&self) -> LeanList<SignatoryObj> {
+        LeanList(
+            self.0
+                .signatories
+                .iter()
+                .cloned()
+                .map(SignatoryObj)
+                .collect(),
+        )
     }
     /// Countries that brokered the agreement.
-    async fn brokers(&self, ctx: &Context<'_>) -> Result<Vec<CountryObj>> {
-        countries(ctx, &self.0.brokers).await
+    async fn brokers(&self, ctx: &Context<'_>) -> Result<LeanList<CountryObj>> {
+        Ok(LeanList(countries(ctx, &self.0.brokers).await?))
     }
-    async fn provisions(&self) -> Vec<ProvisionObj> {
-        (0..self.0.provisions.len())
-            .map(|index| ProvisionObj {
-                agreement: self.0.clone(),
-                index,
-            })
-            .collect()
-    }
-    async fn events(&self, ctx: &Context<'_>) -> Result<Vec<EventObj>> {
-        related(
-            ctx,
-            NodeRef::new(NodeKind::Agreement, &self.0.key),
-            Role::EventAgreement,
-            EventObj,
+    async fn provisions(&self) -> LeanList<ProvisionObj> {
+        LeanList(
+            (0..self.0.provisions.len())
+                .map(|index| ProvisionObj {
+                    agreement: self.0.clone(),
+                    index,
+                })
+                .collect(),
         )
-        .await
+    }
+    async fn events(&self, ctx: &Context<'_>) -> Result<LeanList<EventObj>> {
+        Ok(LeanList(
+            related(
+                ctx,
+                NodeRef::new(NodeKind::Agreement, &self.0.key),
+                Role::EventAgreement,
+                EventObj,
+            )
+            .await?,
+        ))
     }
     /// Relations this agreement set up or changed.
-    async fn relations(&self, ctx: &Context<'_>) -> Result<Vec<RelationObj>> {
-        related(
-            ctx,
-            NodeRef::new(NodeKind::Agreement, &self.0.key),
-            Role::RelationAgreement,
-            RelationObj,
-        )
-        .await
+    async fn relations(&self, ctx: &Context<'_>) -> Result<LeanList<RelationObj>> {
+        Ok(LeanList(
+            related(
+                ctx,
+                NodeRef::new(NodeKind::Agreement, &self.0.key),
+                Role::RelationAgreement,
+                RelationObj,
+            )
+            .await?,
+        ))
     }
     /// Statements about this agreement.
     #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
@@ -102,8 +111,8 @@ impl AgreementObj {
         )
         .await
     }
-    async fn sources(&self) -> Vec<CitationObj> {
-        citations(&self.0.sources)
+    async fn sources(&self) -> LeanList<CitationObj> {
+        LeanList(citations(&self.0.sources))
     }
 }
 
@@ -111,15 +120,17 @@ pub struct SignatoryObj(pub domain::Signatory);
 
 #[Object(name = "Signatory")]
 impl SignatoryObj {
-    async fn person(&self, ctx: &Context<'_>) -> Result<PersonObj> {
-        load_one(ctx, &self.0.person)
-            .await?
-            .map(PersonObj)
-            .ok_or_else(|| missing("person", &self.0.person))
+    async fn person(&self, ctx: &Context<'_>) -> Result<Lean<PersonObj>> {
+        Ok(Lean(
+            load_one(ctx, &self.0.person)
+                .await?
+                .map(PersonObj)
+                .ok_or_else(|| missing("person", &self.0.person))?,
+        ))
     }
     /// The country the person signed for.
-    async fn country(&self, ctx: &Context<'_>) -> Result<Option<CountryObj>> {
-        country(ctx, self.0.country.as_ref()).await
+    async fn country(&self, ctx: &Context<'_>) -> Result<Option<Lean<CountryObj>>> {
+        Ok(country(ctx, self.0.country.as_ref()).await?.map(Lean))
     }
 }
 
@@ -155,18 +166,20 @@ impl ProvisionObj {
         &self.provision().text
     }
     /// The country that commits to act, where one does.
-    async fn actor(&self, ctx: &Context<'_>) -> Result<Option<CountryObj>> {
-        country(ctx, self.provision().actor.as_ref()).await
+    async fn actor(&self, ctx: &Context<'_>) -> Result<Option<Lean<CountryObj>>> {
+        Ok(country(ctx, self.provision().actor.as_ref())
+            .await?
+            .map(Lean))
     }
-    async fn sources(&self) -> Vec<CitationObj> {
-        citations(&self.provision().sources)
+    async fn sources(&self) -> LeanList<CitationObj> {
+        LeanList(citations(&self.provision().sources))
     }
     /// Its position in the agreement, from 1.
     async fn number(&self) -> i32 {
         self.provision().number as i32
     }
-    async fn agreement(&self) -> AgreementObj {
-        AgreementObj(self.agreement.clone())
+    async fn agreement(&self) -> Lean<AgreementObj> {
+        Lean(AgreementObj(self.agreement.clone()))
     }
 }
 

@@ -8,6 +8,7 @@ use crate::graphql::connection::*;
 use crate::graphql::error::{ApiError, OrGqlError};
 use crate::graphql::id;
 use crate::graphql::kinds::*;
+use crate::graphql::lean::{Lean, LeanList};
 use crate::graphql::mutation::unwrap_fact;
 use crate::graphql::mutation::*;
 use crate::graphql::query::*;
@@ -110,35 +111,41 @@ impl CountryObj {
         .await
     }
     /// Missions this country sends abroad.
-    async fn missions_abroad(&self, ctx: &Context<'_>) -> Result<Vec<MissionObj>> {
-        related(
-            ctx,
-            country_ref(&self.0.code),
-            Role::MissionSending,
-            MissionObj,
-        )
-        .await
+    async fn missions_abroad(&self, ctx: &Context<'_>) -> Result<LeanList<MissionObj>> {
+        Ok(LeanList(
+            related(
+                ctx,
+                country_ref(&self.0.code),
+                Role::MissionSending,
+                MissionObj,
+            )
+            .await?,
+        ))
     }
     /// Missions other countries keep, or plan, in this country.
-    async fn missions_hosted(&self, ctx: &Context<'_>) -> Result<Vec<MissionObj>> {
-        related(
-            ctx,
-            country_ref(&self.0.code),
-            Role::MissionHost,
-            MissionObj,
-        )
-        .await
+    async fn missions_hosted(&self, ctx: &Context<'_>) -> Result<LeanList<MissionObj>> {
+        Ok(LeanList(
+            related(
+                ctx,
+                country_ref(&self.0.code),
+                Role::MissionHost,
+                MissionObj,
+            )
+            .await?,
+        ))
     }
     /// The organizations this country belongs to, has applied to or is a candidate for,
     /// intends to join, or has left.
-    async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<MembershipObj>> {
-        related(
-            ctx,
-            country_ref(&self.0.code),
-            Role::MembershipCountry,
-            MembershipObj,
-        )
-        .await
+    async fn memberships(&self, ctx: &Context<'_>) -> Result<LeanList<MembershipObj>> {
+        Ok(LeanList(
+            related(
+                ctx,
+                country_ref(&self.0.code),
+                Role::MembershipCountry,
+                MembershipObj,
+            )
+            .await?,
+        ))
     }
     /// Statements about this country.
     #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
@@ -159,8 +166,10 @@ impl CountryObj {
         .await
     }
     /// People who hold or held a post for this country.
-    async fn people(&self, ctx: &Context<'_>) -> Result<Vec<PersonObj>> {
-        related(ctx, country_ref(&self.0.code), Role::PostCountry, PersonObj).await
+    async fn people(&self, ctx: &Context<'_>) -> Result<LeanList<PersonObj>> {
+        Ok(LeanList(
+            related(ctx, country_ref(&self.0.code), Role::PostCountry, PersonObj).await?,
+        ))
     }
     /// Events this country took part in.
     #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
@@ -201,11 +210,11 @@ pub struct CountryQuery;
 #[Object]
 impl CountryQuery {
     /// ISO 3166-1 alpha-2 or alpha-3, any letter case. Kosovo is XK / XKX. Unknown code: null.
-    async fn country(&self, ctx: &Context<'_>, code: String) -> Result<Option<CountryObj>> {
-        match country_key(ctx, &code).await? {
-            Some(key) => Ok(load_one(ctx, &key).await?.map(CountryObj)),
-            None => Ok(None),
-        }
+    async fn country(&self, ctx: &Context<'_>, code: String) -> Result<Option<Lean<CountryObj>>> {
+        Ok(match country_key(ctx, &code).await? {
+            Some(key) => load_one(ctx, &key).await?.map(|c| Lean(CountryObj(c))),
+            None => None,
+        })
     }
 
     #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]

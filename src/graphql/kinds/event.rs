@@ -8,6 +8,7 @@ use crate::graphql::connection::*;
 use crate::graphql::id;
 use crate::graphql::inputs::*;
 use crate::graphql::kinds::*;
+use crate::graphql::lean::{Lean, LeanList};
 use crate::graphql::mutation::unwrap_fact;
 use crate::graphql::mutation::*;
 use crate::graphql::query::*;
@@ -54,31 +55,37 @@ impl EventObj {
     async fn place(&self) -> Option<&str> {
         self.0.place.as_deref()
     }
-    async fn participants(&self, ctx: &Context<'_>) -> Result<Vec<PersonObj>> {
-        Ok(load_many(ctx, &self.0.participants)
+    async fn participants(&self, ctx: &Context<'_>) -> Result<LeanList<PersonObj>> {
+        Ok(LeanList(
+            load_many(ctx, &self.0.participants)
+                .await?
+                .into_iter()
+                .map(PersonObj)
+                .collect(),
+        ))
+    }
+    async fn countries(&self, ctx: &Context<'_>) -> Result<LeanList<CountryObj>> {
+        Ok(LeanList(countries(ctx, &self.0.countries).await?))
+    }
+    async fn agreement(&self, ctx: &Context<'_>) -> Result<Option<Lean<AgreementObj>>> {
+        Ok(optional(ctx, self.0.agreement.as_deref(), AgreementObj)
             .await?
-            .into_iter()
-            .map(PersonObj)
-            .collect())
-    }
-    async fn countries(&self, ctx: &Context<'_>) -> Result<Vec<CountryObj>> {
-        countries(ctx, &self.0.countries).await
-    }
-    async fn agreement(&self, ctx: &Context<'_>) -> Result<Option<AgreementObj>> {
-        optional(ctx, self.0.agreement.as_deref(), AgreementObj).await
+            .map(Lean))
     }
     /// Statements made at this event.
-    async fn statements(&self, ctx: &Context<'_>) -> Result<Vec<StatementObj>> {
-        related(
-            ctx,
-            NodeRef::new(NodeKind::Event, &self.0.key),
-            Role::StatementEvent,
-            StatementObj,
-        )
-        .await
+    async fn statements(&self, ctx: &Context<'_>) -> Result<LeanList<StatementObj>> {
+        Ok(LeanList(
+            related(
+                ctx,
+                NodeRef::new(NodeKind::Event, &self.0.key),
+                Role::StatementEvent,
+                StatementObj,
+            )
+            .await?,
+        ))
     }
-    async fn sources(&self) -> Vec<CitationObj> {
-        citations(&self.0.sources)
+    async fn sources(&self) -> LeanList<CitationObj> {
+        LeanList(citations(&self.0.sources))
     }
 }
 

@@ -8,6 +8,7 @@ use crate::graphql::error::{ApiError, OrGqlError};
 use crate::graphql::id;
 use crate::graphql::inputs::*;
 use crate::graphql::kinds::*;
+use crate::graphql::lean::{Lean, LeanList};
 use crate::graphql::mutation::unwrap_fact;
 use crate::graphql::mutation::*;
 use crate::graphql::query::*;
@@ -44,16 +45,20 @@ impl MembershipObj {
     async fn change_log(&self) -> ChangeLogObj {
         ChangeLogObj(NodeRef::new(NodeKind::Membership, &self.0.key))
     }
-    async fn country(&self, ctx: &Context<'_>) -> Result<CountryObj> {
-        country(ctx, Some(&self.0.country))
-            .await?
-            .ok_or_else(|| missing("country", &self.0.country))
+    async fn country(&self, ctx: &Context<'_>) -> Result<Lean<CountryObj>> {
+        Ok(Lean(
+            country(ctx, Some(&self.0.country))
+                .await?
+                .ok_or_else(|| missing("country", &self.0.country))?,
+        ))
     }
-    async fn organization(&self, ctx: &Context<'_>) -> Result<OrganizationObj> {
-        load_one(ctx, &self.0.organization)
-            .await?
-            .map(OrganizationObj)
-            .ok_or_else(|| missing("organization", &self.0.organization))
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Lean<OrganizationObj>> {
+        Ok(Lean(
+            load_one(ctx, &self.0.organization)
+                .await?
+                .map(OrganizationObj)
+                .ok_or_else(|| missing("organization", &self.0.organization))?,
+        ))
     }
     async fn status(&self) -> MembershipStatus {
         self.0.status.into()
@@ -67,8 +72,8 @@ impl MembershipObj {
     async fn until(&self) -> Option<DateScalar> {
         date(self.0.until)
     }
-    async fn sources(&self) -> Vec<CitationObj> {
-        citations(&self.0.sources)
+    async fn sources(&self) -> LeanList<CitationObj> {
+        LeanList(citations(&self.0.sources))
     }
 }
 

@@ -9,6 +9,7 @@ use crate::graphql::error::OrGqlError;
 use crate::graphql::id;
 use crate::graphql::inputs::*;
 use crate::graphql::kinds::*;
+use crate::graphql::lean::{Lean, LeanList};
 use crate::graphql::mutation::unwrap_fact;
 use crate::graphql::mutation::*;
 use crate::graphql::query::*;
@@ -51,15 +52,19 @@ impl MissionObj {
     async fn kind(&self) -> MissionKind {
         self.0.kind.into()
     }
-    async fn sending_country(&self, ctx: &Context<'_>) -> Result<CountryObj> {
-        country(ctx, Some(&self.0.sending_country))
-            .await?
-            .ok_or_else(|| missing("country", &self.0.sending_country))
+    async fn sending_country(&self, ctx: &Context<'_>) -> Result<Lean<CountryObj>> {
+        Ok(Lean(
+            country(ctx, Some(&self.0.sending_country))
+                .await?
+                .ok_or_else(|| missing("country", &self.0.sending_country))?,
+        ))
     }
-    async fn host_country(&self, ctx: &Context<'_>) -> Result<CountryObj> {
-        country(ctx, Some(&self.0.host_country))
-            .await?
-            .ok_or_else(|| missing("country", &self.0.host_country))
+    async fn host_country(&self, ctx: &Context<'_>) -> Result<Lean<CountryObj>> {
+        Ok(Lean(
+            country(ctx, Some(&self.0.host_country))
+                .await?
+                .ok_or_else(|| missing("country", &self.0.host_country))?,
+        ))
     }
     async fn city(&self) -> Option<&str> {
         self.0.city.as_deref()
@@ -77,8 +82,8 @@ impl MissionObj {
     async fn closed(&self) -> Option<DateScalar> {
         date(self.0.closed)
     }
-    async fn sources(&self) -> Vec<CitationObj> {
-        citations(&self.0.sources)
+    async fn sources(&self) -> LeanList<CitationObj> {
+        LeanList(citations(&self.0.sources))
     }
 }
 

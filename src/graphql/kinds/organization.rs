@@ -9,6 +9,7 @@ use crate::graphql::error::OrGqlError;
 use crate::graphql::id;
 use crate::graphql::inputs::*;
 use crate::graphql::kinds::*;
+use crate::graphql::lean::{Lean, LeanList};
 use crate::graphql::mutation::unwrap_fact;
 use crate::graphql::mutation::*;
 use crate::graphql::query::*;
@@ -50,8 +51,8 @@ impl OrganizationObj {
     async fn kind(&self) -> OrganizationKind {
         self.0.kind.into()
     }
-    async fn country(&self, ctx: &Context<'_>) -> Result<Option<CountryObj>> {
-        country(ctx, self.0.country.as_ref()).await
+    async fn country(&self, ctx: &Context<'_>) -> Result<Option<Lean<CountryObj>>> {
+        Ok(country(ctx, self.0.country.as_ref()).await?.map(Lean))
     }
     #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
     async fn statements(
@@ -72,27 +73,31 @@ impl OrganizationObj {
     }
     /// The countries that are members of it, have applied, are candidates, intend to join,
     /// or have left.
-    async fn members(&self, ctx: &Context<'_>) -> Result<Vec<MembershipObj>> {
-        related(
-            ctx,
-            NodeRef::new(NodeKind::Organization, &self.0.key),
-            Role::MembershipOrganization,
-            MembershipObj,
-        )
-        .await
+    async fn members(&self, ctx: &Context<'_>) -> Result<LeanList<MembershipObj>> {
+        Ok(LeanList(
+            related(
+                ctx,
+                NodeRef::new(NodeKind::Organization, &self.0.key),
+                Role::MembershipOrganization,
+                MembershipObj,
+            )
+            .await?,
+        ))
     }
     /// People who hold or held a post in this organization.
-    async fn people(&self, ctx: &Context<'_>) -> Result<Vec<PersonObj>> {
-        related(
-            ctx,
-            NodeRef::new(NodeKind::Organization, &self.0.key),
-            Role::PostOrganization,
-            PersonObj,
-        )
-        .await
+    async fn people(&self, ctx: &Context<'_>) -> Result<LeanList<PersonObj>> {
+        Ok(LeanList(
+            related(
+                ctx,
+                NodeRef::new(NodeKind::Organization, &self.0.key),
+                Role::PostOrganization,
+                PersonObj,
+            )
+            .await?,
+        ))
     }
-    async fn sources(&self) -> Vec<CitationObj> {
-        citations(&self.0.sources)
+    async fn sources(&self) -> LeanList<CitationObj> {
+        LeanList(citations(&self.0.sources))
     }
 }
 

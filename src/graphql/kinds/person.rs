@@ -9,6 +9,7 @@ use crate::graphql::error::OrGqlError;
 use crate::graphql::id;
 use crate::graphql::inputs::*;
 use crate::graphql::kinds::*;
+use crate::graphql::lean::{Lean, LeanList};
 use crate::graphql::mutation::unwrap_fact;
 use crate::graphql::mutation::*;
 use crate::graphql::query::*;
@@ -37,8 +38,8 @@ impl PersonObj {
     async fn aliases(&self) -> &[String] {
         &self.0.aliases
     }
-    async fn posts(&self) -> Vec<PostObj> {
-        self.0.posts.iter().cloned().map(PostObj).collect()
+    async fn posts(&self) -> LeanList<PostObj> {
+        LeanList(self.0.posts.iter().cloned().map(PostObj).collect())
     }
     /// What this person said, directly or as reported.
     #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
@@ -59,24 +60,28 @@ impl PersonObj {
         .await
     }
     /// Agreements this person signed.
-    async fn signed(&self, ctx: &Context<'_>) -> Result<Vec<AgreementObj>> {
-        related(
-            ctx,
-            NodeRef::new(NodeKind::Person, &self.0.key),
-            Role::Signatory,
-            AgreementObj,
-        )
-        .await
+    async fn signed(&self, ctx: &Context<'_>) -> Result<LeanList<AgreementObj>> {
+        Ok(LeanList(
+            related(
+                ctx,
+                NodeRef::new(NodeKind::Person, &self.0.key),
+                Role::Signatory,
+                AgreementObj,
+            )
+            .await?,
+        ))
     }
     /// Events this person took part in.
-    async fn events(&self, ctx: &Context<'_>) -> Result<Vec<EventObj>> {
-        related(
-            ctx,
-            NodeRef::new(NodeKind::Person, &self.0.key),
-            Role::EventParticipant,
-            EventObj,
-        )
-        .await
+    async fn events(&self, ctx: &Context<'_>) -> Result<LeanList<EventObj>> {
+        Ok(LeanList(
+            related(
+                ctx,
+                NodeRef::new(NodeKind::Person, &self.0.key),
+                Role::EventParticipant,
+                EventObj,
+            )
+            .await?,
+        ))
     }
 }
 
@@ -87,11 +92,15 @@ impl PostObj {
     async fn title(&self) -> &str {
         &self.0.title
     }
-    async fn country(&self, ctx: &Context<'_>) -> Result<Option<CountryObj>> {
-        country(ctx, self.0.country.as_ref()).await
+    async fn country(&self, ctx: &Context<'_>) -> Result<Option<Lean<CountryObj>>> {
+        Ok(country(ctx, self.0.country.as_ref()).await?.map(Lean))
     }
-    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<OrganizationObj>> {
-        optional(ctx, self.0.organization.as_deref(), OrganizationObj).await
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Lean<OrganizationObj>>> {
+        Ok(
+            optional(ctx, self.0.organization.as_deref(), OrganizationObj)
+                .await?
+                .map(Lean),
+        )
     }
     async fn start(&self) -> Option<DateScalar> {
         date(self.0.start)
@@ -99,8 +108,8 @@ impl PostObj {
     async fn end(&self) -> Option<DateScalar> {
         date(self.0.end)
     }
-    async fn sources(&self) -> Vec<CitationObj> {
-        citations(&self.0.sources)
+    async fn sources(&self) -> LeanList<CitationObj> {
+        LeanList(citations(&self.0.sources))
     }
 }
 
@@ -121,14 +130,14 @@ pub struct PersonQuery;
 #[Object]
 impl PersonQuery {
     /// A person by global id; null when there is none.
-    async fn person(&self, ctx: &Context<'_>, id: ID) -> Result<Option<PersonObj>> {
-        match id::decode(&id) {
+    async fn person(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Lean<PersonObj>>> {
+        Ok(match id::decode(&id) {
             Some(NodeRef {
                 kind: NodeKind::Person,
                 key,
-            }) => Ok(load_one(ctx, &key).await?.map(PersonObj)),
-            _ => Ok(None),
-        }
+            }) => load_one(ctx, &key).await?.map(|p| Lean(PersonObj(p))),
+            _ => None,
+        })
     }
 
     #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]

@@ -8,6 +8,7 @@ use crate::graphql::connection::*;
 use crate::graphql::id;
 use crate::graphql::inputs::*;
 use crate::graphql::kinds::*;
+use crate::graphql::lean::{Lean, LeanList};
 use crate::graphql::mutation::unwrap_fact;
 use crate::graphql::mutation::*;
 use crate::graphql::query::*;
@@ -50,15 +51,19 @@ impl RelationObj {
     async fn kind(&self) -> RelationKind {
         self.0.kind.into()
     }
-    async fn subject(&self, ctx: &Context<'_>) -> Result<CountryObj> {
-        country(ctx, Some(&self.0.subject))
-            .await?
-            .ok_or_else(|| missing("country", &self.0.subject))
+    async fn subject(&self, ctx: &Context<'_>) -> Result<Lean<CountryObj>> {
+        Ok(Lean(
+            country(ctx, Some(&self.0.subject))
+                .await?
+                .ok_or_else(|| missing("country", &self.0.subject))?,
+        ))
     }
-    async fn object(&self, ctx: &Context<'_>) -> Result<CountryObj> {
-        country(ctx, Some(&self.0.object))
-            .await?
-            .ok_or_else(|| missing("country", &self.0.object))
+    async fn object(&self, ctx: &Context<'_>) -> Result<Lean<CountryObj>> {
+        Ok(Lean(
+            country(ctx, Some(&self.0.object))
+                .await?
+                .ok_or_else(|| missing("country", &self.0.object))?,
+        ))
     }
     /// The current status: the last entry of `history`.
     async fn status(&self) -> RelationStatus {
@@ -68,27 +73,37 @@ impl RelationObj {
     async fn since(&self) -> Option<DateScalar> {
         date(self.0.since())
     }
-    async fn agreement(&self, ctx: &Context<'_>) -> Result<Option<AgreementObj>> {
-        optional(ctx, self.0.agreement.as_deref(), AgreementObj).await
+    async fn agreement(&self, ctx: &Context<'_>) -> Result<Option<Lean<AgreementObj>>> {
+        Ok(optional(ctx, self.0.agreement.as_deref(), AgreementObj)
+            .await?
+            .map(Lean))
     }
-    async fn event(&self, ctx: &Context<'_>) -> Result<Option<EventObj>> {
-        optional(ctx, self.0.event.as_deref(), EventObj).await
+    async fn event(&self, ctx: &Context<'_>) -> Result<Option<Lean<EventObj>>> {
+        Ok(optional(ctx, self.0.event.as_deref(), EventObj)
+            .await?
+            .map(Lean))
     }
     /// Every citation of every status the relation went through.
-    async fn sources(&self) -> Vec<CitationObj> {
-        self.0.sources().cloned().map(CitationObj).collect()
+    async fn sources(&self) -> LeanList<CitationObj> {
+        LeanList(self.0.sources().cloned().map(CitationObj).collect())
     }
     /// The statuses the relation went through, oldest first, each with its sources.
-    async fn history(&self) -> Vec<StatusChangeObj> {
-        self.0
-            .history
-            .iter()
-            .cloned()
-            .map(StatusChangeObj)
-            .collect()
+    async fn history(&self) -> LeanList<StatusChangeObj> {
+        LeanList(
+            self.0
+                .history
+                .iter()
+                .cloned()
+                .map(StatusChangeObj)
+                .collect(),
+        )
     }
     /// The side that is not `country` (a code as in Query.country); null if neither side is.
-    async fn counterpart(&self, ctx: &Context<'_>, country: String) -> Result<Option<CountryObj>> {
+    async fn counterpart(
+        &self,
+        ctx: &Context<'_>,
+        country: String,
+    ) -> Result<Option<Lean<CountryObj>>> {
         let code = country.to_ascii_uppercase();
         let other = if self.0.subject == code || load_alpha3(ctx, &self.0.subject).await? == code {
             &self.0.object
@@ -97,7 +112,7 @@ impl RelationObj {
         } else {
             return Ok(None);
         };
-        self::country(ctx, Some(other)).await
+        Ok(self::country(ctx, Some(other)).await?.map(Lean))
     }
 }
 
@@ -112,8 +127,8 @@ impl StatusChangeObj {
     async fn date(&self) -> Option<DateScalar> {
         date(self.0.date)
     }
-    async fn sources(&self) -> Vec<CitationObj> {
-        citations(&self.0.sources)
+    async fn sources(&self) -> LeanList<CitationObj> {
+        LeanList(citations(&self.0.sources))
     }
 }
 

@@ -10,6 +10,7 @@ use crate::graphql::error::OrGqlError;
 use crate::graphql::id;
 use crate::graphql::inputs::*;
 use crate::graphql::kinds::*;
+use crate::graphql::lean::Lean;
 use crate::graphql::mutation::unwrap_fact;
 use crate::graphql::mutation::*;
 use crate::graphql::query::*;
@@ -68,8 +69,10 @@ impl StatementObj {
     async fn medium(&self) -> StatementMedium {
         self.0.medium.into()
     }
-    async fn event(&self, ctx: &Context<'_>) -> Result<Option<EventObj>> {
-        optional(ctx, self.0.event.as_deref(), EventObj).await
+    async fn event(&self, ctx: &Context<'_>) -> Result<Option<Lean<EventObj>>> {
+        Ok(optional(ctx, self.0.event.as_deref(), EventObj)
+            .await?
+            .map(Lean))
     }
     /// What the statement is about: countries, people, agreements, relations, missions...
     async fn about(&self, ctx: &Context<'_>) -> Result<Vec<Node>> {
@@ -81,8 +84,8 @@ impl StatementObj {
         }
         Ok(out)
     }
-    async fn source(&self) -> CitationObj {
-        CitationObj(self.0.source.clone())
+    async fn source(&self) -> Lean<CitationObj> {
+        Lean(CitationObj(self.0.source.clone()))
     }
 }
 
