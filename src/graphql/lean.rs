@@ -5,8 +5,9 @@
 //! allocation, a task and a waker per field and per item. For the objects a page is made of,
 //! whose fields are mostly plain data ready on their first poll, that machinery costs more than
 //! the fields. `Lean` and `LeanList` present a type to the schema exactly as the type itself (same
-//! name, same fields, same SDL) but resolve a selection of plain fields by running the type's own
-//! field resolvers side by side in one future, without boxing each; what they do not cover (a
+//! name, same fields, same SDL) but resolve a selection of plain fields with the type's own field
+//! resolvers, each future polled once where it is made and run side by side with the rest only
+//! if it has to wait (`each_then_together`), never boxed; what they do not cover (a
 //! fragment, a directive, a response key selected twice) goes through async-graphql's executor
 //! unchanged. Field resolvers, errors and their paths are the type's own either way.
 //!
