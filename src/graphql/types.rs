@@ -70,9 +70,11 @@ pub(crate) async fn related<E: Entity, T>(
     target: NodeRef,
     role: Role,
     wrap: impl Fn(Arc<E>) -> T,
-) -> Result<Vec<T>> {
+) -> Result<LeanList<T>> {
     let keys = referrers(ctx, target, role).await?;
-    Ok(load_many(ctx, &keys).await?.into_iter().map(wrap).collect())
+    Ok(LeanList(
+        load_many(ctx, &keys).await?.into_iter().map(wrap).collect(),
+    ))
 }
 
 /// The entity an optional reference points to, wrapped for output.
@@ -219,12 +221,14 @@ pub(crate) async fn connection_of<E: Entity, T, C: From<Page<T>>>(
     referrer_connection(ctx, target, role, page, wrap).await
 }
 
-pub(crate) async fn countries(ctx: &Context<'_>, codes: &[String]) -> Result<Vec<CountryObj>> {
-    Ok(load_many(ctx, codes)
-        .await?
-        .into_iter()
-        .map(CountryObj)
-        .collect())
+pub(crate) async fn countries(ctx: &Context<'_>, codes: &[String]) -> Result<LeanList<CountryObj>> {
+    Ok(LeanList(
+        load_many(ctx, codes)
+            .await?
+            .into_iter()
+            .map(CountryObj)
+            .collect(),
+    ))
 }
 
 pub(crate) async fn country(
@@ -234,8 +238,8 @@ pub(crate) async fn country(
     optional(ctx, code.map(String::as_str), CountryObj).await
 }
 
-pub(crate) fn citations(c: &[domain::Citation]) -> Vec<CitationObj> {
-    c.iter().cloned().map(CitationObj).collect()
+pub(crate) fn citations(c: &[domain::Citation]) -> LeanList<CitationObj> {
+    LeanList(c.iter().cloned().map(CitationObj).collect())
 }
 
 /// An ISO-8601 calendar date at the precision the source gives: YYYY, YYYY-MM or YYYY-MM-DD.

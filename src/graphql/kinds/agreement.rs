@@ -44,7 +44,7 @@ impl AgreementObj {
         self.0.place.as_deref()
     }
     async fn parties(&self, ctx: &Context<'_>) -> Result<LeanList<CountryObj>> {
-        Ok(LeanList(countries(ctx, &self.0.parties).await?))
+        countries(ctx, &self.0.parties).await
     }
     async fn signatories(&self) -> LeanList<SignatoryObj> {
         LeanList(
@@ -58,7 +58,7 @@ impl AgreementObj {
     }
     /// Countries that brokered the agreement.
     async fn brokers(&self, ctx: &Context<'_>) -> Result<LeanList<CountryObj>> {
-        Ok(LeanList(countries(ctx, &self.0.brokers).await?))
+        countries(ctx, &self.0.brokers).await
     }
     async fn provisions(&self) -> LeanList<ProvisionObj> {
         LeanList(
@@ -71,27 +71,23 @@ impl AgreementObj {
         )
     }
     async fn events(&self, ctx: &Context<'_>) -> Result<LeanList<EventObj>> {
-        Ok(LeanList(
-            related(
-                ctx,
-                NodeRef::new(NodeKind::Agreement, &self.0.key),
-                Role::EventAgreement,
-                EventObj,
-            )
-            .await?,
-        ))
+        related(
+            ctx,
+            NodeRef::new(NodeKind::Agreement, &self.0.key),
+            Role::EventAgreement,
+            EventObj,
+        )
+        .await
     }
     /// Relations this agreement set up or changed.
     async fn relations(&self, ctx: &Context<'_>) -> Result<LeanList<RelationObj>> {
-        Ok(LeanList(
-            related(
-                ctx,
-                NodeRef::new(NodeKind::Agreement, &self.0.key),
-                Role::RelationAgreement,
-                RelationObj,
-            )
-            .await?,
-        ))
+        related(
+            ctx,
+            NodeRef::new(NodeKind::Agreement, &self.0.key),
+            Role::RelationAgreement,
+            RelationObj,
+        )
+        .await
     }
     /// Statements about this agreement.
     #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
@@ -112,7 +108,7 @@ impl AgreementObj {
         .await
     }
     async fn sources(&self) -> LeanList<CitationObj> {
-        LeanList(citations(&self.0.sources))
+        citations(&self.0.sources)
     }
 }
 
@@ -172,7 +168,7 @@ impl ProvisionObj {
             .map(Lean))
     }
     async fn sources(&self) -> LeanList<CitationObj> {
-        LeanList(citations(&self.provision().sources))
+        citations(&self.provision().sources)
     }
     /// Its position in the agreement, from 1.
     async fn number(&self) -> i32 {

@@ -112,40 +112,34 @@ impl CountryObj {
     }
     /// Missions this country sends abroad.
     async fn missions_abroad(&self, ctx: &Context<'_>) -> Result<LeanList<MissionObj>> {
-        Ok(LeanList(
-            related(
-                ctx,
-                country_ref(&self.0.code),
-                Role::MissionSending,
-                MissionObj,
-            )
-            .await?,
-        ))
+        related(
+            ctx,
+            country_ref(&self.0.code),
+            Role::MissionSending,
+            MissionObj,
+        )
+        .await
     }
     /// Missions other countries keep, or plan, in this country.
     async fn missions_hosted(&self, ctx: &Context<'_>) -> Result<LeanList<MissionObj>> {
-        Ok(LeanList(
-            related(
-                ctx,
-                country_ref(&self.0.code),
-                Role::MissionHost,
-                MissionObj,
-            )
-            .await?,
-        ))
+        related(
+            ctx,
+            country_ref(&self.0.code),
+            Role::MissionHost,
+            MissionObj,
+        )
+        .await
     }
     /// The organizations this country belongs to, has applied to or is a candidate for,
     /// intends to join, or has left.
     async fn memberships(&self, ctx: &Context<'_>) -> Result<LeanList<MembershipObj>> {
-        Ok(LeanList(
-            related(
-                ctx,
-                country_ref(&self.0.code),
-                Role::MembershipCountry,
-                MembershipObj,
-            )
-            .await?,
-        ))
+        related(
+            ctx,
+            country_ref(&self.0.code),
+            Role::MembershipCountry,
+            MembershipObj,
+        )
+        .await
     }
     /// Statements about this country.
     #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
@@ -167,9 +161,7 @@ impl CountryObj {
     }
     /// People who hold or held a post for this country.
     async fn people(&self, ctx: &Context<'_>) -> Result<LeanList<PersonObj>> {
-        Ok(LeanList(
-            related(ctx, country_ref(&self.0.code), Role::PostCountry, PersonObj).await?,
-        ))
+        related(ctx, country_ref(&self.0.code), Role::PostCountry, PersonObj).await
     }
     /// Events this country took part in.
     #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]

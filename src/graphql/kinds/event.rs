@@ -65,7 +65,7 @@ impl EventObj {
         ))
     }
     async fn countries(&self, ctx: &Context<'_>) -> Result<LeanList<CountryObj>> {
-        Ok(LeanList(countries(ctx, &self.0.countries).await?))
+        countries(ctx, &self.0.countries).await
     }
     async fn agreement(&self, ctx: &Context<'_>) -> Result<Option<Lean<AgreementObj>>> {
         Ok(optional(ctx, self.0.agreement.as_deref(), AgreementObj)
@@ -74,18 +74,16 @@ impl EventObj {
     }
     /// Statements made at this event.
     async fn statements(&self, ctx: &Context<'_>) -> Result<LeanList<StatementObj>> {
-        Ok(LeanList(
-            related(
-                ctx,
-                NodeRef::new(NodeKind::Event, &self.0.key),
-                Role::StatementEvent,
-                StatementObj,
-            )
-            .await?,
-        ))
+        related(
+            ctx,
+            NodeRef::new(NodeKind::Event, &self.0.key),
+            Role::StatementEvent,
+            StatementObj,
+        )
+        .await
     }
     async fn sources(&self) -> LeanList<CitationObj> {
-        LeanList(citations(&self.0.sources))
+        citations(&self.0.sources)
     }
 }
 

@@ -73,7 +73,7 @@ impl MembershipObj {
         date(self.0.until)
     }
     async fn sources(&self) -> LeanList<CitationObj> {
-        LeanList(citations(&self.0.sources))
+        citations(&self.0.sources)
     }
 }
 

@@ -83,7 +83,7 @@ impl MissionObj {
         date(self.0.closed)
     }
     async fn sources(&self) -> LeanList<CitationObj> {
-        LeanList(citations(&self.0.sources))
+        citations(&self.0.sources)
     }
 }
 

@@ -74,30 +74,26 @@ impl OrganizationObj {
     /// The countries that are members of it, have applied, are candidates, intend to join,
     /// or have left.
     async fn members(&self, ctx: &Context<'_>) -> Result<LeanList<MembershipObj>> {
-        Ok(LeanList(
-            related(
-                ctx,
-                NodeRef::new(NodeKind::Organization, &self.0.key),
-                Role::MembershipOrganization,
-                MembershipObj,
-            )
-            .await?,
-        ))
+        related(
+            ctx,
+            NodeRef::new(NodeKind::Organization, &self.0.key),
+            Role::MembershipOrganization,
+            MembershipObj,
+        )
+        .await
     }
     /// People who hold or held a post in this organization.
     async fn people(&self, ctx: &Context<'_>) -> Result<LeanList<PersonObj>> {
-        Ok(LeanList(
-            related(
-                ctx,
-                NodeRef::new(NodeKind::Organization, &self.0.key),
-                Role::PostOrganization,
-                PersonObj,
-            )
-            .await?,
-        ))
+        related(
+            ctx,
+            NodeRef::new(NodeKind::Organization, &self.0.key),
+            Role::PostOrganization,
+            PersonObj,
+        )
+        .await
     }
     async fn sources(&self) -> LeanList<CitationObj> {
-        LeanList(citations(&self.0.sources))
+        citations(&self.0.sources)
     }
 }
 

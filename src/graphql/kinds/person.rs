@@ -61,27 +61,23 @@ impl PersonObj {
     }
     /// Agreements this person signed.
     async fn signed(&self, ctx: &Context<'_>) -> Result<LeanList<AgreementObj>> {
-        Ok(LeanList(
-            related(
-                ctx,
-                NodeRef::new(NodeKind::Person, &self.0.key),
-                Role::Signatory,
-                AgreementObj,
-            )
-            .await?,
-        ))
+        related(
+            ctx,
+            NodeRef::new(NodeKind::Person, &self.0.key),
+            Role::Signatory,
+            AgreementObj,
+        )
+        .await
     }
     /// Events this person took part in.
     async fn events(&self, ctx: &Context<'_>) -> Result<LeanList<EventObj>> {
-        Ok(LeanList(
-            related(
-                ctx,
-                NodeRef::new(NodeKind::Person, &self.0.key),
-                Role::EventParticipant,
-                EventObj,
-            )
-            .await?,
-        ))
+        related(
+            ctx,
+            NodeRef::new(NodeKind::Person, &self.0.key),
+            Role::EventParticipant,
+            EventObj,
+        )
+        .await
     }
 }
 
@@ -109,7 +105,7 @@ impl PostObj {
         date(self.0.end)
     }
     async fn sources(&self) -> LeanList<CitationObj> {
-        LeanList(citations(&self.0.sources))
+        citations(&self.0.sources)
     }
 }
 

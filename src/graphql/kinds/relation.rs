@@ -128,7 +128,7 @@ impl StatusChangeObj {
         date(self.0.date)
     }
     async fn sources(&self) -> LeanList<CitationObj> {
-        LeanList(citations(&self.0.sources))
+        citations(&self.0.sources)
     }
 }
 
