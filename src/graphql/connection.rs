@@ -23,10 +23,21 @@ pub struct Page<T> {
 
 macro_rules! connection_types {
     ($($connection:ident, $edge:ident, $node:ty;)+) => {$(
-        #[derive(::async_graphql::SimpleObject)]
         pub struct $edge {
-            pub cursor: String,
-            pub node: $crate::graphql::lean::Lean<$node>,
+            /// The row's key; its cursor is made only when asked for.
+            pub key: String,
+            pub node: $node,
+        }
+
+        #[::async_graphql::Object]
+        impl $edge {
+            async fn cursor(&self) -> String {
+                $crate::graphql::id::encode_cursor(&self.key)
+            }
+
+            async fn node(&self) -> $crate::graphql::lean::Lean<&$node> {
+                $crate::graphql::lean::Lean(&self.node)
+            }
         }
 
         #[derive(::async_graphql::SimpleObject)]
@@ -42,10 +53,7 @@ macro_rules! connection_types {
                     edges: $crate::graphql::lean::LeanList(page
                         .rows
                         .into_iter()
-                        .map(|(key, node)| $edge {
-                            cursor: $crate::graphql::id::encode_cursor(&key),
-                            node: $crate::graphql::lean::Lean(node),
-                        })
+                        .map(|(key, node)| $edge { key, node })
                         .collect()),
                     page_info: page.info,
                     total_count: page.total.min(i32::MAX as usize) as i32,
