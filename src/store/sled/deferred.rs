@@ -139,7 +139,8 @@ impl SledStore {
     /// Holds back the upkeep of the reference index (referrer chunks and counts) until
     /// `settle_reference_index`, writing it out whenever `max_refs` reference edits are held.
     /// For bulk loads, where no one else reads: reads through this store still see every
-    /// commit. Until settled, a reopened store rebuilds the index from the entities.
+    /// commit. Until settled, a reopened store rebuilds the index from the entities. A small
+    /// store also keeps the nodes it has held in memory meanwhile (`known.rs`).
     pub fn defer_reference_index(&self, max_refs: usize) -> Result<(), StoreError> {
         // A commit holds back its index ops only if deferral is on both before and after its
         // transaction: no commit may be in flight while it is switched (the store's write lock
@@ -148,9 +149,17 @@ impl SledStore {
         if deferred.is_some() {
             return Ok(());
         }
-        self.tree(META)?
-            .insert(META_INDEX_PENDING, b"1".as_slice())?;
-        self.db.flush()?;
+        self.start_knowing(super::known::MAX_SCANNED)?;
+        let marked = (|| {
+            self.tree(META)?
+                .insert(META_INDEX_PENDING, b"1".as_slice())?;
+            self.db.flush()?;
+            Ok::<_, StoreError>(())
+        })();
+        if let Err(e) = marked {
+            self.stop_knowing();
+            return Err(e);
+        }
         *deferred = Some(Deferred {
             refs: BTreeMap::new(),
             counts: HashMap::new(),
@@ -170,6 +179,7 @@ impl SledStore {
             return Ok(());
         };
         self.deferring.store(false, Ordering::Release);
+        self.stop_knowing();
         self.write_held(&mut held)?;
         if held.lost {
             return Err(StoreError::IndexLost);

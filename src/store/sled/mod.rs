@@ -14,6 +14,7 @@ mod check;
 mod codec;
 mod deferred;
 mod keys;
+mod known;
 mod referrers;
 
 use crate::domain::{all_references, text, Entity, Fact, NodeKind, NodeRef, Role};
@@ -126,6 +127,10 @@ pub struct SledStore {
     /// is such a load, so that reads need not lock to find out.
     deferred: std::sync::Mutex<Option<deferred::Deferred>>,
     deferring: std::sync::atomic::AtomicBool,
+    /// The nodes ever held, during a bulk load into a small store (`known.rs`), and whether
+    /// they are kept, so that reads need not lock to find out.
+    known: std::sync::Mutex<Option<known::KnownNodes>>,
+    knowing: std::sync::atomic::AtomicBool,
     /// sled's log file (`db` in the data dir), for `fdatasync`.
     log: Option<std::fs::File>,
 }
@@ -251,6 +256,8 @@ impl SledStore {
             trees,
             deferred: std::sync::Mutex::new(None),
             deferring: std::sync::atomic::AtomicBool::new(false),
+            known: std::sync::Mutex::new(None),
+            knowing: std::sync::atomic::AtomicBool::new(false),
         };
         let meta = store.tree(META)?;
         match meta.get(META_FORMAT)?.as_deref() {
@@ -415,6 +422,9 @@ impl SledStore {
     /// Any fact by reference (provisions are not stored on their own: None).
     /// Any fact by reference (provisions are not stored on their own: None).
     pub fn get_fact(&self, node: &NodeRef) -> Result<Option<Fact>, StoreError> {
+        if self.never_held(node) {
+            return Ok(None);
+        }
         macro_rules! get_any_kind {
             (() $($kind:ident { key: $key:ident, plural: $plural:ident, record: $record:ident, with_source: $with_source:ident }),* $(,)?) => {
                 match node.kind {
@@ -428,6 +438,9 @@ impl SledStore {
 
     /// Whether a node exists; a provision exists when its agreement has that number.
     fn contains(&self, node: &NodeRef) -> Result<bool, StoreError> {
+        if self.never_held(node) {
+            return Ok(false);
+        }
         Ok(self
             .tree(tree_name(node.kind))?
             .contains_key(node.key.as_bytes())?)
@@ -492,6 +505,9 @@ impl SledStore {
         &self,
         node: &NodeRef,
     ) -> Result<Option<(Revision, Revision)>, StoreError> {
+        if self.never_held(node) {
+            return Ok(None);
+        }
         let prefix = format!("{node}\0");
         let tree = self.tree(REVISIONS)?;
         let mut iter = tree.scan_prefix(prefix.as_bytes()).values();
