@@ -8,11 +8,14 @@
 //! commit records the sequence it caught up with. An index that is behind its store (a crash
 //! between the two commits, an index from an older build, none at all) is rebuilt on open.
 
+mod top;
+
 use crate::domain::{Agreement, Event, Fact, NodeKind, NodeRef, Provision, Source, Statement};
-use crate::store::{Store, StoreError};
+use crate::store::{OutcomeAction, Store, StoreError};
 use std::collections::HashSet;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use tantivy::collector::{DocSetCollector, TopDocs};
 use tantivy::directory::MmapDirectory;
@@ -41,8 +44,10 @@ pub enum SearchError {
 
 /// The analyzer's name in the index's tokenizer registry.
 const ANALYZER: &str = "diplograph";
-/// Memory the index writer buffers before it writes a segment.
-const WRITER_BUDGET: usize = 32 * 1024 * 1024;
+/// Memory the index writer buffers before it writes a segment. Taken only as documents come
+/// (a commit of a few facts uses little): a rebuild of a store of a few hundred thousand
+/// documents fits one segment, which then needs no merge.
+const WRITER_BUDGET: usize = 128 * 1024 * 1024;
 /// Bumped when the schema or the analyzer changes: an index made otherwise is rebuilt.
 const INDEX_VERSION: u32 = 1;
 
@@ -236,6 +241,8 @@ pub struct SearchIndex {
     fields: Fields,
     /// Built once (its stop-word set and stemmer); a clone per use shares them.
     analyzer: TextAnalyzer,
+    /// Commits followed are staged, not committed (`begin_bulk_load`).
+    bulk_load: AtomicBool,
 }
 
 /// The index's one writer. The lock of a writer this process dropped a moment ago can still be
@@ -325,6 +332,7 @@ impl SearchIndex {
             writer: Mutex::new(writer),
             fields,
             analyzer,
+            bulk_load: AtomicBool::new(false),
         })
     }
 
@@ -351,16 +359,7 @@ impl SearchIndex {
         let filled = (|| {
             writer.delete_all_documents()?;
             fill(&writer)?;
-            let mut commit = writer.prepare_commit()?;
-            if let Some(sequence) = sequence {
-                commit.set_payload(&payload(sequence));
-            }
-            commit.commit()?;
-            let segments = self.index.searchable_segment_ids()?;
-            if segments.len() > 1 {
-                writer.merge(&segments).wait()?;
-            }
-            Ok::<_, SearchError>(())
+            self.commit_as_one_segment(&mut writer, sequence)
         })();
         writer.set_merge_policy(Box::new(LogMergePolicy::default()));
         drop(writer);
@@ -407,17 +406,77 @@ impl SearchIndex {
         sequence: u64,
     ) -> Result<(), SearchError> {
         let mut writer = self.lock_writer();
-        for (node, new) in changes {
-            writer.delete_term(Term::from_field_text(self.fields.owner, &node.to_string()));
-            if let Some(fact) = new {
-                self.add(&writer, fact)?;
-            }
-        }
+        self.stage(
+            &writer,
+            changes.iter().map(|(node, new)| (node, new.as_ref(), true)),
+        )?;
         let mut commit = writer.prepare_commit()?;
         commit.set_payload(&payload(sequence));
         commit.commit()?;
         drop(writer);
         self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Hands changed facts to the writer, uncommitted: (node, its new state, whether the
+    /// index may hold documents of it already; a node just created has none to delete).
+    fn stage<'c>(
+        &self,
+        writer: &IndexWriter,
+        changes: impl Iterator<Item = (&'c NodeRef, Option<&'c Fact>, bool)>,
+    ) -> Result<(), SearchError> {
+        for (node, new, indexed) in changes {
+            if indexed {
+                writer.delete_term(Term::from_field_text(self.fields.owner, &node.to_string()));
+            }
+            if let Some(fact) = new {
+                self.add(writer, fact)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A bulk load begins: the commits it follows are indexed as they come (on tantivy's
+    /// indexing thread, beside the load) but committed only by `end_bulk_load`. Until then
+    /// searches do not see them, and an index whose load was cut short is behind its store,
+    /// so it is rebuilt when next opened.
+    pub fn begin_bulk_load(&self) {
+        // No merges of the policy's own meanwhile; one explicit merge at the end.
+        self.lock_writer().set_merge_policy(Box::new(NoMergePolicy));
+        self.bulk_load.store(true, Ordering::Release);
+    }
+
+    /// Commits what the bulk load added, level with the store at `sequence`. Not merged: the
+    /// load's documents make one segment, or a few where they outgrow the writer's memory,
+    /// beside what was there before, and the merge policy, back in charge, merges only when
+    /// segments pile up.
+    pub fn end_bulk_load(&self, sequence: u64) -> Result<(), SearchError> {
+        self.bulk_load.store(false, Ordering::Release);
+        let mut writer = self.lock_writer();
+        writer.set_merge_policy(Box::new(LogMergePolicy::default()));
+        let mut commit = writer.prepare_commit()?;
+        commit.set_payload(&payload(sequence));
+        commit.commit()?;
+        drop(writer);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Commits (with the store sequence, if any) and merges what is there into one segment.
+    fn commit_as_one_segment(
+        &self,
+        writer: &mut IndexWriter,
+        sequence: Option<u64>,
+    ) -> Result<(), SearchError> {
+        let mut commit = writer.prepare_commit()?;
+        if let Some(sequence) = sequence {
+            commit.set_payload(&payload(sequence));
+        }
+        commit.commit()?;
+        let segments = self.index.searchable_segment_ids()?;
+        if segments.len() > 1 {
+            writer.merge(&segments).wait()?;
+        }
         Ok(())
     }
 
@@ -444,8 +503,8 @@ impl SearchIndex {
         build_query(&self.analyzer, &self.fields, query, kinds)
     }
 
-    /// The best `limit` matches, optionally only of some kinds, best first (equal scores in
-    /// node order).
+    /// The best `limit` matches, optionally only of some kinds, best first (equal scores in the
+    /// order of their ids, `Kind:key`), whatever order the documents were added in.
     pub fn search(
         &self,
         query: &str,
@@ -456,15 +515,11 @@ impl SearchIndex {
             return Ok(Vec::new());
         };
         let searcher = self.reader.searcher();
-        let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
-        let mut hits = Vec::with_capacity(top.len());
-        for (score, address) in top {
-            if let Some(node) = self.node_of(&searcher, address)? {
-                hits.push((node, score));
-            }
-        }
-        hits.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        Ok(hits)
+        let best = searcher.search(&query, &top::BestHits { limit })?;
+        Ok(best
+            .into_iter()
+            .filter_map(|(score, id)| Some((NodeRef::from_str(&id).ok()?, score)))
+            .collect())
     }
 
     /// Keys of every node of `kind` that matches the query, unranked.
@@ -548,7 +603,19 @@ impl crate::ingest::feed::Follower for SearchIndex {
             .iter()
             .map(|c| (c.node.clone(), (commit.now)(&c.node)))
             .collect();
-        if let Err(e) = self.apply(&changes, commit.sequence) {
+        let followed = match self.bulk_load.load(Ordering::Acquire) {
+            true => self.stage(
+                &self.lock_writer(),
+                changes
+                    .iter()
+                    .zip(commit.changes)
+                    .map(|((node, new), change)| {
+                        (node, new.as_ref(), change.action != OutcomeAction::Created)
+                    }),
+            ),
+            false => self.apply(&changes, commit.sequence),
+        };
+        if let Err(e) = followed {
             tracing::error!(error = %e, "the search index could not follow a write");
         }
     }
@@ -632,6 +699,106 @@ mod tests {
         assert!(snippet.contains("embassy"));
         assert!(snippet.chars().count() < 220);
         assert!(idx.snippet("Vučić spoke", "vucic").starts_with("Vučić"));
+    }
+
+    /// Statements that score alike for "peace" (the same words, the same length), keyed so that
+    /// neither the order of their keys nor their reverse is the order they were added in.
+    fn tied(n: usize) -> Vec<Fact> {
+        (0..n)
+            .map(|i| statement(&format!("t{:03}", (i * 7) % n), "lasting peace talks"))
+            .collect()
+    }
+
+    #[test]
+    fn equal_scores_are_cut_and_ordered_by_id_whatever_order_documents_came_in() {
+        let keys = |hits: Vec<(NodeRef, f32)>| -> Vec<String> {
+            hits.into_iter().map(|(node, _)| node.key).collect()
+        };
+        let mut facts = tied(40);
+        facts.push(statement("best", "peace peace"));
+        let forward = SearchIndex::in_memory(facts.clone()).unwrap();
+        let backward = SearchIndex::in_memory(facts.into_iter().rev()).unwrap();
+        let expected: Vec<String> = std::iter::once("best".to_string())
+            .chain((0..4).map(|i| format!("t{i:03}")))
+            .collect();
+        assert_eq!(keys(forward.search("peace", 5, None).unwrap()), expected);
+        assert_eq!(keys(backward.search("peace", 5, None).unwrap()), expected);
+
+        // Across segments, and with deleted documents left out: each of these commits makes a
+        // segment of its own.
+        let split = SearchIndex::in_memory(tied(40).into_iter().skip(20)).unwrap();
+        let first_half: Vec<(NodeRef, Option<Fact>)> = tied(40)
+            .into_iter()
+            .take(20)
+            .map(|f| (f.node(), Some(f)))
+            .collect();
+        split.apply(&first_half, 1).unwrap();
+        let t000 = NodeRef::new(NodeKind::Statement, "t000");
+        split.apply(&[(t000, None)], 2).unwrap();
+        assert_eq!(
+            keys(split.search("peace", 3, None).unwrap()),
+            ["t001", "t002", "t003"]
+        );
+    }
+
+    /// Commits `fact` to the store and hands the commit to `idx`, as the writer does.
+    fn commit_and_follow(store: &Store, idx: &SearchIndex, fact: Fact) {
+        use crate::ingest::feed::{Change, Commit, Follower};
+        let guard = store.lock_writes();
+        let outcomes = guard
+            .commit(&[Write::Upsert(fact.clone())], "t", None)
+            .unwrap();
+        drop(guard);
+        let sequence = store.sequence().unwrap();
+        let changes: Vec<Change> = outcomes
+            .iter()
+            .map(|o| Change {
+                sequence,
+                node: o.node.clone(),
+                action: o.action,
+                revision: o.revision,
+            })
+            .collect();
+        let now = |_: &NodeRef| Some(fact.clone());
+        idx.follow(&Commit {
+            sequence,
+            changes: &changes,
+            now: &now,
+        });
+    }
+
+    #[test]
+    fn a_bulk_load_is_indexed_as_it_lands_and_committed_once_at_its_end() {
+        let (dir, store) = seeded_store();
+        let path = dir.path().join("search");
+        let idx = SearchIndex::open(&path, &store).unwrap();
+        idx.begin_bulk_load();
+        commit_and_follow(&store, &idx, statement("bulk-one", "A zeppelin embassy"));
+        // Changed later in the same load: its first document goes.
+        commit_and_follow(&store, &idx, statement("bulk-one", "A dirigible embassy"));
+        assert!(
+            idx.search("dirigible", 5, None).unwrap().is_empty(),
+            "not committed yet"
+        );
+        idx.end_bulk_load(store.sequence().unwrap()).unwrap();
+        assert_eq!(idx.search("dirigible", 5, None).unwrap().len(), 1);
+        assert!(idx.search("zeppelin", 5, None).unwrap().is_empty());
+        drop(idx);
+        // Level with the store, so reopened as it is.
+        let metas = Index::open_in_dir(&path).unwrap().load_metas().unwrap();
+        assert_eq!(
+            metas.payload.as_deref(),
+            Some(payload(store.sequence().unwrap()).as_str())
+        );
+
+        // A load cut short (its index never committed) leaves the index behind: rebuilt.
+        let idx = SearchIndex::open(&path, &store).unwrap();
+        idx.begin_bulk_load();
+        commit_and_follow(&store, &idx, statement("cut", "A stratospheric balloon"));
+        drop(idx);
+        let idx = SearchIndex::open(&path, &store).unwrap();
+        assert_eq!(idx.search("balloon", 5, None).unwrap().len(), 1);
+        assert_eq!(idx.search("dirigible", 5, None).unwrap().len(), 1);
     }
 
     /// A temp dir holding a store seeded with the built-in dataset, in `store/`.
