@@ -127,12 +127,35 @@ pub fn for_bulk_load(settings: &Settings) -> Settings {
     }
 }
 
-/// After a bulk load: brings the search index level, then closes the store and opens it once
-/// more, so that sled replays its log and writes a snapshot now rather than at the server's
-/// first start (at scale 100 that first start took 5.3 s instead of 1.1 s). `store` must be the
-/// last handle on it.
-pub fn settle_after_load(settings: &Settings, store: Arc<Store>) -> Result<(), AppError> {
-    close_after_load(settings, store)?;
+/// A bulk load under way: the writer its lines are committed through, which the search index
+/// follows as they land (indexing on a thread of its own, beside the load), committed once at
+/// the end by `close_after_load` or `settle_after_load`.
+pub struct BulkLoad {
+    pub writer: Writer,
+    search: Arc<SearchIndex>,
+}
+
+/// Starts a bulk load into `store` (opened with `for_bulk_load`'s settings): opens the search
+/// index, level with the store, to follow it.
+pub fn begin_load(settings: &Settings, store: &Arc<Store>) -> Result<BulkLoad, AppError> {
+    let search = open_search(settings, store)?;
+    search.begin_bulk_load();
+    Ok(BulkLoad {
+        writer: Writer::new(store.clone(), Some(search.clone())),
+        search,
+    })
+}
+
+/// After a bulk load: commits the search index, then closes the store and opens it once more,
+/// so that sled replays its log and writes a snapshot now rather than at the server's first
+/// start (at scale 100 that first start took 5.3 s instead of 1.1 s). `store` must be the last
+/// handle on it.
+pub fn settle_after_load(
+    settings: &Settings,
+    store: Arc<Store>,
+    load: BulkLoad,
+) -> Result<(), AppError> {
+    close_after_load(settings, store, load)?;
     Store::open_with_cache(&settings.data_dir, settings.store_cache_bytes).map_err(|source| {
         AppError::Store {
             dir: settings.data_dir.display().to_string(),
@@ -142,14 +165,30 @@ pub fn settle_after_load(settings: &Settings, store: Arc<Store>) -> Result<(), A
     Ok(())
 }
 
-/// After a bulk load that a compaction follows (which leaves the store settled itself): brings
-/// the search index level, flushes and closes the store. `store` must be the last handle on it.
-pub fn close_after_load(settings: &Settings, store: Arc<Store>) -> Result<(), AppError> {
-    open_search(settings, &store)?;
-    store.flush().map_err(|source| AppError::Store {
+/// After a bulk load that a compaction follows (which leaves the store settled itself):
+/// commits the search index, flushes and closes the store. `store` must be the last handle on
+/// it.
+pub fn close_after_load(
+    settings: &Settings,
+    store: Arc<Store>,
+    load: BulkLoad,
+) -> Result<(), AppError> {
+    let store_error = |source| AppError::Store {
         dir: settings.data_dir.display().to_string(),
         source,
-    })
+    };
+    let BulkLoad { writer, search } = load;
+    drop(writer);
+    let sequence = store.sequence().map_err(store_error)?;
+    search
+        .end_bulk_load(sequence)
+        .map_err(|source| AppError::Search {
+            dir: settings.data_dir.join("search").display().to_string(),
+            source,
+        })?;
+    // The index's writer, and with it its lock, goes with the last handle.
+    drop(search);
+    store.flush().map_err(store_error)
 }
 
 /// Whether `dir` holds a store already (sled's data file is there).

@@ -358,25 +358,23 @@ fn run_bulk(settings: &Settings, command: Command) -> ExitCode {
                     Err(e) => return fail(&format!("cannot read {}: {e}", file.display())),
                 }
             };
-            // The index is brought level once, after the last line, rather than per batch.
-            let writer = diplograph::ingest::write::Writer::new(store.clone(), None);
+            let load = match diplograph::app::begin_load(settings, &store) {
+                Ok(load) => load,
+                Err(e) => return fail(&e),
+            };
             // Drawn only on a terminal; otherwise hidden.
             let progress = indicatif::ProgressBar::new(size);
             let result = diplograph::ingest::bulk::import(
-                &writer,
+                &load.writer,
                 reader,
                 strict,
                 |r| progress.suspend(|| eprintln!("line {}: rejected: {}", r.line, r.reason)),
                 |read| progress.set_position(read),
             );
             progress.finish_and_clear();
-            if let Err(e) = store.flush() {
-                return fail(&e);
-            }
-            drop(writer);
             if compact_after && result.is_ok() {
                 // Compaction settles the store itself, so it is closed, not reopened, first.
-                if let Err(e) = diplograph::app::close_after_load(settings, store) {
+                if let Err(e) = diplograph::app::close_after_load(settings, store, load) {
                     return fail(&e);
                 }
                 // The import itself is complete either way: a failed compaction only warns.
@@ -384,7 +382,7 @@ fn run_bulk(settings: &Settings, command: Command) -> ExitCode {
                     Ok(done) => eprintln!("{}", compaction_line(&done)),
                     Err(e) => eprintln!("diplograph: the import is complete, but {e}"),
                 }
-            } else if let Err(e) = diplograph::app::settle_after_load(settings, store) {
+            } else if let Err(e) = diplograph::app::settle_after_load(settings, store, load) {
                 return fail(&e);
             }
             match result {

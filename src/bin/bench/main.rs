@@ -125,14 +125,12 @@ fn settings(dir: &Path, listen: String) -> Settings {
 fn import_child(file: &Path, dir: &Path) -> Result<(), String> {
     let settings = diplograph::app::for_bulk_load(&settings(dir, "127.0.0.1:0".into()));
     let store = diplograph::app::open_store(&settings).map_err(|e| e.to_string())?;
-    let writer = diplograph::ingest::write::Writer::new(store.clone(), None);
     let input = std::io::BufReader::new(std::fs::File::open(file).map_err(|e| e.to_string())?);
     let started = Instant::now();
-    let summary = diplograph::ingest::bulk::import(&writer, input, true, |_| {}, |_| {})
+    let load = diplograph::app::begin_load(&settings, &store).map_err(|e| e.to_string())?;
+    let summary = diplograph::ingest::bulk::import(&load.writer, input, true, |_| {}, |_| {})
         .map_err(|e| e.to_string())?;
-    store.flush().map_err(|e| e.to_string())?;
-    drop(writer);
-    diplograph::app::settle_after_load(&settings, store).map_err(|e| e.to_string())?;
+    diplograph::app::settle_after_load(&settings, store, load).map_err(|e| e.to_string())?;
     println!(
         "records={} seconds={} peak_kb={}",
         summary.added,
