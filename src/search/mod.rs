@@ -405,11 +405,21 @@ impl SearchIndex {
         changes: &[(NodeRef, Option<Fact>)],
         sequence: u64,
     ) -> Result<(), SearchError> {
-        let mut writer = self.lock_writer();
+        let writer = self.lock_writer();
         self.stage(
             &writer,
             changes.iter().map(|(node, new)| (node, new.as_ref(), true)),
         )?;
+        self.commit_level_with(writer, sequence)
+    }
+
+    /// Commits what `writer` holds, recording that the index is level with the store at
+    /// `sequence`; searches see it on return.
+    fn commit_level_with(
+        &self,
+        mut writer: std::sync::MutexGuard<'_, IndexWriter>,
+        sequence: u64,
+    ) -> Result<(), SearchError> {
         let mut commit = writer.prepare_commit()?;
         commit.set_payload(&payload(sequence));
         commit.commit()?;
@@ -441,7 +451,7 @@ impl SearchIndex {
     /// searches do not see them, and an index whose load was cut short is behind its store,
     /// so it is rebuilt when next opened.
     pub fn begin_bulk_load(&self) {
-        // No merges of the policy's own meanwhile; one explicit merge at the end.
+        // No merges meanwhile: nothing the load adds is committed before its end.
         self.lock_writer().set_merge_policy(Box::new(NoMergePolicy));
         self.bulk_load.store(true, Ordering::Release);
     }
@@ -452,14 +462,9 @@ impl SearchIndex {
     /// segments pile up.
     pub fn end_bulk_load(&self, sequence: u64) -> Result<(), SearchError> {
         self.bulk_load.store(false, Ordering::Release);
-        let mut writer = self.lock_writer();
+        let writer = self.lock_writer();
         writer.set_merge_policy(Box::new(LogMergePolicy::default()));
-        let mut commit = writer.prepare_commit()?;
-        commit.set_payload(&payload(sequence));
-        commit.commit()?;
-        drop(writer);
-        self.reader.reload()?;
-        Ok(())
+        self.commit_level_with(writer, sequence)
     }
 
     /// Commits (with the store sequence, if any) and merges what is there into one segment.
