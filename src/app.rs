@@ -179,16 +179,16 @@ pub fn close_after_load(
     };
     let BulkLoad { writer, search } = load;
     drop(writer);
+    // The facts first: an index committed ahead of its store is rebuilt on open anyway.
+    store.flush().map_err(store_error)?;
     let sequence = store.sequence().map_err(store_error)?;
     search
         .end_bulk_load(sequence)
         .map_err(|source| AppError::Search {
             dir: settings.data_dir.join("search").display().to_string(),
             source,
-        })?;
-    // The index's writer, and with it its lock, goes with the last handle.
-    drop(search);
-    store.flush().map_err(store_error)
+        })
+    // The index's writer, and with it its lock, goes with the last handle, here.
 }
 
 /// Whether `dir` holds a store already (sled's data file is there).
