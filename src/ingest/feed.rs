@@ -4,7 +4,7 @@
 //! new call in the write path.
 
 use crate::domain::{Fact, NodeRef};
-use crate::store::OutcomeAction;
+use crate::store::{Outcome, OutcomeAction};
 
 /// One node a commit changed.
 #[derive(Clone, Debug, PartialEq)]
@@ -15,6 +15,23 @@ pub struct Change {
     pub action: OutcomeAction,
     /// The node's revision after the change (a deletion counts as one).
     pub revision: u64,
+}
+
+impl Change {
+    /// What a commit whose outcomes are `outcomes` changed (the unchanged left out), the
+    /// store at `sequence` after it.
+    pub fn of_commit(outcomes: &[Outcome], sequence: u64) -> Vec<Change> {
+        outcomes
+            .iter()
+            .filter(|o| o.action != OutcomeAction::Unchanged)
+            .map(|o| Change {
+                sequence,
+                node: o.node.clone(),
+                action: o.action,
+                revision: o.revision,
+            })
+            .collect()
+    }
 }
 
 /// The changes of one commit, with a view of the store as the commit left it.

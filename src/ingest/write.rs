@@ -6,7 +6,7 @@ use crate::cache::Generations;
 use crate::domain::{text, Fact, NodeKind, NodeRef};
 use crate::facts::{FactError, Lookup, Record, Resolver};
 use crate::search::SearchIndex;
-use crate::store::{KeyRole, Outcome, OutcomeAction, Store, Ticket, Write, WriteError, WriteGuard};
+use crate::store::{KeyRole, Outcome, Store, Ticket, Write, WriteError, WriteGuard};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -266,16 +266,7 @@ impl Writer {
                 0
             }
         };
-        let changes: Vec<Change> = outcomes
-            .iter()
-            .filter(|o| o.action != OutcomeAction::Unchanged)
-            .map(|o| Change {
-                sequence,
-                node: o.node.clone(),
-                action: o.action,
-                revision: o.revision,
-            })
-            .collect();
+        let changes = Change::of_commit(outcomes, sequence);
         let written: HashMap<NodeRef, &Fact> = writes
             .iter()
             .filter_map(|write| match write {

@@ -755,15 +755,7 @@ mod tests {
             .unwrap();
         drop(guard);
         let sequence = store.sequence().unwrap();
-        let changes: Vec<Change> = outcomes
-            .iter()
-            .map(|o| Change {
-                sequence,
-                node: o.node.clone(),
-                action: o.action,
-                revision: o.revision,
-            })
-            .collect();
+        let changes = Change::of_commit(&outcomes, sequence);
         let now = |_: &NodeRef| Some(fact.clone());
         idx.follow(&Commit {
             sequence,
