@@ -140,10 +140,22 @@ pub struct BulkLoad {
 pub fn begin_load(settings: &Settings, store: &Arc<Store>) -> Result<BulkLoad, AppError> {
     let search = open_search(settings, store)?;
     search.begin_bulk_load();
+    without_huge_pages();
     Ok(BulkLoad {
         writer: Writer::new(store.clone(), Some(search.clone())),
         search,
     })
+}
+
+/// A bulk load's process allocates and frees sled's node copies at a high rate, and the
+/// allocator gives freed memory back to the kernel in pieces: with transparent huge pages, each
+/// piece taken again is a huge page zeroed anew. The load runs in a process of its own (the
+/// CLI's import, the bench's), so the setting does not reach a server.
+fn without_huge_pages() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::thread::disable_transparent_huge_pages(true) {
+        tracing::debug!(error = %e, "transparent huge pages stay on");
+    }
 }
 
 /// After a bulk load: commits the search index, then closes the store and opens it once more,
@@ -503,5 +515,18 @@ impl Application {
         }
         tracing::info!("stopped; store flushed");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_bulk_load_turns_transparent_huge_pages_off_for_its_process() {
+        super::without_huge_pages();
+        assert_eq!(
+            rustix::thread::transparent_huge_pages_are_disabled().ok(),
+            Some(true)
+        );
     }
 }

@@ -162,6 +162,10 @@ impl NameAnswers {
 
 pub struct Memo {
     entries: Cache<(NodeKind, String), Shared>,
+    /// Nodes found to exist (provisions aside: they live inside their agreement), kept and
+    /// evicted as entities are. Checks of references ask for the same few countries, articles
+    /// and people again and again.
+    present: Cache<(NodeKind, String), ()>,
     /// Each answer with the epoch it was read at.
     indexes: Cache<IndexRead, (IndexAnswer, u64), ByKeys>,
     epoch: AtomicU64,
@@ -182,6 +186,7 @@ impl Memo {
         let index_keys = index_keys.max(1);
         Memo {
             entries: Cache::new(capacity.max(1)),
+            present: Cache::new(capacity.max(1)),
             indexes: Cache::with_weighter((index_keys / 8).max(1) as usize, index_keys, ByKeys),
             epoch: AtomicU64::new(0),
             changed_at: std::array::from_fn(|_| AtomicU64::new(0)),
@@ -206,6 +211,20 @@ impl Memo {
     pub fn get<E: Entity>(&self, key: &str) -> Option<Arc<E>> {
         let shared = self.entries.get(&Borrowed(E::KIND, key))?;
         shared.downcast::<E>().ok()
+    }
+
+    /// Whether a read since the last commit that changed `node` found it.
+    pub fn present(&self, node: &NodeRef) -> bool {
+        self.present.get(&Borrowed(node.kind, &node.key)).is_some()
+    }
+
+    /// Keeps that `node` was found by a read begun at `epoch`, unless a commit writing its
+    /// kind has landed meanwhile.
+    pub fn insert_present(&self, epoch: Epoch, node: &NodeRef) {
+        let _turn = self.turn.read().unwrap_or_else(|p| p.into_inner());
+        if self.unchanged_since(Kinds::of(node.kind), epoch.0) {
+            self.present.insert((node.kind, node.key.clone()), ());
+        }
     }
 
     pub fn epoch(&self) -> Epoch {
@@ -289,7 +308,9 @@ impl Memo {
             let kind = Kinds::of(node.kind).bits().trailing_zeros() as usize;
             self.changed_at[kind].store(epoch, Ordering::SeqCst);
             // Provisions live inside their agreement, which is in the batch too.
-            self.entries.remove(&(node.kind, node.key.clone()));
+            let key = (node.kind, node.key.clone());
+            self.entries.remove(&key);
+            self.present.remove(&key);
         }
         // Under the turn, so that no lookup is kept between this look and the forgetting; the
         // words are worked out only when some lookup is held (a bulk load holds none).
@@ -326,6 +347,24 @@ mod tests {
         assert_eq!(memo.get::<Country>("XK").unwrap().name, "new");
         memo.committed(&[NodeRef::new(NodeKind::Country, "XK")], Vec::new);
         assert!(memo.get::<Country>("XK").is_none(), "evicted by the commit");
+    }
+
+    #[test]
+    fn a_node_found_is_present_until_a_commit_changes_it() {
+        let memo = Memo::new(10, 100);
+        let xk = NodeRef::new(NodeKind::Country, "XK");
+        let rs = NodeRef::new(NodeKind::Country, "RS");
+        let before = memo.epoch();
+        memo.committed(std::slice::from_ref(&xk), Vec::new);
+        memo.insert_present(before, &xk);
+        assert!(!memo.present(&xk), "found before a commit of countries");
+
+        memo.insert_present(memo.epoch(), &xk);
+        memo.insert_present(memo.epoch(), &rs);
+        assert!(memo.present(&xk) && memo.present(&rs));
+        memo.committed(std::slice::from_ref(&xk), Vec::new);
+        assert!(!memo.present(&xk), "evicted by a commit that changed it");
+        assert!(memo.present(&rs), "kept: the commit did not change it");
     }
 
     #[test]

@@ -221,7 +221,18 @@ impl Store {
 
     /// Whether a node exists; a provision exists when its agreement has that number.
     pub fn exists(&self, node: &NodeRef) -> Result<bool, StoreError> {
-        node_exists(&*self.backend, node)
+        if node.kind == NodeKind::Provision {
+            return node_exists(&*self.backend, node);
+        }
+        if self.memo.present(node) {
+            return Ok(true);
+        }
+        let epoch = self.memo.epoch();
+        let exists = self.backend.contains(node)?;
+        if exists {
+            self.memo.insert_present(epoch, node);
+        }
+        Ok(exists)
     }
 
     /// Every (role, referrer) that refers to `target`; for an agreement, also those that refer
