@@ -32,7 +32,7 @@ macro_rules! connection_types {
         #[::async_graphql::Object]
         impl $edge {
             async fn cursor(&self) -> String {
-                $crate::graphql::id::encode_cursor(&self.key)
+                <Self as $crate::graphql::lean::Edge>::cursor(self)
             }
 
             async fn node(&self) -> $crate::graphql::lean::Lean<&$node> {
@@ -40,9 +40,21 @@ macro_rules! connection_types {
             }
         }
 
+        impl $crate::graphql::lean::Edge for $edge {
+            type Node = $node;
+
+            fn cursor(&self) -> String {
+                $crate::graphql::id::encode_cursor(&self.key)
+            }
+
+            fn node(&self) -> &$node {
+                &self.node
+            }
+        }
+
         #[derive(::async_graphql::SimpleObject)]
         pub struct $connection {
-            pub edges: $crate::graphql::lean::LeanList<$edge>,
+            pub edges: $crate::graphql::lean::LeanEdges<$edge>,
             pub page_info: $crate::graphql::connection::PageInfo,
             pub total_count: i32,
         }
@@ -50,7 +62,7 @@ macro_rules! connection_types {
         impl From<$crate::graphql::connection::Page<$node>> for $connection {
             fn from(page: $crate::graphql::connection::Page<$node>) -> Self {
                 $connection {
-                    edges: $crate::graphql::lean::LeanList(page
+                    edges: $crate::graphql::lean::LeanEdges(page
                         .rows
                         .into_iter()
                         .map(|(key, node)| $edge { key, node })

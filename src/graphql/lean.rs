@@ -76,22 +76,66 @@ impl<T: ContainerType> OutputType for LeanList<T> {
         ctx: &ContextSelectionSet<'_>,
         _field: &Positioned<Field>,
     ) -> ServerResult<Value> {
-        // Boxed as a `dyn` future, once per list: a type's fields lead back to the type (a
-        // country's missions have a host country), and a future that held its fields' futures
-        // all the way down would have no size, nor a type the compiler could work out.
-        let list: Pin<Box<dyn Future<Output = ServerResult<Value>> + Send + '_>> =
-            Box::pin(async move {
-                let resolved =
-                    each_then_together(self.0.len(), |i| resolve_item(ctx, i, &self.0[i])).await;
-                let mut values = Vec::with_capacity(self.0.len());
-                // As the executor's `try_join_all`: the list fails with its first failed item.
-                for value in resolved {
-                    values.push(value?);
-                }
-                Ok(Value::List(values))
-            });
-        list.await
+        resolve_list(self.0.len(), |i| resolve_item(ctx, i, &self.0[i])).await
     }
+}
+
+/// A connection's edge: a cursor and a node.
+pub trait Edge: ContainerType {
+    type Node: ContainerType;
+    fn cursor(&self) -> String;
+    fn node(&self) -> &Self::Node;
+}
+
+/// A connection's edges, resolved as `LeanList` resolves its items, except that an edge's
+/// `cursor` and `node` are answered here rather than through the edge type's own resolvers: a
+/// page is mostly edges, and each went through one more object's machinery for two fields.
+pub struct LeanEdges<E>(pub Vec<E>);
+
+impl<E: Edge> OutputType for LeanEdges<E> {
+    fn type_name() -> Cow<'static, str> {
+        Vec::<E>::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        Vec::<E>::qualified_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        Vec::<E>::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        _field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        resolve_list(self.0.len(), |i| resolve_edge(ctx, i, &self.0[i])).await
+    }
+}
+
+/// The items `make` resolves for `0..count`, as a list.
+async fn resolve_list<'a, F>(
+    count: usize,
+    make: impl Fn(usize) -> F + Send + 'a,
+) -> ServerResult<Value>
+where
+    F: Future<Output = ServerResult<Value>> + Send + 'a,
+{
+    // Boxed as a `dyn` future, once per list: a type's fields lead back to the type (a
+    // country's missions have a host country), and a future that held its fields' futures
+    // all the way down would have no size, nor a type the compiler could work out.
+    let list: Pin<Box<dyn Future<Output = ServerResult<Value>> + Send + 'a>> =
+        Box::pin(async move {
+            let resolved = each_then_together(count, make).await;
+            let mut values = Vec::with_capacity(count);
+            // As the executor's `try_join_all`: the list fails with its first failed item.
+            for value in resolved {
+                values.push(value?);
+            }
+            Ok(Value::List(values))
+        });
+    list.await
 }
 
 /// Resolves `root`'s selection the way async-graphql's `resolve_container` does, when the
@@ -142,6 +186,52 @@ async fn resolve_item<T: ContainerType>(
     resolve_object(&ctx_item, item)
         .await
         .map_err(|error| ctx_item.set_error_path(error))
+}
+
+/// An edge as `resolve_item` would resolve it, `cursor` and `node` answered without going
+/// through the edge type's resolvers; a selection of anything else goes to `resolve_item`.
+async fn resolve_edge<E: Edge>(
+    ctx: &ContextSelectionSet<'_>,
+    index: usize,
+    edge: &E,
+) -> ServerResult<Value> {
+    let selections = &ctx.item.node.items;
+    let edge_fields = selections.iter().all(|selection| {
+        matches!(&selection.node, Selection::Field(field)
+            if matches!(field.node.name.node.as_str(), "cursor" | "node" | "__typename"))
+    });
+    if !edge_fields || !plain_fields(selections) {
+        return resolve_item(ctx, index, edge).await;
+    }
+    let ctx_item = ctx.with_index(index);
+    let mut object = IndexMap::with_capacity(selections.len());
+    for selection in selections {
+        let Selection::Field(field) = &selection.node else {
+            continue; // only fields came through
+        };
+        let value = match field.node.name.node.as_str() {
+            "cursor" => Value::String(edge.cursor()),
+            "node" => {
+                let ctx_field = ctx_item.with_field(field);
+                let ctx_node = ctx_field.with_selection_set(&field.node.selection_set);
+                match resolve_object(&ctx_node, edge.node()).await {
+                    Ok(value) => value,
+                    // As `resolve_object` does with a field's error.
+                    Err(error) => {
+                        ctx_item.add_error(ctx_field.set_error_path(error));
+                        continue;
+                    }
+                }
+            }
+            _ => Value::String(edge.introspection_type_name().into_owned()),
+        };
+        object.insert(field.node.response_key().node.clone(), value);
+    }
+    Ok(if object.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(object)
+    })
 }
 
 async fn resolve_field<T: ContainerType + ?Sized>(
@@ -277,6 +367,29 @@ mod tests {
         }
     }
 
+    /// An edge of a connection of items, its cursor made from the item.
+    struct ItemEdge(Item);
+
+    #[Object]
+    impl ItemEdge {
+        async fn cursor(&self) -> String {
+            Edge::cursor(self)
+        }
+        async fn node(&self) -> Lean<&Item> {
+            Lean(&self.0)
+        }
+    }
+
+    impl Edge for ItemEdge {
+        type Node = Item;
+        fn cursor(&self) -> String {
+            format!("c{}", self.0.n)
+        }
+        fn node(&self) -> &Item {
+            &self.0
+        }
+    }
+
     struct Query;
 
     fn items() -> Vec<Item> {
@@ -297,12 +410,27 @@ mod tests {
         async fn full(&self) -> Vec<Item> {
             items()
         }
+        async fn lean_edges(&self) -> LeanEdges<ItemEdge> {
+            LeanEdges(items().into_iter().map(ItemEdge).collect())
+        }
+        async fn full_edges(&self) -> Vec<ItemEdge> {
+            items().into_iter().map(ItemEdge).collect()
+        }
     }
 
     /// The response to `{ lean <selection> }` with every `lean` turned into `full`, and the
     /// response to `{ full <selection> }`: async-graphql's executor's answer. (The names are
     /// as long as each other, so that errors point at the same columns.)
     async fn both(selection: &str) -> (serde_json::Value, serde_json::Value) {
+        both_at("lean", "full", selection).await
+    }
+
+    /// As `both`, for the roots named.
+    async fn both_at(
+        lean: &'static str,
+        full: &'static str,
+        selection: &str,
+    ) -> (serde_json::Value, serde_json::Value) {
         let schema = Schema::new(Query, EmptyMutation, EmptySubscription);
         let run = |root: &'static str| {
             let schema = schema.clone();
@@ -312,11 +440,34 @@ mod tests {
                     .await
                     .expect("items that wait on each other ran side by side");
                 let text = serde_json::to_string(&response).unwrap();
-                serde_json::from_str::<serde_json::Value>(&text.replace("\"lean\"", "\"full\""))
-                    .unwrap()
+                let renamed = text.replace(&format!("\"{lean}\""), &format!("\"{full}\""));
+                serde_json::from_str::<serde_json::Value>(&renamed).unwrap()
             }
         };
-        (run("lean").await, run("full").await)
+        (run(lean).await, run(full).await)
+    }
+
+    #[tokio::test]
+    async fn lean_edges_answer_as_the_executor_does() {
+        for selection in [
+            "{ cursor node { waits n } }",
+            "{ node { n } second: cursor __typename cursor }",
+            // Errors inside the node, a nullable one's and a non-null one's.
+            "{ cursor node { fails } }",
+            "{ node { waits must } cursor }",
+            // What goes to the edge type's own resolvers: fragments, a key asked twice.
+            "{ ... on ItemEdge { cursor } node { n } }",
+            "{ cursor cursor node { n } }",
+            "{ node @include(if: true) { n } }",
+        ] {
+            let (lean, plain) = both_at("leanEdges", "fullEdges", selection).await;
+            assert_eq!(lean, plain, "{selection}");
+        }
+        let (lean, _) = both_at("leanEdges", "fullEdges", "{ node { fails } }").await;
+        assert_eq!(
+            lean["errors"][0]["path"],
+            serde_json::json!(["fullEdges", 1, "node", "fails"])
+        );
     }
 
     #[tokio::test]
