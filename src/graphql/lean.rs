@@ -10,6 +10,8 @@
 //! if it has to wait (`each_then_together`), never boxed; what they do not cover (a
 //! fragment, a directive, a response key selected twice) goes through async-graphql's executor
 //! unchanged. Field resolvers, errors and their paths are the type's own either way.
+//! `LeanEdges`, a connection's list of edges, goes one step further: an edge's `cursor` and
+//! `node` are answered from the edge itself (`Edge`), without its type's resolvers.
 //!
 //! What they skip is the executor's per-field `resolve` hook for extensions: the schemas'
 //! extensions (the batch budget) watch validation only, and one that watched fields would have
@@ -80,7 +82,9 @@ impl<T: ContainerType> OutputType for LeanList<T> {
     }
 }
 
-/// A connection's edge: a cursor and a node.
+/// A connection's edge: a cursor and a node. `LeanEdges` answers the edge type's `cursor` and
+/// `node` fields with these, not with the type's resolvers: those fields must stay exactly
+/// what these give (no arguments, guards or other work of their own).
 pub trait Edge: ContainerType {
     type Node: ContainerType;
     fn cursor(&self) -> String;
@@ -189,16 +193,27 @@ async fn resolve_item<T: ContainerType>(
 }
 
 /// An edge as `resolve_item` would resolve it, `cursor` and `node` answered without going
-/// through the edge type's resolvers; a selection of anything else goes to `resolve_item`.
+/// through the edge type's resolvers; a selection of anything else, or of `node` twice under
+/// two names (the two would wait for their loads one after the other here), goes to
+/// `resolve_item`.
 async fn resolve_edge<E: Edge>(
     ctx: &ContextSelectionSet<'_>,
     index: usize,
     edge: &E,
 ) -> ServerResult<Value> {
     let selections = &ctx.item.node.items;
+    let mut nodes = 0;
     let edge_fields = selections.iter().all(|selection| {
-        matches!(&selection.node, Selection::Field(field)
-            if matches!(field.node.name.node.as_str(), "cursor" | "node" | "__typename"))
+        let Selection::Field(field) = &selection.node else {
+            return false;
+        };
+        match field.node.name.node.as_str() {
+            "node" => {
+                nodes += 1;
+                nodes == 1
+            }
+            name => matches!(name, "cursor" | "__typename"),
+        }
     });
     if !edge_fields || !plain_fields(selections) {
         return resolve_item(ctx, index, edge).await;
@@ -218,7 +233,7 @@ async fn resolve_edge<E: Edge>(
                     Ok(value) => value,
                     // As `resolve_object` does with a field's error.
                     Err(error) => {
-                        ctx_item.add_error(ctx_field.set_error_path(error));
+                        ctx_item.add_error(error);
                         continue;
                     }
                 }
@@ -458,6 +473,7 @@ mod tests {
             // What goes to the edge type's own resolvers: fragments, a key asked twice.
             "{ ... on ItemEdge { cursor } node { n } }",
             "{ cursor cursor node { n } }",
+            "{ node { n } other: node { waits } }",
             "{ node @include(if: true) { n } }",
         ] {
             let (lean, plain) = both_at("leanEdges", "fullEdges", selection).await;

@@ -192,12 +192,14 @@ impl Store {
     /// The plan is visible, and durable once `make_durable` returns for its ticket.
     fn apply(&self, plan: &Plan, writer: &durable::InLine<'_>) -> Result<Ticket, StoreError> {
         let ((), ticket) = self.syncs.apply(writer, || {
-            self.backend.apply(plan)?;
+            let applied = self.backend.apply(plan);
+            // Forgotten even when the backend fails: it may fail after its writes landed (a
+            // held-back index lost), and forgetting is always safe.
             self.memo
                 .committed(plan.changes.iter().map(|change| &change.node), || {
                     name_words(plan)
                 });
-            Ok(())
+            applied
         })?;
         Ok(ticket)
     }
