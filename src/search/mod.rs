@@ -629,7 +629,6 @@ impl crate::ingest::feed::Follower for SearchIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::dataset::{load, DatasetFiles};
     use crate::store::Write;
 
     fn statement(key: &str, text: &str) -> Fact {
@@ -801,10 +800,7 @@ mod tests {
     /// A temp dir holding a store seeded with the built-in dataset, in `store/`.
     fn seeded_store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("store")).unwrap();
-        store
-            .seed(&load(&DatasetFiles::builtin()).unwrap())
-            .unwrap();
+        let store = crate::store::tests::seeded_at(&dir.path().join("store"));
         (dir, store)
     }
 

@@ -516,11 +516,17 @@ pub(crate) mod tests {
     /// A store in a temp dir, seeded with the built-in dataset.
     pub(crate) fn seeded() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = seeded_at(dir.path());
+        (dir, store)
+    }
+
+    /// A store at `path`, seeded with the built-in dataset.
+    pub(crate) fn seeded_at(path: &std::path::Path) -> Store {
+        let store = Store::open(path).unwrap();
         store
             .seed(&load(&DatasetFiles::builtin()).unwrap())
             .unwrap();
-        (dir, store)
+        store
     }
 
     pub(crate) fn country(code: &str, alpha3: &str, name: &str) -> Country {

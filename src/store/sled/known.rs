@@ -121,17 +121,8 @@ mod tests {
     use super::*;
 
     use crate::domain::{Fact, Role, Statement};
-    use crate::ingest::dataset::{load, DatasetFiles};
-    use crate::store::{Store, Write};
-
-    fn seeded() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        store
-            .seed(&load(&DatasetFiles::builtin()).unwrap())
-            .unwrap();
-        (dir, store)
-    }
+    use crate::store::tests::seeded;
+    use crate::store::Write;
 
     #[test]
     fn a_load_answers_for_nodes_never_held_and_asks_sled_for_the_rest() {
