@@ -49,9 +49,14 @@ pub trait Backend: Send + Sync + 'static {
     /// How many plans have been applied.
     fn sequence(&self) -> Result<u64, StoreError>;
 
-    /// Writes a checked plan in one transaction, visible once this returns, durable after the
-    /// next `sync`.
+    /// Writes a checked plan whole or not at all (after a crash too), visible once this
+    /// returns, durable after the next `sync`.
     fn apply(&self, plan: &Plan) -> Result<(), StoreError>;
+    /// Whether `apply` may run while a `sync` does without waiting on it (a sled transaction
+    /// needs the lock sled's flush holds for its whole disk wait; other writes do not).
+    fn applies_beside_sync(&self, _plan: &Plan) -> bool {
+        false
+    }
     /// Whether the store has had its first contents (see `Store::is_seeded`).
     fn is_seeded(&self) -> Result<bool, StoreError>;
     fn mark_seeded_without_builtin(&self) -> Result<(), StoreError>;

@@ -8,6 +8,8 @@
 //! for it every read in the process waits behind it. So a plan is applied only while no sync
 //! runs, and a sync waits (up to `GATHER_AT_MOST`) until the writers who have taken their turn
 //! have applied: the sync that follows covers all of them, and no read ever waits on the disk.
+//! A plan the backend applies without that lock (`Backend::applies_beside_sync`: sled's
+//! journaled small plans) goes in at once, and the next sync covers it.
 
 use super::StoreError;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,6 +29,8 @@ struct Progress {
     durable: u64,
     /// Whether some writer is syncing now.
     syncing: bool,
+    /// Whether some writer is about to sync, waiting for the writers in line to apply.
+    gathering: bool,
     /// Whether some writer is applying a plan now.
     applying: bool,
     /// Writers that have asked for the write lock and not yet applied (or given up).
@@ -35,7 +39,12 @@ struct Progress {
 
 pub(super) struct GroupSync {
     progress: Mutex<Progress>,
-    changed: Condvar,
+    /// A sync ended: writers waiting to be covered, or to apply, look again. Each waiter needs
+    /// this news, once per sync.
+    synced: Condvar,
+    /// A plan was applied or a writer left the line: only the writer gathering them needs
+    /// this news (one condition variable for both woke every waiting writer at each apply).
+    turn: Condvar,
     /// How long a sync waits for writers in line (`GATHER_AT_MOST`; tests set their own).
     gather_at_most: Duration,
 }
@@ -62,7 +71,7 @@ impl InLine<'_> {
     fn leave(&self, progress: &mut Progress) {
         if self.waiting.swap(false, Ordering::Relaxed) {
             progress.in_line -= 1;
-            self.group.changed.notify_all();
+            self.group.turn.notify_all();
         }
     }
 }
@@ -81,19 +90,18 @@ impl GroupSync {
         self.progress.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn wait_for_change<'p>(
-        &self,
+    fn wait_on<'p>(
+        condvar: &Condvar,
         progress: std::sync::MutexGuard<'p, Progress>,
     ) -> std::sync::MutexGuard<'p, Progress> {
-        self.changed
-            .wait(progress)
-            .unwrap_or_else(|p| p.into_inner())
+        condvar.wait(progress).unwrap_or_else(|p| p.into_inner())
     }
 
     fn gathering_at_most(gather_at_most: Duration) -> Self {
         GroupSync {
             progress: Mutex::default(),
-            changed: Condvar::new(),
+            synced: Condvar::new(),
+            turn: Condvar::new(),
             gather_at_most,
         }
     }
@@ -107,15 +115,17 @@ impl GroupSync {
         }
     }
 
-    /// Called under the write lock: applies a plan once no sync is running, and counts it.
+    /// Called under the write lock: applies a plan once no sync is running (at once when
+    /// `beside_sync`: the backend applies it without the lock a sync holds), and counts it.
     pub(super) fn apply<T>(
         &self,
         writer: &InLine<'_>,
+        beside_sync: bool,
         apply: impl FnOnce() -> Result<T, StoreError>,
     ) -> Result<(T, Ticket), StoreError> {
         let mut progress = self.lock();
-        while progress.syncing {
-            progress = self.wait_for_change(progress);
+        while progress.syncing && !beside_sync {
+            progress = Self::wait_on(&self.synced, progress);
         }
         progress.applying = true;
         drop(progress);
@@ -123,7 +133,7 @@ impl GroupSync {
         let mut progress = self.lock();
         progress.applying = false;
         writer.leave(&mut progress);
-        self.changed.notify_all();
+        self.turn.notify_all();
         let value = applied?;
         progress.applied += 1;
         Ok((value, Ticket(progress.applied)))
@@ -139,27 +149,34 @@ impl GroupSync {
         sync: &dyn Fn() -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let mut progress = self.lock();
-        let mut gathering_since: Option<Instant> = None;
         loop {
             if progress.durable >= ticket.0 {
                 return Ok(());
             }
-            if progress.syncing || progress.applying {
-                progress = self.wait_for_change(progress);
+            if progress.syncing || progress.gathering {
+                progress = Self::wait_on(&self.synced, progress);
                 continue;
             }
-            if gather && progress.in_line > 0 {
-                let since = *gathering_since.get_or_insert_with(Instant::now);
+            // This writer syncs for everyone: first the plan being applied, and (briefly) the
+            // writers in line, so that the sync covers them too.
+            progress.gathering = true;
+            let since = Instant::now();
+            loop {
                 let left = self.gather_at_most.saturating_sub(since.elapsed());
-                if !left.is_zero() {
-                    progress = self
-                        .changed
+                let in_line = gather && progress.in_line > 0 && !left.is_zero();
+                if !progress.applying && !in_line {
+                    break;
+                }
+                progress = match progress.applying {
+                    true => Self::wait_on(&self.turn, progress),
+                    false => self
+                        .turn
                         .wait_timeout(progress, left)
                         .map(|(progress, _)| progress)
-                        .unwrap_or_else(|p| p.into_inner().0);
-                    continue;
-                }
+                        .unwrap_or_else(|p| p.into_inner().0),
+                };
             }
+            progress.gathering = false;
             progress.syncing = true;
             let covers = progress.applied;
             drop(progress);
@@ -169,7 +186,7 @@ impl GroupSync {
             if synced.is_ok() {
                 progress.durable = progress.durable.max(covers);
             }
-            self.changed.notify_all();
+            self.synced.notify_all();
             synced?;
         }
     }
@@ -183,7 +200,7 @@ mod tests {
 
     fn applied(group: &GroupSync) -> Ticket {
         let writer = group.join_line();
-        group.apply(&writer, || Ok(())).unwrap().1
+        group.apply(&writer, false, || Ok(())).unwrap().1
     }
 
     #[test]
@@ -243,7 +260,7 @@ mod tests {
             let group = &group;
             scope.spawn(move || {
                 std::thread::sleep(Duration::from_millis(1));
-                let second = group.apply(&second_in_line, || Ok(())).unwrap().1;
+                let second = group.apply(&second_in_line, false, || Ok(())).unwrap().1;
                 assert_eq!(second.0, 2);
             });
             group.wait(first, true, &sync).unwrap();
@@ -273,7 +290,15 @@ mod tests {
     }
 
     #[test]
-    fn a_plan_is_applied_only_while_no_sync_runs() {
+    fn a_plan_is_applied_only_while_no_sync_runs_unless_it_may_go_beside() {
+        for beside_sync in [false, true] {
+            let overlapped = applied_while_syncing(beside_sync);
+            assert_eq!(overlapped, beside_sync, "beside a sync: {beside_sync}");
+        }
+    }
+
+    /// Whether a plan applied after a sync began saw the sync still running.
+    fn applied_while_syncing(beside_sync: bool) -> bool {
         let group = GroupSync::default();
         let ticket = applied(&group);
         let syncing = AtomicBool::new(false);
@@ -291,12 +316,11 @@ mod tests {
                 std::thread::yield_now();
             }
             let writer = group.join_line();
-            let overlapped = group
-                .apply(&writer, || Ok(syncing.load(Ordering::SeqCst)))
+            group
+                .apply(&writer, beside_sync, || Ok(syncing.load(Ordering::SeqCst)))
                 .unwrap()
-                .0;
-            assert!(!overlapped, "the plan was applied during a sync");
-        });
+                .0
+        })
     }
 
     #[test]
@@ -323,7 +347,7 @@ mod tests {
     fn a_failed_apply_leaves_the_line_and_counts_nothing() {
         let group = GroupSync::default();
         let writer = group.join_line();
-        let failed = group.apply(&writer, || -> Result<(), _> {
+        let failed = group.apply(&writer, false, || -> Result<(), _> {
             Err(StoreError::Backend("refused".into()))
         });
         assert!(failed.is_err());

@@ -191,7 +191,8 @@ impl Store {
     /// Applies a checked plan (the caller holds the write lock), then forgets what it changed.
     /// The plan is visible, and durable once `make_durable` returns for its ticket.
     fn apply(&self, plan: &Plan, writer: &durable::InLine<'_>) -> Result<Ticket, StoreError> {
-        let ((), ticket) = self.syncs.apply(writer, || {
+        let beside_sync = self.backend.applies_beside_sync(plan);
+        let ((), ticket) = self.syncs.apply(writer, beside_sync, || {
             let applied = self.backend.apply(plan);
             // Forgotten even when the backend fails: it may fail after its writes landed (a
             // held-back index lost), and forgetting is always safe.

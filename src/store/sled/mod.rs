@@ -13,6 +13,7 @@ mod apply;
 mod check;
 mod codec;
 mod deferred;
+mod journal;
 mod keys;
 mod known;
 mod referrers;
@@ -133,6 +134,17 @@ pub struct SledStore {
     knowing: std::sync::atomic::AtomicBool,
     /// sled's log file (`db` in the data dir), for `fdatasync`.
     log: Option<std::fs::File>,
+    /// Held shared by every read, alone while a journaled plan's operations are applied: no
+    /// read sees a plan half applied (a sled transaction gives the same with sled's own lock).
+    visibility: parking_lot::RwLock<()>,
+    /// A journaled plan could not be finished: no write is planned on a half-applied store
+    /// until opening it finishes that plan.
+    journal_pending: std::sync::atomic::AtomicBool,
+    /// Tests cut this many applications of a journal short, after `cut_at` operations.
+    #[cfg(test)]
+    cuts: std::sync::atomic::AtomicUsize,
+    #[cfg(test)]
+    cut_at: std::sync::atomic::AtomicUsize,
 }
 
 /// Writes computed before a transaction starts, because sled may run the closure more than
@@ -258,6 +270,12 @@ impl SledStore {
             deferring: std::sync::atomic::AtomicBool::new(false),
             known: std::sync::Mutex::new(None),
             knowing: std::sync::atomic::AtomicBool::new(false),
+            visibility: parking_lot::RwLock::new(()),
+            journal_pending: std::sync::atomic::AtomicBool::new(false),
+            #[cfg(test)]
+            cuts: std::sync::atomic::AtomicUsize::new(0),
+            #[cfg(test)]
+            cut_at: std::sync::atomic::AtomicUsize::new(0),
         };
         let meta = store.tree(META)?;
         match meta.get(META_FORMAT)?.as_deref() {
@@ -277,6 +295,8 @@ impl SledStore {
                 })
             }
         }
+        // A plan cut short by a crash is finished before anything reads the store.
+        store.finish_journaled_plan()?;
         if meta.contains_key(deferred::META_INDEX_PENDING)? {
             store.rebuild_reference_index()?;
         }
@@ -370,14 +390,13 @@ impl SledStore {
         Ok(())
     }
 
-    /// Whether the store holds any entity at all.
-    /// Applies a batch in one transaction across every tree it touches, its reference entries
-    /// packed into the chunks they land in.
+    /// Applies a batch across every tree it touches, whole or not at all, its reference
+    /// entries packed into the chunks they land in.
     ///
     /// While a bulk load defers the reference index, its ops (references and counts) are held
     /// back once the rest has landed. The caller holds the write lock, so deferral cannot start
     /// or end meanwhile.
-    fn write_batch(&self, batch: &Batch) -> Result<(), StoreError> {
+    fn write_batch(&self, batch: &Batch, journaled: bool) -> Result<(), StoreError> {
         let deferring = self.is_deferring();
         let packed = match deferring {
             true => Vec::new(),
@@ -389,6 +408,24 @@ impl SledStore {
             .filter(|(tree, _, _)| *tree != REFS && !(deferring && *tree == REFCOUNTS))
             .chain(&packed)
             .collect();
+        match journaled {
+            true => self.apply_journaled(&ops)?,
+            false => self.apply_in_transaction(&ops)?,
+        }
+        if deferring {
+            self.hold_index_ops(batch)?;
+        }
+        Ok(())
+    }
+
+    /// Whether a plan is applied behind a journal (`journal.rs`) rather than in a transaction:
+    /// a small one, outside a bulk load (whose held-back index edits are not journaled).
+    fn journals(&self, plan: &Plan) -> bool {
+        !self.is_deferring() && plan.changes.len() <= journal::JOURNALED_CHANGES_AT_MOST
+    }
+
+    /// `ops` in one sled transaction.
+    fn apply_in_transaction(&self, ops: &[&Op]) -> Result<(), StoreError> {
         let mut names: Vec<&'static str> = ops.iter().map(|(t, _, _)| *t).collect();
         names.sort_unstable();
         names.dedup();
@@ -401,7 +438,7 @@ impl SledStore {
         trees
             .as_slice()
             .transaction(|tx| {
-                for (tree, key, value) in &ops {
+                for (tree, key, value) in ops {
                     match value {
                         Some(v) => tx[position[tree]].insert(key.as_slice(), v.as_slice())?,
                         None => tx[position[tree]].remove(key.as_slice())?,
@@ -413,13 +450,102 @@ impl SledStore {
                 TransactionError::Storage(e) => e.into(),
                 TransactionError::Abort(()) => StoreError::Codec("transaction aborted".into()),
             })?;
-        if deferring {
-            self.hold_index_ops(batch)?;
+        Ok(())
+    }
+
+    /// `ops` key by key behind a journal entry (`journal.rs`). If they fail part way they are
+    /// tried once more from the journal; if that fails too, the store takes no more writes
+    /// until it is opened again, which finishes them.
+    fn apply_journaled(&self, ops: &[&Op]) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering;
+        if self.journal_pending.load(Ordering::Acquire) {
+            return Err(StoreError::Backend(
+                "an earlier write could not be finished: restart the server (reopen the store) \
+                 to finish it before writing again"
+                    .into(),
+            ));
+        }
+        let meta = self.tree(META)?;
+        meta.insert(journal::META_JOURNAL, journal::encode(ops))?;
+        let applied = self
+            .apply_ops(
+                ops.iter()
+                    .map(|(tree, key, value)| (*tree, key.as_slice(), value.as_deref())),
+            )
+            .and_then(|()| {
+                meta.remove(journal::META_JOURNAL)?;
+                Ok(())
+            });
+        match applied {
+            Ok(()) => Ok(()),
+            Err(first) => match self.finish_journaled_plan() {
+                Ok(()) => Ok(()),
+                Err(again) => {
+                    self.journal_pending.store(true, Ordering::Release);
+                    tracing::error!(error = %first, again = %again, "a write was cut short");
+                    Err(first)
+                }
+            },
+        }
+    }
+
+    /// Applies operations holding the visibility lock alone.
+    fn apply_ops<'o>(
+        &self,
+        ops: impl Iterator<Item = (&'o str, &'o [u8], Option<&'o [u8]>)>,
+    ) -> Result<(), StoreError> {
+        let _alone = self.visibility.write();
+        let cut = self.test_cut();
+        for (i, (tree, key, value)) in ops.enumerate() {
+            if cut == Some(i) {
+                return Err(StoreError::Backend("cut short by a test".into()));
+            }
+            let tree = self.tree(tree)?;
+            match value {
+                Some(v) => tree.insert(key, v)?,
+                None => tree.remove(key)?,
+            };
         }
         Ok(())
     }
 
-    /// Any fact by reference (provisions are not stored on their own: None).
+    /// Where a test cuts this application of a journal short, if it does.
+    #[cfg(test)]
+    fn test_cut(&self) -> Option<usize> {
+        use std::sync::atomic::Ordering;
+        let cut = self.cuts.load(Ordering::Relaxed) > 0;
+        if cut {
+            self.cuts.fetch_sub(1, Ordering::Relaxed);
+        }
+        cut.then(|| self.cut_at.load(Ordering::Relaxed))
+    }
+
+    #[cfg(not(test))]
+    fn test_cut(&self) -> Option<usize> {
+        None
+    }
+
+    /// Applies the journal a plan left, if any, and removes it.
+    fn finish_journaled_plan(&self) -> Result<(), StoreError> {
+        let meta = self.tree(META)?;
+        if let Some(bytes) = meta.get(journal::META_JOURNAL)? {
+            let ops = journal::decode(&bytes)?;
+            tracing::warn!(
+                operations = ops.len(),
+                "finishing a write that was cut short"
+            );
+            self.apply_ops(
+                ops.iter()
+                    .map(|(tree, key, value)| (tree.as_str(), key.as_slice(), value.as_deref())),
+            )?;
+            meta.remove(journal::META_JOURNAL)?;
+            self.db.flush()?;
+        }
+        self.journal_pending
+            .store(false, std::sync::atomic::Ordering::Release);
+        Ok(())
+    }
+
     /// Any fact by reference (provisions are not stored on their own: None).
     pub fn get_fact(&self, node: &NodeRef) -> Result<Option<Fact>, StoreError> {
         if self.never_held(node) {
@@ -724,10 +850,12 @@ impl SledStore {
 
 impl Backend for SledStore {
     fn get(&self, node: &NodeRef) -> Result<Option<Fact>, StoreError> {
+        let _seen = self.visibility.read_recursive();
         self.get_fact(node)
     }
 
     fn get_many(&self, kind: NodeKind, keys: &[&str]) -> Result<Vec<(String, Fact)>, StoreError> {
+        let _seen = self.visibility.read_recursive();
         let tree = self.tree(tree_name(kind))?;
         let mut out = Vec::with_capacity(keys.len());
         for key in keys {
@@ -739,6 +867,7 @@ impl Backend for SledStore {
     }
 
     fn contains(&self, node: &NodeRef) -> Result<bool, StoreError> {
+        let _seen = self.visibility.read_recursive();
         SledStore::contains(self, node)
     }
 
@@ -754,34 +883,42 @@ impl Backend for SledStore {
     }
 
     fn read_index(&self, read: &IndexRead) -> Result<IndexAnswer, StoreError> {
+        let _seen = self.visibility.read_recursive();
         SledStore::read_index(self, read)
     }
 
     fn referrers(&self, target: &NodeRef, role: Role) -> Result<Vec<String>, StoreError> {
+        let _seen = self.visibility.read_recursive();
         SledStore::referrers(self, target, role)
     }
 
     fn all_referrers(&self, target: &NodeRef) -> Result<Vec<(String, NodeRef)>, StoreError> {
+        let _seen = self.visibility.read_recursive();
         SledStore::all_referrers(self, target)
     }
 
     fn name_candidates(&self, kind: NodeKind, token: &str) -> Result<BTreeSet<String>, StoreError> {
+        let _seen = self.visibility.read_recursive();
         SledStore::name_candidates(self, kind, token)
     }
 
     fn source_by_url(&self, url: &str) -> Result<Option<String>, StoreError> {
+        let _seen = self.visibility.read_recursive();
         SledStore::source_by_url(self, url)
     }
 
     fn revisions(&self, node: &NodeRef) -> Result<Vec<Revision>, StoreError> {
+        let _seen = self.visibility.read_recursive();
         SledStore::revisions(self, node)
     }
 
     fn revision_span(&self, node: &NodeRef) -> Result<Option<(Revision, Revision)>, StoreError> {
+        let _seen = self.visibility.read_recursive();
         SledStore::revision_span(self, node)
     }
 
     fn sequence(&self) -> Result<u64, StoreError> {
+        let _seen = self.visibility.read_recursive();
         SledStore::sequence(self)
     }
 
@@ -789,7 +926,12 @@ impl Backend for SledStore {
         self.apply_plan(plan)
     }
 
+    fn applies_beside_sync(&self, plan: &Plan) -> bool {
+        self.journals(plan)
+    }
+
     fn is_seeded(&self) -> Result<bool, StoreError> {
+        let _seen = self.visibility.read_recursive();
         SledStore::is_seeded(self)
     }
 
