@@ -1,12 +1,12 @@
 //! Reads while others write: `connections` clients on keep-alive connections, each sending, one
 //! request after another, one of six ordinary reads or, with probability `write_share`, a write
 //! (a `createPerson`, or an `updatePerson` of one it created). Latencies are kept per class, so
-//! reads and writes are reported apart. Runs in a child process pinned to the load core.
+//! reads and writes are reported apart. Runs in a child process pinned to the load core, every
+//! client a task on one thread.
 
 use serde::{Deserialize, Serialize};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Class {
@@ -40,67 +40,89 @@ pub fn reads(party: &str) -> Vec<String> {
     .collect()
 }
 
+/// One keep-alive connection, driven by a task: the load's clients are tasks on one thread, so
+/// that the load's own cost (a thread woken per answer, as with blocking sockets) does not
+/// bound what it measures.
 struct Connection {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
+    stream: TcpStream,
+    buffer: Vec<u8>,
 }
 
 impl Connection {
-    fn open(port: u16) -> Result<Connection, String> {
-        let stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    async fn open(port: u16) -> Result<Connection, String> {
+        let stream = TcpStream::connect(("127.0.0.1", port))
+            .await
+            .map_err(|e| e.to_string())?;
         stream.set_nodelay(true).map_err(|e| e.to_string())?;
-        let writer = stream.try_clone().map_err(|e| e.to_string())?;
         Ok(Connection {
-            reader: BufReader::new(stream),
-            writer,
+            stream,
+            buffer: Vec::with_capacity(64 * 1024),
         })
     }
 
+    async fn send(&self, mut bytes: &[u8]) -> Result<(), String> {
+        while !bytes.is_empty() {
+            self.stream.writable().await.map_err(|e| e.to_string())?;
+            match self.stream.try_write(bytes) {
+                Ok(n) => bytes = &bytes[n..],
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads more of the answer into the buffer.
+    async fn receive(&mut self) -> Result<(), String> {
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            self.stream.readable().await.map_err(|e| e.to_string())?;
+            match self.stream.try_read(&mut chunk) {
+                Ok(0) => return Err("the server closed the connection".into()),
+                Ok(n) => {
+                    self.buffer.extend_from_slice(&chunk[..n]);
+                    return Ok(());
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    }
+
     /// One POST /graphql on the kept-alive connection: (status, body).
-    fn post(&mut self, body: &str, key: Option<&str>) -> Result<(u16, String), String> {
+    async fn post(&mut self, body: &str, key: Option<&str>) -> Result<(u16, String), String> {
         let auth = key
             .map(|k| format!("Authorization: Bearer {k}\r\n"))
             .unwrap_or_default();
-        write!(
-            self.writer,
+        let request = format!(
             "POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n{body}",
             body.len()
-        )
-        .map_err(|e| e.to_string())?;
-        let mut status = 0;
-        let mut length = 0usize;
-        let mut line = String::new();
-        loop {
-            line.clear();
-            if self
-                .reader
-                .read_line(&mut line)
-                .map_err(|e| e.to_string())?
-                == 0
-            {
-                return Err("the server closed the connection".into());
+        );
+        self.send(request.as_bytes()).await?;
+        self.buffer.clear();
+        let head_end = loop {
+            if let Some(at) = self.buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                break at + 4;
             }
-            let trimmed = line.trim_end();
-            if trimmed.is_empty() {
-                break;
-            }
-            if status == 0 {
-                status = trimmed
-                    .split_whitespace()
-                    .nth(1)
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0);
-            } else if let Some((name, value)) = trimmed.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-            }
+            self.receive().await?;
+        };
+        let head = String::from_utf8_lossy(&self.buffer[..head_end]).into_owned();
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let length: usize = lines
+            .filter_map(|line| line.split_once(':'))
+            .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, value)| value.trim().parse().ok())
+            .ok_or("an answer without Content-Length")?;
+        while self.buffer.len() < head_end + length {
+            self.receive().await?;
         }
-        let mut body = vec![0; length];
-        self.reader
-            .read_exact(&mut body)
-            .map_err(|e| e.to_string())?;
-        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+        let body = String::from_utf8_lossy(&self.buffer[head_end..head_end + length]).into_owned();
+        Ok((status, body))
     }
 }
 
@@ -113,7 +135,7 @@ struct Samples {
 }
 
 /// One client: until `deadline`, a read or (with probability `write_share`) a write.
-fn client(
+async fn client(
     id: usize,
     port: u16,
     key: &str,
@@ -121,7 +143,7 @@ fn client(
     write_share: f64,
     deadline: Instant,
 ) -> Result<Samples, String> {
-    let mut connection = Connection::open(port)?;
+    let mut connection = Connection::open(port).await?;
     let mut rng = fastrand::Rng::with_seed(id as u64 + 1);
     let mut samples = Samples::default();
     let mut created: Vec<String> = Vec::new();
@@ -146,7 +168,7 @@ fn client(
             .to_string(),
         };
         let started = Instant::now();
-        let (status, answer) = connection.post(&body, write.then_some(key))?;
+        let (status, answer) = connection.post(&body, write.then_some(key)).await?;
         let millis = started.elapsed().as_secs_f64() * 1000.0;
         let failed = status != 200 || answer.contains("\"errors\"");
         if write {
@@ -193,16 +215,16 @@ pub fn run(
     seconds: u64,
     write_share: f64,
 ) -> Result<Mixed, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .map_err(|e| e.to_string())?;
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
-    let results: Vec<Result<Samples, String>> = std::thread::scope(|scope| {
-        let clients: Vec<_> = (0..connections)
-            .map(|id| scope.spawn(move || client(id, port, key, reads, write_share, deadline)))
-            .collect();
-        clients
-            .into_iter()
-            .map(|c| c.join().unwrap_or_else(|_| Err("a client panicked".into())))
-            .collect()
+    let results: Vec<Result<Samples, String>> = runtime.block_on(async {
+        let clients =
+            (0..connections).map(|id| client(id, port, key, reads, write_share, deadline));
+        async_graphql::futures_util::future::join_all(clients).await
     });
     let elapsed = started.elapsed().as_secs_f64();
     let mut all = Samples::default();
