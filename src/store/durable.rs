@@ -21,6 +21,12 @@ use std::time::{Duration, Instant};
 /// that a steady stream of writers never keeps the ones applied waiting for long.
 const GATHER_AT_MOST: Duration = Duration::from_millis(4);
 
+/// While writes come closer together than this, a sync that would cover no plan applied after
+/// it began gathering waits up to this long for the next one: two writes then share a sync
+/// (whose CPU cost, sled's flush and its pool's wake-ups, is most of a small write's), at the
+/// price of that wait. A lone write never waits; a stream of them is what pays for the syncs.
+const LINGER_AT_MOST: Duration = Duration::from_micros(700);
+
 #[derive(Default)]
 struct Progress {
     /// Plans applied (visible) so far.
@@ -35,6 +41,9 @@ struct Progress {
     applying: bool,
     /// Writers that have asked for the write lock and not yet applied (or given up).
     in_line: u64,
+    /// When the last plan was applied, and how long after the one before.
+    last_applied_at: Option<Instant>,
+    apply_gap: Option<Duration>,
 }
 
 pub(super) struct GroupSync {
@@ -47,11 +56,13 @@ pub(super) struct GroupSync {
     turn: Condvar,
     /// How long a sync waits for writers in line (`GATHER_AT_MOST`; tests set their own).
     gather_at_most: Duration,
+    /// How long a sync waits for the next write of a stream (`LINGER_AT_MOST`).
+    linger_at_most: Duration,
 }
 
 impl Default for GroupSync {
     fn default() -> Self {
-        GroupSync::gathering_at_most(GATHER_AT_MOST)
+        GroupSync::waiting_at_most(GATHER_AT_MOST, LINGER_AT_MOST)
     }
 }
 
@@ -97,12 +108,13 @@ impl GroupSync {
         condvar.wait(progress).unwrap_or_else(|p| p.into_inner())
     }
 
-    fn gathering_at_most(gather_at_most: Duration) -> Self {
+    fn waiting_at_most(gather_at_most: Duration, linger_at_most: Duration) -> Self {
         GroupSync {
             progress: Mutex::default(),
             synced: Condvar::new(),
             turn: Condvar::new(),
             gather_at_most,
+            linger_at_most,
         }
     }
 
@@ -136,6 +148,9 @@ impl GroupSync {
         self.turn.notify_all();
         let value = applied?;
         progress.applied += 1;
+        let now = Instant::now();
+        progress.apply_gap = progress.last_applied_at.map(|last| now - last);
+        progress.last_applied_at = Some(now);
         Ok((value, Ticket(progress.applied)))
     }
 
@@ -161,12 +176,25 @@ impl GroupSync {
             // writers in line, so that the sync covers them too.
             progress.gathering = true;
             let since = Instant::now();
+            let applied_before = progress.applied;
+            let in_a_stream = progress
+                .apply_gap
+                .is_some_and(|gap| gap < self.linger_at_most);
             loop {
                 let left = self.gather_at_most.saturating_sub(since.elapsed());
                 let in_line = gather && progress.in_line > 0 && !left.is_zero();
-                if !progress.applying && !in_line {
+                let linger_left = self.linger_at_most.saturating_sub(since.elapsed());
+                let linger = gather
+                    && in_a_stream
+                    && progress.applied == applied_before
+                    && !linger_left.is_zero();
+                if !progress.applying && !in_line && !linger {
                     break;
                 }
+                let left = match in_line {
+                    true => left,
+                    false => linger_left,
+                };
                 progress = match progress.applying {
                     true => Self::wait_on(&self.turn, progress),
                     false => self
@@ -244,9 +272,43 @@ mod tests {
     }
 
     #[test]
+    fn a_sync_lingers_for_the_next_write_only_while_writes_come_close_together() {
+        // Long enough that a write sent meanwhile always lands in time, however slow the machine.
+        let linger = Duration::from_secs(30);
+        let group = GroupSync::waiting_at_most(GATHER_AT_MOST, linger);
+        let covered = AtomicU64::new(0);
+        let sync = || {
+            covered.store(group.lock().applied, Ordering::SeqCst);
+            Ok(())
+        };
+        // A lone write: no wait.
+        let started = Instant::now();
+        group.wait(applied(&group), true, &sync).unwrap();
+        assert!(started.elapsed() < linger, "a lone write lingered");
+        // A second write soon after: a stream, so its sync waits for a third.
+        let second = applied(&group);
+        std::thread::scope(|scope| {
+            let group = &group;
+            scope.spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                let _ = applied(group);
+            });
+            group.wait(second, true, &sync).unwrap();
+        });
+        assert_eq!(
+            covered.load(Ordering::SeqCst),
+            3,
+            "the sync covered the third"
+        );
+    }
+
+    #[test]
     fn a_sync_waits_for_the_writers_in_line_and_covers_them() {
         // Long enough that the second writer always applies first, however slow the machine.
-        let group = Arc::new(GroupSync::gathering_at_most(Duration::from_secs(60)));
+        let group = Arc::new(GroupSync::waiting_at_most(
+            Duration::from_secs(60),
+            LINGER_AT_MOST,
+        ));
         let first = applied(&group);
         let second_in_line = group.join_line();
         let syncs = AtomicU64::new(0);
