@@ -7,7 +7,7 @@
 //! and runs the query again. A response computed while a write landed was stamped with the older
 //! generation, so it can be stored but never served. Knows neither sled nor HTTP.
 
-use crate::domain::{Kinds, NodeKind};
+use crate::domain::{Kinds, NodeKind, NodeRef};
 use async_graphql::parser::types::ExecutableDocument;
 use bytes::Bytes;
 use quick_cache::sync::Cache;
@@ -17,13 +17,47 @@ use std::sync::Arc;
 
 const KINDS: usize = NodeKind::ALL.len();
 
-/// What a request read, gathered as it runs (reads may come from several tasks).
+/// How many nodes and name words a response may depend on one by one; past that it depends on
+/// their kinds (a nested query reads hundreds of nodes: checking each at every hit would cost
+/// more than running it again now and then).
+const FINE_AT_MOST: usize = 32;
+
+/// Slots of the nodes and name words a commit changed, by hash: two that share a slot only
+/// make a response stale more often than needed, never less.
+const SLOTS: usize = 4096;
+
+fn slot(kind: NodeKind, what: u8, key: &str) -> u32 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    (kind as u8, what, key).hash(&mut hasher);
+    (hasher.finish() % SLOTS as u64) as u32
+}
+
+/// The slot of one node.
+fn node_slot(kind: NodeKind, key: &str) -> u32 {
+    slot(kind, 0, key)
+}
+
+/// The slot of name lookups of `kind` whose first word is `word`.
+fn word_slot(kind: NodeKind, word: &str) -> u32 {
+    slot(kind, 1, word)
+}
+
+/// What a request read, gathered as it runs (reads may come from several tasks): kinds whose
+/// every change matters, and single nodes and name words (`fine`) for the others.
 #[derive(Debug, Default)]
 pub struct ReadSet {
     kinds: AtomicU32,
+    fine: std::sync::Mutex<Fine>,
     /// It read something only its caller may see (API keys): never cached, as the cache is
     /// shared by every caller.
     private: std::sync::atomic::AtomicBool,
+}
+
+#[derive(Debug, Default)]
+struct Fine {
+    slots: Vec<u32>,
+    kinds: u32,
 }
 
 impl ReadSet {
@@ -31,8 +65,47 @@ impl ReadSet {
         self.kinds.fetch_or(kinds.bits(), Ordering::Relaxed);
     }
 
+    /// It read one node (or found it missing): only a change of that node matters.
+    pub fn add_node(&self, kind: NodeKind, key: &str) {
+        self.add_fine(kind, node_slot(kind, key));
+    }
+
+    /// It looked `kind` up by a name whose first (folded) word is `word`: only a node written
+    /// with a name that has a word beginning so can add to the answer (those in it are added
+    /// as nodes).
+    pub fn add_name(&self, kind: NodeKind, word: &str) {
+        self.add_fine(kind, word_slot(kind, word));
+    }
+
+    fn add_fine(&self, kind: NodeKind, slot: u32) {
+        let bit = Kinds::of(kind).bits();
+        if self.kinds.load(Ordering::Relaxed) & bit != 0 {
+            return;
+        }
+        let mut fine = self.fine.lock().unwrap_or_else(|p| p.into_inner());
+        if fine.slots.len() >= FINE_AT_MOST {
+            self.kinds.fetch_or(fine.kinds | bit, Ordering::Relaxed);
+            return;
+        }
+        fine.kinds |= bit;
+        fine.slots.push(slot);
+    }
+
     pub fn kinds(&self) -> Kinds {
         Kinds::from_bits(self.kinds.load(Ordering::Relaxed))
+    }
+
+    /// The slots of the nodes and words read one by one, of kinds not read as a whole.
+    pub fn fine(&self) -> Box<[u32]> {
+        let kinds = self.kinds.load(Ordering::Relaxed);
+        let fine = self.fine.lock().unwrap_or_else(|p| p.into_inner());
+        if fine.kinds & !kinds == 0 {
+            return Box::default();
+        }
+        let mut slots = fine.slots.clone();
+        slots.sort_unstable();
+        slots.dedup();
+        slots.into()
     }
 
     pub fn mark_private(&self) {
@@ -44,39 +117,90 @@ impl ReadSet {
     }
 }
 
-/// A write counter per kind of node.
-#[derive(Debug, Default)]
-pub struct Generations([AtomicU64; KINDS]);
+/// A write counter per kind of node, and per slot of nodes and name words the commit sequence
+/// (a clock of its own) that last changed one.
+#[derive(Debug)]
+pub struct Generations {
+    kinds: [AtomicU64; KINDS],
+    clock: AtomicU64,
+    slots: Box<[AtomicU64]>,
+}
+
+impl Default for Generations {
+    fn default() -> Self {
+        Generations {
+            kinds: Default::default(),
+            clock: AtomicU64::new(0),
+            slots: (0..SLOTS).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+}
 
 /// The generations as they were at one moment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Snapshot([u64; KINDS]);
+pub struct Snapshot {
+    kinds: [u64; KINDS],
+    clock: u64,
+}
 
 impl Generations {
     pub fn snapshot(&self) -> Snapshot {
-        Snapshot(std::array::from_fn(|i| self.0[i].load(Ordering::SeqCst)))
+        Snapshot {
+            clock: self.clock.load(Ordering::SeqCst),
+            kinds: std::array::from_fn(|i| self.kinds[i].load(Ordering::SeqCst)),
+        }
     }
 
     /// Called after a commit changed nodes of `kinds`.
     pub fn bump(&self, kinds: Kinds) {
-        for (i, counter) in self.0.iter().enumerate() {
+        for (i, counter) in self.kinds.iter().enumerate() {
             if kinds.bits() & (1 << i) != 0 {
                 counter.fetch_add(1, Ordering::SeqCst);
             }
         }
     }
 
-    /// Whether no node of `kinds` changed since `snapshot`.
-    fn unchanged_since(&self, snapshot: &Snapshot, kinds: Kinds) -> bool {
+    /// Called after a commit changed these nodes, now named so (old names need not be
+    /// marked: a lookup that found a node depends on that node).
+    fn mark<'n>(&self, nodes: impl IntoIterator<Item = (&'n NodeRef, Vec<String>)>) {
+        let now = self.clock.fetch_add(1, Ordering::SeqCst) + 1;
+        for (node, names) in nodes {
+            self.slots[node_slot(node.kind, &node.key) as usize].store(now, Ordering::SeqCst);
+            for name in names {
+                for word in crate::domain::text::fold(&name).split(' ') {
+                    for (end, _) in word.char_indices().skip(1).chain([(word.len(), ' ')]) {
+                        let prefix = &word[..end];
+                        self.slots[word_slot(node.kind, prefix) as usize]
+                            .store(now, Ordering::SeqCst);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether no node of `kinds`, and nothing in `fine`'s slots, changed since `snapshot`.
+    fn unchanged_since(&self, snapshot: &Snapshot, kinds: Kinds, fine: &[u32]) -> bool {
         (0..KINDS)
             .filter(|i| kinds.bits() & (1 << i) != 0)
-            .all(|i| self.0[i].load(Ordering::SeqCst) == snapshot.0[i])
+            .all(|i| self.kinds[i].load(Ordering::SeqCst) == snapshot.kinds[i])
+            && fine
+                .iter()
+                .all(|&s| self.slots[s as usize].load(Ordering::SeqCst) <= snapshot.clock)
     }
 }
 
-/// A commit makes every cached response that read a changed kind stale.
+/// A commit makes every cached response that read a changed kind, or a changed node, or
+/// looked up a name that a node written now answers to, stale.
 impl crate::ingest::feed::Follower for Generations {
     fn follow(&self, commit: &crate::ingest::feed::Commit<'_>) {
+        self.mark(commit.changes.iter().map(|c| {
+            let names = (commit.now)(&c.node)
+                .map(|fact| {
+                    crate::with_entity!(&fact, e => crate::domain::Entity::names(e).iter().map(|n| n.to_string()).collect())
+                })
+                .unwrap_or_default();
+            (&c.node, names)
+        }));
         self.bump(commit.changes.iter().map(|c| c.node.kind).collect());
     }
 }
@@ -84,6 +208,7 @@ impl crate::ingest::feed::Follower for Generations {
 struct Entry {
     body: Bytes,
     reads: Kinds,
+    fine: Box<[u32]>,
     snapshot: Snapshot,
 }
 
@@ -142,7 +267,7 @@ impl ResponseCache {
         let entry = entries.get(key)?;
         if self
             .generations
-            .unchanged_since(&entry.snapshot, entry.reads)
+            .unchanged_since(&entry.snapshot, entry.reads, &entry.fine)
         {
             Some(entry.body.clone())
         } else {
@@ -152,19 +277,21 @@ impl ResponseCache {
     }
 
     /// Keeps a response that read `reads`, stamped with the generations from before it ran.
-    pub fn insert(&self, key: String, body: Bytes, reads: Kinds, snapshot: Snapshot) {
+    pub fn insert(&self, key: String, body: Bytes, reads: &ReadSet, snapshot: Snapshot) {
         let Some(entries) = &self.entries else {
             return;
         };
+        let (kinds, fine) = (reads.kinds(), reads.fine());
         // Already stale: a write landed while it ran. Not worth the space.
-        if !self.generations.unchanged_since(&snapshot, reads) {
+        if !self.generations.unchanged_since(&snapshot, kinds, &fine) {
             return;
         }
         entries.insert(
             key,
             Arc::new(Entry {
                 body,
-                reads,
+                reads: kinds,
+                fine,
                 snapshot,
             }),
         );
@@ -342,11 +469,12 @@ mod tests {
         let generations = Arc::new(Generations::default());
         let cache = ResponseCache::new(1 << 20, generations.clone());
         let key = ResponseCache::key("{ x }", None, "{}");
-        let reads = Kinds::of(NodeKind::Country).and(Kinds::of(NodeKind::Provision));
+        let reads = ReadSet::default();
+        reads.add(Kinds::of(NodeKind::Country).and(Kinds::of(NodeKind::Provision)));
         cache.insert(
             key.clone(),
             Bytes::from_static(b"1"),
-            reads,
+            &reads,
             cache.snapshot(),
         );
         assert_eq!(cache.get(&key).as_deref(), Some(&b"1"[..]));
@@ -358,14 +486,71 @@ mod tests {
         // A response whose execution overlapped a write is never served.
         let before = cache.snapshot();
         generations.bump(Kinds::of(NodeKind::Country));
-        cache.insert(key.clone(), Bytes::from_static(b"2"), reads, before);
+        cache.insert(key.clone(), Bytes::from_static(b"2"), &reads, before);
         assert!(cache.get(&key).is_none());
+    }
+
+    fn person(key: &str) -> NodeRef {
+        NodeRef::new(NodeKind::Person, key)
+    }
+
+    #[test]
+    fn a_response_that_read_a_few_nodes_is_stale_only_when_they_or_a_name_it_looked_up_change() {
+        let generations = Arc::new(Generations::default());
+        let cache = ResponseCache::new(1 << 20, generations.clone());
+        let key = ResponseCache::key("{ people }", None, "{}");
+        let fill = || {
+            // People named "Person 12…", looked up by name, and a country read as a whole.
+            let reads = ReadSet::default();
+            reads.add_name(NodeKind::Person, "person");
+            reads.add_node(NodeKind::Person, "person-12");
+            reads.add(Kinds::of(NodeKind::Country));
+            cache.insert(
+                key.clone(),
+                Bytes::from_static(b"1"),
+                &reads,
+                cache.snapshot(),
+            );
+            assert!(cache.get(&key).is_some());
+        };
+        fill();
+        let (writer, twelve, new) = (person("bench-writer-1"), person("person-12"), person("new"));
+        generations.mark([(&writer, vec!["Bench Writer 1".to_string()])]);
+        generations.bump(Kinds::of(NodeKind::Person));
+        assert!(cache.get(&key).is_some(), "another person, another name");
+        generations.mark([(&twelve, vec!["Someone Else".to_string()])]);
+        assert!(cache.get(&key).is_none(), "a person it read changed");
+        fill();
+        generations.mark([(&new, vec!["Personne Nouvelle".to_string()])]);
+        assert!(
+            cache.get(&key).is_none(),
+            "a name word begins with the looked-up word"
+        );
+        fill();
+        generations.bump(Kinds::of(NodeKind::Country));
+        assert!(
+            cache.get(&key).is_none(),
+            "a kind it read as a whole changed"
+        );
+
+        // Past a few nodes of a kind, the kind as a whole.
+        let many = ReadSet::default();
+        for i in 0..=FINE_AT_MOST {
+            many.add_node(NodeKind::Person, &format!("p{i}"));
+        }
+        assert!(many.kinds().contains(NodeKind::Person));
+        assert!(many.fine().is_empty());
     }
 
     #[test]
     fn an_off_cache_keeps_nothing_and_documents_are_parsed_once() {
         let cache = ResponseCache::new(0, Arc::default());
-        cache.insert("k".into(), Bytes::new(), Kinds::NONE, cache.snapshot());
+        cache.insert(
+            "k".into(),
+            Bytes::new(),
+            &ReadSet::default(),
+            cache.snapshot(),
+        );
         assert!(cache.get("k").is_none());
         let queries = QueryCache::new(10);
         let first = queries.parse("{ a }").unwrap();

@@ -280,7 +280,7 @@ impl Executor {
         if let Some(key) = cache_key.filter(|_| response.errors.is_empty() && !reader.is_private())
         {
             self.responses
-                .insert(key, executed.body.clone(), reader.reads(), snapshot);
+                .insert(key, executed.body.clone(), reader.read_set(), snapshot);
         }
         Ok(executed)
     }

@@ -62,7 +62,7 @@ impl Reader {
     /// An entity that is in memory: no round trip, no batch to wait for.
     pub fn cached<E: Entity>(&self, key: &str) -> Option<Arc<E>> {
         let hit = self.store.cached::<E>(key)?;
-        self.reads.add(Kinds::of(E::KIND));
+        self.reads.add_node(E::KIND, key);
         Some(hit)
     }
 
@@ -85,13 +85,23 @@ impl Reader {
 
     /// Keys of the `E`s a name or alias matches from the start of a word (the name index).
     pub async fn find_by_name<E: Entity>(&self, name: &str) -> Result<Vec<String>, StoreError> {
-        if let Some(hit) = self.store.cached_names::<E>(name) {
-            self.reads.add(Kinds::of(E::KIND));
-            return Ok(hit);
+        let found = match self.store.cached_names::<E>(name) {
+            Some(hit) => hit,
+            None => {
+                let name = name.to_string();
+                self.call_off_worker(Kinds::NONE, move |s| s.find_by_name::<E>(&name))
+                    .await?
+            }
+        };
+        // The answer changes only if a node in it changes, or a node is written with a name
+        // that has a word beginning with the lookup's first word.
+        let folded = crate::domain::text::fold(name);
+        self.reads
+            .add_name(E::KIND, folded.split(' ').next().unwrap_or_default());
+        for key in &found {
+            self.reads.add_node(E::KIND, key);
         }
-        let name = name.to_string();
-        self.call_off_worker(Kinds::of(E::KIND), move |s| s.find_by_name::<E>(&name))
-            .await
+        Ok(found)
     }
 
     /// The alpha-2 code of the country with this alpha-2 or alpha-3 code, in any letter case.
@@ -110,6 +120,11 @@ impl Reader {
     /// The kinds of node read so far.
     pub fn reads(&self) -> Kinds {
         self.reads.kinds()
+    }
+
+    /// Everything read so far, kinds and single nodes, for the response cache.
+    pub fn read_set(&self) -> &ReadSet {
+        &self.reads
     }
 
     /// The response holds what only its caller may see: the response cache must not keep it.
@@ -283,9 +298,12 @@ impl<E: Entity> Loader<Key<E>> for StoreLoader {
             }
         }
         if !missing.is_empty() {
+            for key in &missing {
+                self.reader.reads.add_node(E::KIND, key);
+            }
             let read = self
                 .reader
-                .call_off_worker(Kinds::of(E::KIND), move |s| {
+                .call_off_worker(Kinds::NONE, move |s| {
                     s.get_many_shared::<E>(missing.iter().map(String::as_str))
                 })
                 .await
