@@ -1,11 +1,14 @@
 //! Caches in front of query execution: parsed documents by query text, and whole encoded
 //! responses by normalized query, operation name and variables.
 //!
-//! A cached response remembers which kinds of node it read and the write generation of each
-//! kind when its execution began. A commit bumps the generations of the kinds it changed, after
-//! the commit and before the write is answered, so a lookup afterwards finds the response stale
-//! and runs the query again. A response computed while a write landed was stamped with the older
-//! generation, so it can be stored but never served. Knows neither sled nor HTTP.
+//! A cached response remembers what it read, as of when its execution began: the kinds it read
+//! as a whole (index reads, or many nodes) with each kind's write generation, and the few
+//! single nodes and name lookups it made, as hashed slots. A commit bumps the generations of
+//! the kinds it changed and stamps the slots of the nodes it wrote and of their names' word
+//! prefixes, after the commit and before the write is answered, so a lookup afterwards finds
+//! the response stale and runs the query again. A response computed while a write landed was
+//! stamped with the older generations, so it can be stored but never served. Knows neither
+//! sled nor HTTP.
 
 use crate::domain::{Kinds, NodeKind, NodeRef};
 use async_graphql::parser::types::ExecutableDocument;

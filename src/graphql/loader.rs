@@ -14,10 +14,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The store as one request sees it: every call is counted as one round trip, and records the
-/// kinds of node its answer depends on, derived from what it reads (an entity's kind, an index
-/// read's `kinds`), so that a cached response is dropped when one of them changes. Resolvers
-/// never declare what they read.
+/// The store as one request sees it: every call is counted as one round trip, and records what
+/// its answer depends on, derived from what it reads (the entities and name lookups one by one,
+/// an index read's `kinds` as a whole), so that a cached response is dropped when one of them
+/// changes. Resolvers never declare what they read.
 #[derive(Clone)]
 pub struct Reader {
     store: Arc<Store>,
@@ -115,11 +115,6 @@ impl Reader {
     /// Notes a read that does not go through the store (the search index).
     pub fn note_read(&self, kinds: Kinds) {
         self.reads.add(kinds);
-    }
-
-    /// The kinds of node read so far.
-    pub fn reads(&self) -> Kinds {
-        self.reads.kinds()
     }
 
     /// Everything read so far, kinds and single nodes, for the response cache.
