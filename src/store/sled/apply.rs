@@ -94,7 +94,7 @@ impl SledStore {
         puts.put(META, META_SEQUENCE.to_vec(), next.to_be_bytes().to_vec());
         let mut batch = removals;
         batch.ops.extend(puts.ops);
-        self.write_batch(&batch, self.journals(plan))?;
+        self.write_batch(&batch, self.journals(plan).then_some(next))?;
         self.add_known(plan.changes.iter().map(|change| &change.node));
         Ok(())
     }

@@ -30,10 +30,21 @@ const VERSION: u8 = 1;
 /// One operation as read back from a journal: the tree by name.
 pub(super) type OwnedOp = (String, Vec<u8>, Option<Vec<u8>>);
 
-pub(super) fn encode(ops: &[&Op]) -> Vec<u8> {
+/// One operation as applied and journaled: tree, key, and the value to set (`None`: remove).
+pub(super) type OpRef<'o> = (&'o str, &'o [u8], Option<&'o [u8]>);
+
+pub(super) fn op_ref<'o>((tree, key, value): &'o Op) -> OpRef<'o> {
+    (tree, key, value.as_deref())
+}
+
+pub(super) fn owned_op_ref<'o>((tree, key, value): &'o OwnedOp) -> OpRef<'o> {
+    (tree, key, value.as_deref())
+}
+
+pub(super) fn encode(ops: &[OpRef<'_>]) -> Vec<u8> {
     let size: usize = ops
         .iter()
-        .map(|(t, k, v)| 10 + t.len() + k.len() + v.as_ref().map_or(0, Vec::len))
+        .map(|(t, k, v)| 10 + t.len() + k.len() + v.map_or(0, <[u8]>::len))
         .sum();
     let mut out = Vec::with_capacity(1 + size);
     out.push(VERSION);
@@ -202,7 +213,7 @@ mod tests {
             ("names", b"person\0ned".to_vec(), None),
             ("meta", Vec::new(), Some(Vec::new())),
         ];
-        let refs: Vec<&Op> = ops.iter().collect();
+        let refs: Vec<OpRef> = ops.iter().map(op_ref).collect();
         let bytes = encode(&refs);
         let back = decode(&bytes).unwrap();
         let expected: Vec<OwnedOp> = ops

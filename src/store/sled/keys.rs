@@ -67,7 +67,7 @@ pub(super) fn save(store: &SledStore, key: &ApiKey) -> Result<(), StoreError> {
         false => batch.put(KEY_HASHES, key.hash.to_vec(), key.name.as_bytes().to_vec()),
     }
     // Rare: the transaction's fixed cost does not matter here.
-    store.write_batch(&batch, false)?;
+    store.write_batch(&batch, None)?;
     Backend::sync(store)
 }
 

@@ -6,8 +6,9 @@
 //! `refcounts` (target \0 role \0 → how many referrers, so a page of referrers never scans
 //! them all), `codes` (alpha-2 or alpha-3 → alpha-2) and `urls` (source URL → key);
 //! `revisions` (node \0 big-endian number → who, when, what), `keys` and `key_hashes` (API
-//! keys), and `meta` (storage format, per-kind counts, the seeded marker, the sequence). Every
-//! plan is one sled transaction, flushed before `apply` returns.
+//! keys), and `meta` (storage format, per-kind counts, the seeded marker, the sequence). A plan
+//! is applied whole (`apply.rs`): a small one key by key behind a journal, logged first in the
+//! write-ahead log (`wal.rs`), a large one in one sled transaction.
 
 mod apply;
 mod check;
@@ -17,6 +18,7 @@ mod journal;
 mod keys;
 mod known;
 mod referrers;
+mod wal;
 
 use crate::domain::{all_references, text, Entity, Fact, NodeKind, NodeRef, Role};
 use crate::store::{
@@ -134,6 +136,14 @@ pub struct SledStore {
     knowing: std::sync::atomic::AtomicBool,
     /// sled's log file (`db` in the data dir), for `fdatasync`.
     log: Option<std::fs::File>,
+    /// Journaled plans, appended before they are applied (`wal.rs`); held from a plan's append
+    /// until it is applied, and by a full sync from sled's flush until the log is emptied.
+    wal: parking_lot::Mutex<wal::WriteAheadLog>,
+    /// The log's file, to `fdatasync` without holding the log.
+    wal_file: std::fs::File,
+    /// Something not in the log was written (a transaction) since the last full sync: the
+    /// next sync must flush sled.
+    full_sync_due: std::sync::atomic::AtomicBool,
     /// Held shared by every read, alone while a journaled plan's operations are applied: no
     /// read sees a plan half applied (a sled transaction gives the same with sled's own lock).
     visibility: parking_lot::RwLock<()>,
@@ -262,9 +272,14 @@ impl SledStore {
                 None
             }
         };
+        let (wal, logged) = wal::WriteAheadLog::open(dir)?;
+        let wal_file = wal.handle()?;
         let store = SledStore {
             db,
             log,
+            wal: parking_lot::Mutex::new(wal),
+            wal_file,
+            full_sync_due: std::sync::atomic::AtomicBool::new(true),
             trees,
             deferred: std::sync::Mutex::new(None),
             deferring: std::sync::atomic::AtomicBool::new(false),
@@ -295,8 +310,10 @@ impl SledStore {
                 })
             }
         }
-        // A plan cut short by a crash is finished before anything reads the store.
+        // A plan cut short by a crash is finished before anything reads the store, and then
+        // the plans acknowledged since sled's last flush are applied again.
         store.finish_journaled_plan()?;
+        store.replay_write_ahead_log(logged)?;
         if meta.contains_key(deferred::META_INDEX_PENDING)? {
             store.rebuild_reference_index()?;
         }
@@ -396,7 +413,7 @@ impl SledStore {
     /// While a bulk load defers the reference index, its ops (references and counts) are held
     /// back once the rest has landed. The caller holds the write lock, so deferral cannot start
     /// or end meanwhile.
-    fn write_batch(&self, batch: &Batch, journaled: bool) -> Result<(), StoreError> {
+    fn write_batch(&self, batch: &Batch, journal_as: Option<u64>) -> Result<(), StoreError> {
         let deferring = self.is_deferring();
         let packed = match deferring {
             true => Vec::new(),
@@ -408,9 +425,12 @@ impl SledStore {
             .filter(|(tree, _, _)| *tree != REFS && !(deferring && *tree == REFCOUNTS))
             .chain(&packed)
             .collect();
-        match journaled {
-            true => self.apply_journaled(&ops)?,
-            false => self.apply_in_transaction(&ops)?,
+        match journal_as {
+            Some(sequence) => {
+                let ops: Vec<_> = ops.into_iter().map(journal::op_ref).collect();
+                self.apply_journaled(&ops, Some(sequence))?
+            }
+            None => self.apply_in_transaction(&ops)?,
         }
         if deferring {
             self.hold_index_ops(batch)?;
@@ -450,13 +470,21 @@ impl SledStore {
                 TransactionError::Storage(e) => e.into(),
                 TransactionError::Abort(()) => StoreError::Codec("transaction aborted".into()),
             })?;
+        // Set once applied, so that the sync that covers this plan (begun after) sees it.
+        self.full_sync_due
+            .store(true, std::sync::atomic::Ordering::Release);
         Ok(())
     }
 
-    /// `ops` key by key behind a journal entry (`journal.rs`). If they fail part way they are
-    /// tried once more from the journal; if that fails too, the store takes no more writes
-    /// until it is opened again, which finishes them.
-    fn apply_journaled(&self, ops: &[&Op]) -> Result<(), StoreError> {
+    /// `ops` key by key behind a journal entry (`journal.rs`), first appended to the
+    /// write-ahead log with the sequence they bring the store to (unless they come from it).
+    /// If they fail part way they are tried once more from the journal; if that fails too,
+    /// the store takes no more writes until it is opened again, which finishes them.
+    fn apply_journaled(
+        &self,
+        ops: &[journal::OpRef<'_>],
+        log_as: Option<u64>,
+    ) -> Result<(), StoreError> {
         use std::sync::atomic::Ordering;
         if self.journal_pending.load(Ordering::Acquire) {
             return Err(StoreError::Backend(
@@ -466,16 +494,23 @@ impl SledStore {
             ));
         }
         let meta = self.tree(META)?;
-        meta.insert(journal::META_JOURNAL, journal::encode(ops))?;
-        let applied = self
-            .apply_ops(
-                ops.iter()
-                    .map(|(tree, key, value)| (*tree, key.as_slice(), value.as_deref())),
-            )
-            .and_then(|()| {
-                meta.remove(journal::META_JOURNAL)?;
-                Ok(())
-            });
+        let mut wal = self.wal.lock();
+        let logged_from = wal.end();
+        if let Some(sequence) = log_as {
+            wal.append(sequence, ops)?;
+        }
+        let encoded = journal::encode(ops);
+        if let Err(e) = meta.insert(journal::META_JOURNAL, encoded) {
+            // Nothing of the plan is applied: it must not come back from the log either.
+            if log_as.is_some() {
+                wal.take_back_to(logged_from)?;
+            }
+            return Err(e.into());
+        }
+        let applied = self.apply_ops(ops.iter().copied()).and_then(|()| {
+            meta.remove(journal::META_JOURNAL)?;
+            Ok(())
+        });
         match applied {
             Ok(()) => Ok(()),
             Err(first) => match self.finish_journaled_plan() {
@@ -523,6 +558,50 @@ impl SledStore {
     #[cfg(not(test))]
     fn test_cut(&self) -> Option<usize> {
         None
+    }
+
+    /// Applies again the logged plans that follow the sequence sled recovered, in order; then,
+    /// once sled holds them durably, starts the log over.
+    fn replay_write_ahead_log(&self, logged: Vec<wal::Record>) -> Result<(), StoreError> {
+        if logged.is_empty() {
+            return self.wal.lock().start_over();
+        }
+        let replay = wal::to_replay(logged, self.sequence()?);
+        if !replay.is_empty() {
+            tracing::info!(
+                plans = replay.len(),
+                "applying again the writes logged since sled's last flush"
+            );
+        }
+        for record in &replay {
+            let ops: Vec<_> = record.ops.iter().map(journal::owned_op_ref).collect();
+            self.apply_journaled(&ops, None)?;
+        }
+        self.full_sync()
+    }
+
+    /// sled's flush, then `fdatasync` of its log (which sled's flush, by `sync_file_range`,
+    /// leaves in the drive's volatile cache); then the write-ahead log, all of it now durable
+    /// in sled, starts over. Holding the log, so no plan is written to it meanwhile.
+    fn full_sync(&self) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering;
+        let mut wal = self.wal.lock();
+        self.full_sync_due.store(false, Ordering::Release);
+        let synced = self
+            .db
+            .flush()
+            .map_err(StoreError::from)
+            .and_then(|_| match &self.log {
+                Some(log) => log
+                    .sync_data()
+                    .map_err(|e| StoreError::Backend(format!("fdatasync of the log: {e}"))),
+                None => Ok(()),
+            });
+        if synced.is_err() {
+            self.full_sync_due.store(true, Ordering::Release);
+        }
+        synced?;
+        wal.start_over()
     }
 
     /// Applies the journal a plan left, if any, and removes it.
@@ -955,15 +1034,24 @@ impl Backend for SledStore {
         keys::save(self, key)
     }
 
-    /// sled's flush writes its log with `sync_file_range`, which leaves the data in the
-    /// drive's volatile cache; `fdatasync` of the log file flushes that too.
+    /// One `fdatasync` of the write-ahead log while only logged plans were written since the
+    /// last full sync and the log is short; a full sync otherwise. Deciding holds the log, so
+    /// a full sync running (a plan applied before it may be durable only once it ends) is
+    /// waited for.
     fn sync(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        if let Some(log) = &self.log {
-            log.sync_data()
-                .map_err(|e| StoreError::Backend(format!("fdatasync of the log: {e}")))?;
+        let wal = self.wal.lock();
+        if self
+            .full_sync_due
+            .load(std::sync::atomic::Ordering::Acquire)
+            || wal.is_long()
+        {
+            drop(wal);
+            return self.full_sync();
         }
-        Ok(())
+        drop(wal);
+        self.wal_file
+            .sync_data()
+            .map_err(|e| StoreError::Backend(format!("fdatasync of the write-ahead log: {e}")))
     }
 
     fn begin_bulk_load(&self, max_held: usize) -> Result<(), StoreError> {
