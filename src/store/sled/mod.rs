@@ -501,9 +501,14 @@ impl SledStore {
         }
         let encoded = journal::encode(ops);
         if let Err(e) = meta.insert(journal::META_JOURNAL, encoded) {
-            // Nothing of the plan is applied: it must not come back from the log either.
+            // Nothing of the plan is applied: it must not come back from the log either. If it
+            // cannot be taken back, opening the store again will apply it: no write is planned
+            // on a store that is not what it will be.
             if log_as.is_some() {
-                wal.take_back_to(logged_from)?;
+                if let Err(again) = wal.take_back_to(logged_from) {
+                    self.journal_pending.store(true, Ordering::Release);
+                    tracing::error!(error = %e, again = %again, "a refused write stays logged");
+                }
             }
             return Err(e.into());
         }
