@@ -9,7 +9,8 @@
 //! runs, and a sync waits (up to `GATHER_AT_MOST`) until the writers who have taken their turn
 //! have applied: the sync that follows covers all of them, and no read ever waits on the disk.
 //! A plan the backend applies without that lock (`Backend::applies_beside_sync`: sled's
-//! journaled small plans) goes in at once, and the next sync covers it.
+//! journaled small plans, which wait only for a full sync, the rare one that flushes sled)
+//! goes in at once, and the next sync covers it.
 
 use super::StoreError;
 use std::sync::atomic::{AtomicBool, Ordering};

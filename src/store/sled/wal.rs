@@ -15,7 +15,9 @@
 //! The file is reused, never shortened: an `fdatasync` that must also write the file's new
 //! size and newly allocated blocks costs a second disk write, so the file grows ahead of the
 //! records, by blocks of zeros, and starting over is a new generation in its header, which
-//! every record repeats: a record left from an earlier generation is not read.
+//! every record repeats: a record left from an earlier generation is not read. Generations are
+//! random, not counted: a header lost in a crash (it is made durable by the next sync, not at
+//! once) cannot bring back a generation whose records are still in the file.
 //!
 //! Layout, all big-endian: the header (`MAGIC`, then the generation, u64); then records:
 //! payload length (u32), CRC-32 of the payload (u32), then the payload: the generation (u64),
@@ -56,7 +58,7 @@ pub(super) struct WriteAheadLog {
     generation: u64,
     /// Where the next record goes.
     end: u64,
-    /// The file's size: the zeros past `end` are already on disk.
+    /// The file's size: past it, a record would also change the file's size and blocks.
     allocated: u64,
 }
 
@@ -75,9 +77,16 @@ impl WriteAheadLog {
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)
             .map_err(|e| io_error("read", e))?;
+        if bytes.is_empty() {
+            // A new file: its name must outlast a crash as its contents will.
+            File::open(dir)
+                .and_then(|dir| dir.sync_all())
+                .map_err(|e| io_error("record the creation of", e))?;
+        }
         let (generation, records) = match bytes.get(..FILE_HEADER as usize) {
             // New, or made and never synced: nothing in it was acknowledged.
             None => (0, Vec::new()),
+            Some(header) if header.iter().all(|b| *b == 0) => (0, Vec::new()),
             Some(header) if &header[..8] == MAGIC => {
                 let generation = u64::from_be_bytes(header[8..].try_into().unwrap_or_default());
                 let records = read_records(generation, &bytes[FILE_HEADER as usize..]);
@@ -126,7 +135,15 @@ impl WriteAheadLog {
     /// Starts the log over, once everything in it is durable in sled (or was never
     /// acknowledged): a new generation, whose first record goes after the header.
     pub(super) fn start_over(&mut self) -> Result<(), StoreError> {
-        let generation = self.generation + 1;
+        let generation = loop {
+            let mut random = [0; 8];
+            getrandom::fill(&mut random)
+                .map_err(|e| StoreError::Backend(format!("no random generation: {e}")))?;
+            let drawn = u64::from_be_bytes(random);
+            if drawn != 0 && drawn != self.generation {
+                break drawn;
+            }
+        };
         let mut header = MAGIC.to_vec();
         header.extend_from_slice(&generation.to_be_bytes());
         self.file
@@ -139,10 +156,12 @@ impl WriteAheadLog {
     }
 
     /// Takes back the records written from `end` on: their first header is zeroed, so that
-    /// reading stops there.
+    /// reading stops there, and made durable at once (a sync running meanwhile may have
+    /// written the record to disk).
     pub(super) fn take_back_to(&mut self, end: u64) -> Result<(), StoreError> {
         self.file
             .write_all_at(&[0; RECORD_HEADER], end)
+            .and_then(|()| self.file.sync_data())
             .map_err(|e| io_error("take back a record of", e))?;
         self.end = end;
         Ok(())
@@ -277,7 +296,12 @@ mod tests {
         assert_eq!(records, [record(5, 1), record(6, 2), record(7, 3)]);
         let generation = u64::from_be_bytes(whole[8..16].try_into().unwrap());
         let body = &whole[FILE_HEADER as usize..];
-        let used = body.iter().rposition(|b| *b != 0).unwrap() + 1;
+        let mut used = 0;
+        for _ in 0..3 {
+            let len = u32::from_be_bytes(body[used..used + 4].try_into().unwrap()) as usize;
+            used += RECORD_HEADER + len;
+        }
+        assert_eq!(read_records(generation, &body[..used]).len(), 3);
         // Every cut reads as the whole records before it.
         for cut in 0..used {
             let read = read_records(generation, &body[..cut]);
@@ -285,8 +309,9 @@ mod tests {
             assert_eq!(read, [record(5, 1), record(6, 2)][..read.len()]);
         }
         // A flipped byte in the second record ends the log before it.
-        let mut damaged = body[..used].to_vec();
-        damaged[used / 3 + 12] ^= 0x40;
+        let first = RECORD_HEADER + u32::from_be_bytes(body[..4].try_into().unwrap()) as usize;
+        let mut damaged = body.to_vec();
+        damaged[first + RECORD_HEADER + 20] ^= 0x40;
         assert_eq!(read_records(generation, &damaged), [record(5, 1)]);
     }
 
@@ -317,10 +342,13 @@ mod tests {
     }
 
     #[test]
-    fn a_file_that_is_not_a_log_is_refused() {
+    fn a_file_that_is_not_a_log_is_refused_and_one_never_synced_is_empty() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(FILE_NAME), vec![7; 64]).unwrap();
         assert!(WriteAheadLog::open(dir.path()).is_err());
+        // Grown, then cut off by a crash before its header was written.
+        std::fs::write(dir.path().join(FILE_NAME), vec![0; 64]).unwrap();
+        assert!(WriteAheadLog::open(dir.path()).unwrap().1.is_empty());
     }
 
     #[test]
@@ -385,7 +413,8 @@ mod tests {
             {
                 let store = Store::open(live.path()).unwrap();
                 let w = store.lock_writes();
-                // The first sync after opening is a full one: this write is in sled's files.
+                // The first sync after opening a store whose log was empty is a full one: this
+                // write is in sled's files.
                 w.commit(&[person("flushed", "Flushed First")], "t", None)
                     .unwrap();
                 assert_eq!(logged(live.path()), 0);
@@ -413,6 +442,40 @@ mod tests {
             // Opened again: nothing applied twice.
             let store = Store::open(lost.path()).unwrap();
             assert_eq!(store.sequence().unwrap(), sequence + 3);
+        }
+
+        #[test]
+        fn a_logged_write_that_does_not_follow_the_store_recovered_is_not_applied() {
+            let live = tempfile::tempdir().unwrap();
+            let lost = tempfile::tempdir().unwrap();
+            drop(crate::store::tests::seeded_at(live.path()));
+            let (people, sequence) = {
+                let store = Store::open(live.path()).unwrap();
+                let w = store.lock_writes();
+                w.commit(&[person("flushed", "Flushed First")], "t", None)
+                    .unwrap();
+                copy_dir(live.path(), lost.path());
+                let people = store.count::<Person>().unwrap();
+                // A transaction, then a logged write after it.
+                let many: Vec<Write> = (0..100)
+                    .map(|i| person(&format!("many-{i}"), &format!("Many {i}")))
+                    .collect();
+                w.commit(&many, "t", None).unwrap();
+                w.commit(&[person("after-many", "After Many")], "t", None)
+                    .unwrap();
+                assert_eq!(logged(live.path()), 1);
+                (people, store.sequence().unwrap() - 2)
+            };
+            // sled's files from before the transaction, the log from after it.
+            std::fs::copy(live.path().join(FILE_NAME), lost.path().join(FILE_NAME)).unwrap();
+            let store = Store::open(lost.path()).unwrap();
+            assert_eq!(store.sequence().unwrap(), sequence);
+            assert_eq!(store.count::<Person>().unwrap(), people);
+            assert!(store
+                .find_by_name::<Person>("after many")
+                .unwrap()
+                .is_empty());
+            assert!(store.check().unwrap().is_clean());
         }
 
         #[test]
