@@ -119,14 +119,14 @@ impl<'a> Reader<'a> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::domain::{Fact, NodeKind, NodeRef, Person, Post};
     use crate::store::{Store, Write};
     use std::sync::atomic::Ordering;
 
-    fn person(key: &str, name: &str) -> Write {
-        // A post in a country: the plan also writes a reference and its count.
+    /// A person with a post in a country: a plan that also writes a reference and its count.
+    pub(in crate::store::sled) fn person(key: &str, name: &str) -> Write {
         Write::Create(Fact::Person(Person {
             key: key.into(),
             name: name.into(),

@@ -370,18 +370,10 @@ mod tests {
 
     mod with_a_store {
         use super::super::{WriteAheadLog, FILE_NAME};
-        use crate::domain::{Fact, NodeKind, NodeRef, Person};
+        use crate::domain::{NodeKind, NodeRef, Person};
+        use crate::store::sled::journal::tests::person;
         use crate::store::{Store, Write};
         use std::path::Path;
-
-        fn person(key: &str, name: &str) -> Write {
-            Write::Create(Fact::Person(Person {
-                key: key.into(),
-                name: name.into(),
-                aliases: vec![],
-                posts: vec![],
-            }))
-        }
 
         fn copy_dir(from: &Path, to: &Path) {
             std::fs::create_dir_all(to).unwrap();
