@@ -136,8 +136,9 @@ pub struct SledStore {
     knowing: std::sync::atomic::AtomicBool,
     /// sled's log file (`db` in the data dir), for `fdatasync`.
     log: Option<std::fs::File>,
-    /// Journaled plans, appended before they are applied (`wal.rs`); held from a plan's append
-    /// until it is applied, and by a full sync from sled's flush until the log is emptied.
+    /// Journaled plans, written to it before they are applied (`wal.rs`); held from a plan's
+    /// record until the plan is applied, and by a full sync from sled's flush until the log
+    /// has started over.
     wal: parking_lot::Mutex<wal::WriteAheadLog>,
     /// The log's file, to `fdatasync` without holding the log.
     wal_file: std::fs::File,
@@ -476,7 +477,7 @@ impl SledStore {
         Ok(())
     }
 
-    /// `ops` key by key behind a journal entry (`journal.rs`), first appended to the
+    /// `ops` key by key behind a journal entry (`journal.rs`), first written to the
     /// write-ahead log with the sequence they bring the store to (unless they come from it).
     /// If they fail part way they are tried once more from the journal; if that fails too,
     /// the store takes no more writes until it is opened again, which finishes them.
