@@ -156,6 +156,9 @@ pub struct SledStore {
     cuts: std::sync::atomic::AtomicUsize,
     #[cfg(test)]
     cut_at: std::sync::atomic::AtomicUsize,
+    /// Tests make sled refuse the next journal entry.
+    #[cfg(test)]
+    refuse_journal: std::sync::atomic::AtomicBool,
 }
 
 /// Writes computed before a transaction starts, because sled may run the closure more than
@@ -292,6 +295,8 @@ impl SledStore {
             cuts: std::sync::atomic::AtomicUsize::new(0),
             #[cfg(test)]
             cut_at: std::sync::atomic::AtomicUsize::new(0),
+            #[cfg(test)]
+            refuse_journal: std::sync::atomic::AtomicBool::new(false),
         };
         let meta = store.tree(META)?;
         match meta.get(META_FORMAT)?.as_deref() {
@@ -501,7 +506,10 @@ impl SledStore {
             wal.append(sequence, ops)?;
         }
         let encoded = journal::encode(ops);
-        if let Err(e) = meta.insert(journal::META_JOURNAL, encoded) {
+        if let Err(e) = self.test_refusal().and_then(|()| {
+            meta.insert(journal::META_JOURNAL, encoded)?;
+            Ok(())
+        }) {
             // Nothing of the plan is applied: it must not come back from the log either. If it
             // cannot be taken back, opening the store again will apply it: no write is planned
             // on a store that is not what it will be.
@@ -511,7 +519,7 @@ impl SledStore {
                     tracing::error!(error = %e, again = %again, "a refused write stays logged");
                 }
             }
-            return Err(e.into());
+            return Err(e);
         }
         let applied = self.apply_ops(ops.iter().copied()).and_then(|()| {
             meta.remove(journal::META_JOURNAL)?;
@@ -564,6 +572,23 @@ impl SledStore {
     #[cfg(not(test))]
     fn test_cut(&self) -> Option<usize> {
         None
+    }
+
+    /// Whether a test has sled refuse this journal entry.
+    #[cfg(test)]
+    fn test_refusal(&self) -> Result<(), StoreError> {
+        match self
+            .refuse_journal
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
+            true => Err(StoreError::Backend("refused by a test".into())),
+            false => Ok(()),
+        }
+    }
+
+    #[cfg(not(test))]
+    fn test_refusal(&self) -> Result<(), StoreError> {
+        Ok(())
     }
 
     /// Applies again the logged plans that follow the sequence sled recovered, in order; then,

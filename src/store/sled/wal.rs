@@ -60,6 +60,8 @@ pub(super) struct WriteAheadLog {
     end: u64,
     /// The file's size: past it, a record would also change the file's size and blocks.
     allocated: u64,
+    /// `FULL_SYNC_AFTER_BYTES`; tests set their own.
+    full_sync_after: u64,
 }
 
 impl WriteAheadLog {
@@ -104,6 +106,7 @@ impl WriteAheadLog {
             generation,
             end: FILE_HEADER,
             allocated: bytes.len() as u64,
+            full_sync_after: FULL_SYNC_AFTER_BYTES,
         };
         Ok((log, records))
     }
@@ -129,7 +132,7 @@ impl WriteAheadLog {
 
     /// Whether the log holds enough to start over after a full sync.
     pub(super) fn is_long(&self) -> bool {
-        self.end >= FULL_SYNC_AFTER_BYTES
+        self.end >= self.full_sync_after
     }
 
     /// Starts the log over, once everything in it is durable in sled (or was never
@@ -468,6 +471,57 @@ mod tests {
                 .unwrap()
                 .is_empty());
             assert!(store.check().unwrap().is_clean());
+        }
+
+        #[test]
+        fn a_long_log_makes_the_next_sync_a_full_one() {
+            let (dir, store) = crate::store::tests::seeded();
+            let w = store.lock_writes();
+            w.commit(&[person("first", "First Write")], "t", None)
+                .unwrap();
+            let before = logged(dir.path());
+            w.commit(&[person("logged", "Logged Write")], "t", None)
+                .unwrap();
+            assert_eq!(logged(dir.path()), before + 1);
+            // Any record now makes the log long.
+            store.sled().wal.lock().full_sync_after = 1;
+            w.commit(&[person("long", "Long Log")], "t", None).unwrap();
+            assert_eq!(logged(dir.path()), 0, "sled flushed, the log started over");
+            assert_eq!(store.find_by_name::<Person>("long log").unwrap(), ["long"]);
+        }
+
+        #[test]
+        fn a_write_sled_refused_is_taken_back_from_the_log() {
+            let (dir, store) = crate::store::tests::seeded();
+            let w = store.lock_writes();
+            w.commit(&[person("first", "First Write")], "t", None)
+                .unwrap();
+            let before = logged(dir.path());
+            let people = store.count::<Person>().unwrap();
+            store
+                .sled()
+                .refuse_journal
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            assert!(w
+                .commit(&[person("refused", "Refused Write")], "t", None)
+                .is_err());
+            assert_eq!(logged(dir.path()), before, "taken back");
+            assert_eq!(store.count::<Person>().unwrap(), people);
+            // The next write takes the record's place.
+            w.commit(&[person("next", "Next Write")], "t", None)
+                .unwrap();
+            assert_eq!(logged(dir.path()), before + 1);
+            drop(w);
+            drop(store);
+            let store = Store::open(dir.path()).unwrap();
+            assert!(store
+                .find_by_name::<Person>("refused write")
+                .unwrap()
+                .is_empty());
+            assert_eq!(
+                store.find_by_name::<Person>("next write").unwrap(),
+                ["next"]
+            );
         }
 
         #[test]
