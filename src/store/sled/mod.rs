@@ -502,10 +502,10 @@ impl SledStore {
         let meta = self.tree(META)?;
         let mut wal = self.wal.lock();
         let logged_from = wal.end();
-        if let Some(sequence) = log_as {
-            wal.append(sequence, ops)?;
-        }
         let encoded = journal::encode(ops);
+        if let Some(sequence) = log_as {
+            wal.append(sequence, &encoded)?;
+        }
         if let Err(e) = self.test_refusal().and_then(|()| {
             meta.insert(journal::META_JOURNAL, encoded)?;
             Ok(())

@@ -23,7 +23,7 @@
 //! payload length (u32), CRC-32 of the payload (u32), then the payload: the generation (u64),
 //! the sequence after the plan (u64) and the plan's operations (`journal::encode`).
 
-use super::journal::{self, OpRef, OwnedOp};
+use super::journal::{self, OwnedOp};
 use super::StoreError;
 use std::fs::{File, OpenOptions};
 use std::io::Read;
@@ -112,8 +112,8 @@ impl WriteAheadLog {
     }
 
     /// Writes one plan's record (durable once the file is synced).
-    pub(super) fn append(&mut self, sequence: u64, ops: &[OpRef<'_>]) -> Result<(), StoreError> {
-        let record = encode_record(self.generation, sequence, ops);
+    pub(super) fn append(&mut self, sequence: u64, encoded_ops: &[u8]) -> Result<(), StoreError> {
+        let record = encode_record(self.generation, sequence, encoded_ops);
         let end = self.end + record.len() as u64;
         if end > self.allocated {
             let grown = end.max(self.allocated + GROW_BY);
@@ -185,10 +185,12 @@ fn io_error(doing: &str, e: std::io::Error) -> StoreError {
     StoreError::Backend(format!("could not {doing} the write-ahead log: {e}"))
 }
 
-fn encode_record(generation: u64, sequence: u64, ops: &[OpRef<'_>]) -> Vec<u8> {
+/// A record of a plan whose operations are `encoded_ops` (`journal::encode`, the same bytes as
+/// its journal entry).
+fn encode_record(generation: u64, sequence: u64, encoded_ops: &[u8]) -> Vec<u8> {
     let mut payload = generation.to_be_bytes().to_vec();
     payload.extend_from_slice(&sequence.to_be_bytes());
-    payload.extend_from_slice(&journal::encode(ops));
+    payload.extend_from_slice(encoded_ops);
     let mut record = Vec::with_capacity(RECORD_HEADER + payload.len());
     record.extend_from_slice(&(payload.len() as u32).to_be_bytes());
     record.extend_from_slice(&crc32fast::hash(&payload).to_be_bytes());
@@ -248,6 +250,7 @@ pub(super) fn to_replay(records: Vec<Record>, recovered: u64) -> Vec<Record> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::journal::OpRef;
     use super::super::Op;
     use super::*;
 
@@ -272,7 +275,7 @@ mod tests {
     fn append(log: &mut WriteAheadLog, sequence: u64, n: u8) {
         let ops = ops(n);
         let refs: Vec<OpRef> = ops.iter().map(journal::op_ref).collect();
-        log.append(sequence, &refs).unwrap();
+        log.append(sequence, &journal::encode(&refs)).unwrap();
     }
 
     /// A log as the store leaves it once opened: started over.
