@@ -378,7 +378,7 @@ mod tests {
         use super::super::{WriteAheadLog, FILE_NAME};
         use crate::domain::{NodeKind, NodeRef, Person};
         use crate::store::sled::journal::tests::person;
-        use crate::store::{Store, Write};
+        use crate::store::{Store, Write, WriteGuard};
         use std::path::Path;
 
         fn copy_dir(from: &Path, to: &Path) {
@@ -393,6 +393,19 @@ mod tests {
                     }
                 }
             }
+        }
+
+        /// One person, in a plan small enough to be logged.
+        fn create(w: &WriteGuard<'_>, key: &str, name: &str) {
+            w.commit(&[person(key, name)], "t", None).unwrap();
+        }
+
+        /// A hundred people: more changes than a journaled plan holds, so one transaction.
+        fn create_a_hundred(w: &WriteGuard<'_>) {
+            let many: Vec<Write> = (0..100)
+                .map(|i| person(&format!("many-{i}"), &format!("Many {i}")))
+                .collect();
+            w.commit(&many, "t", None).unwrap();
         }
 
         /// How many records the log in `dir` holds now.
@@ -413,16 +426,13 @@ mod tests {
                 let w = store.lock_writes();
                 // The first sync after opening a store whose log was empty is a full one: this
                 // write is in sled's files.
-                w.commit(&[person("flushed", "Flushed First")], "t", None)
-                    .unwrap();
+                create(&w, "flushed", "Flushed First");
                 assert_eq!(logged(live.path()), 0);
                 // sled's files as they are now: what a crash right after the next writes could
                 // leave on disk if sled's flusher had not run.
                 copy_dir(live.path(), lost.path());
-                w.commit(&[person("logged-one", "Logged One")], "t", None)
-                    .unwrap();
-                w.commit(&[person("logged-two", "Logged Two")], "t", None)
-                    .unwrap();
+                create(&w, "logged-one", "Logged One");
+                create(&w, "logged-two", "Logged Two");
                 assert_eq!(logged(live.path()), 2, "small writes are logged");
             }
             std::fs::copy(live.path().join(FILE_NAME), lost.path().join(FILE_NAME)).unwrap();
@@ -450,17 +460,12 @@ mod tests {
             let (people, sequence) = {
                 let store = Store::open(live.path()).unwrap();
                 let w = store.lock_writes();
-                w.commit(&[person("flushed", "Flushed First")], "t", None)
-                    .unwrap();
+                create(&w, "flushed", "Flushed First");
                 copy_dir(live.path(), lost.path());
                 let people = store.count::<Person>().unwrap();
                 // A transaction, then a logged write after it.
-                let many: Vec<Write> = (0..100)
-                    .map(|i| person(&format!("many-{i}"), &format!("Many {i}")))
-                    .collect();
-                w.commit(&many, "t", None).unwrap();
-                w.commit(&[person("after-many", "After Many")], "t", None)
-                    .unwrap();
+                create_a_hundred(&w);
+                create(&w, "after-many", "After Many");
                 assert_eq!(logged(live.path()), 1);
                 (people, store.sequence().unwrap() - 2)
             };
@@ -480,15 +485,13 @@ mod tests {
         fn a_long_log_makes_the_next_sync_a_full_one() {
             let (dir, store) = crate::store::tests::seeded();
             let w = store.lock_writes();
-            w.commit(&[person("first", "First Write")], "t", None)
-                .unwrap();
+            create(&w, "first", "First Write");
             let before = logged(dir.path());
-            w.commit(&[person("logged", "Logged Write")], "t", None)
-                .unwrap();
+            create(&w, "logged", "Logged Write");
             assert_eq!(logged(dir.path()), before + 1);
             // Any record now makes the log long.
             store.sled().wal.lock().full_sync_after = 1;
-            w.commit(&[person("long", "Long Log")], "t", None).unwrap();
+            create(&w, "long", "Long Log");
             assert_eq!(logged(dir.path()), 0, "sled flushed, the log started over");
             assert_eq!(store.find_by_name::<Person>("long log").unwrap(), ["long"]);
         }
@@ -497,8 +500,7 @@ mod tests {
         fn a_write_sled_refused_is_taken_back_from_the_log() {
             let (dir, store) = crate::store::tests::seeded();
             let w = store.lock_writes();
-            w.commit(&[person("first", "First Write")], "t", None)
-                .unwrap();
+            create(&w, "first", "First Write");
             let before = logged(dir.path());
             let people = store.count::<Person>().unwrap();
             store
@@ -511,8 +513,7 @@ mod tests {
             assert_eq!(logged(dir.path()), before, "taken back");
             assert_eq!(store.count::<Person>().unwrap(), people);
             // The next write takes the record's place.
-            w.commit(&[person("next", "Next Write")], "t", None)
-                .unwrap();
+            create(&w, "next", "Next Write");
             assert_eq!(logged(dir.path()), before + 1);
             drop(w);
             drop(store);
@@ -531,17 +532,11 @@ mod tests {
         fn a_write_outside_the_log_makes_the_next_sync_flush_sled_and_start_the_log_over() {
             let (dir, store) = crate::store::tests::seeded();
             let w = store.lock_writes();
-            w.commit(&[person("small", "Small Write")], "t", None)
-                .unwrap();
+            create(&w, "small", "Small Write");
             assert_eq!(logged(dir.path()), 1);
-            // More changes than a journaled plan holds: one transaction, not logged.
-            let many: Vec<Write> = (0..100)
-                .map(|i| person(&format!("many-{i}"), &format!("Many {i}")))
-                .collect();
-            w.commit(&many, "t", None).unwrap();
+            create_a_hundred(&w);
             assert_eq!(logged(dir.path()), 0);
-            w.commit(&[person("after", "After Many")], "t", None)
-                .unwrap();
+            create(&w, "after", "After Many");
             assert_eq!(logged(dir.path()), 1);
         }
     }
