@@ -379,7 +379,7 @@ impl Application {
                 },
                 introspection: settings.http.introspection,
             },
-        );
+        )?;
         let persisted = match &settings.http.persisted_queries_only {
             Some(path) => PersistedQueries::allow_list(path).map_err(AppError::Config)?,
             None => PersistedQueries::automatic(settings.http.persisted_query_cache),

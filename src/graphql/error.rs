@@ -1,6 +1,7 @@
 //! The one place where failures become GraphQL errors with `extensions.code`.
 
 use crate::facts::FactErrorKind;
+use crate::ingest::queue::QueueError;
 use crate::ingest::write::WriteFailure;
 use crate::search::SearchError;
 use crate::store::{StoreError, WriteError};
@@ -36,6 +37,8 @@ pub enum ApiError {
     Store(#[from] Arc<StoreError>),
     #[error("internal error")]
     Search(#[from] Arc<SearchError>),
+    #[error("internal error")]
+    Queue(#[from] QueueError),
 }
 
 impl From<SearchError> for ApiError {
@@ -70,6 +73,10 @@ impl ErrorExtensions for ApiError {
             }
             ApiError::Search(e) => {
                 tracing::error!(error = %e, "search failure while resolving a query");
+                code::INTERNAL
+            }
+            ApiError::Queue(e) => {
+                tracing::error!(error = %e, "a write did not run");
                 code::INTERNAL
             }
         };

@@ -20,6 +20,7 @@ pub mod rules;
 pub mod subscription;
 pub mod types;
 
+use crate::ingest::queue::WriteQueue;
 use crate::ingest::write::Writer;
 use crate::keyring::KeyRing;
 use crate::search::SearchIndex;
@@ -75,21 +76,30 @@ pub fn build_schemas(
     writer: Arc<Writer>,
     operations: Operations,
     limits: QueryLimits,
-) -> Schemas {
-    Schemas {
-        single: builder(search.clone(), writer.clone(), operations.clone(), limits).finish(),
-        validated: builder(search.clone(), writer.clone(), operations.clone(), limits)
+) -> std::io::Result<Schemas> {
+    let queue = WriteQueue::start(&writer)?;
+    let build = || {
+        builder(
+            search.clone(),
+            writer.clone(),
+            queue.clone(),
+            operations.clone(),
+            limits,
+        )
+    };
+    Ok(Schemas {
+        single: build().finish(),
+        validated: build()
             .validation_mode(async_graphql::ValidationMode::Fast)
             .finish(),
-        batched: builder(search, writer, operations, limits)
-            .extension(budget::BatchBudgetExtension)
-            .finish(),
-    }
+        batched: build().extension(budget::BatchBudgetExtension).finish(),
+    })
 }
 
 fn builder(
     search: Arc<SearchIndex>,
     writer: Arc<Writer>,
+    queue: WriteQueue,
     operations: Operations,
     limits: QueryLimits,
 ) -> async_graphql::SchemaBuilder<query::Query, mutation::Mutation, subscription::Subscription> {
@@ -100,6 +110,7 @@ fn builder(
     )
     .data(search)
     .data(writer)
+    .data(queue)
     .data(operations.keys)
     .data(backup::BackupDir(operations.backup_dir))
     .data(limits.pages)

@@ -8,8 +8,9 @@ use super::inputs::*;
 use super::kinds::*;
 use crate::domain::{Fact, NodeKind, NodeRef};
 use crate::facts::Record;
+use crate::ingest::queue::WriteQueue;
 use crate::ingest::write::{slug, Author, Mode, WriteFailure, Writer};
-use crate::store::{KeyRole, Outcome, OutcomeAction};
+use crate::store::{KeyRole, Outcome, OutcomeAction, WriteError};
 use async_graphql::{Context, MergedObject, Object, Result, SimpleObject, ID};
 use std::sync::Arc;
 
@@ -43,20 +44,23 @@ pub(crate) fn writer<'a>(ctx: &Context<'a>) -> &'a Arc<Writer> {
     ctx.data_unchecked::<Arc<Writer>>()
 }
 
-/// Runs a blocking write off the async worker, as the caller (whose role the writer checks
-/// against the role matrix, `ingest::write::required_role`).
+/// Runs a write on the write queue, off the async workers, as the caller (whose role the
+/// writer checks against the role matrix, `ingest::write::required_role`); it answers once
+/// the write is durable.
 pub(crate) async fn run<T: Send + 'static>(
     ctx: &Context<'_>,
     job: impl FnOnce(&Writer, &Author) -> Result<T, WriteFailure> + Send + 'static,
 ) -> Result<T> {
-    let writer = writer(ctx).clone();
     let caller = ctx.data_unchecked::<Caller>();
     let Some(author) = caller.author() else {
         RoleGuard(KeyRole::Writer).check_caller(caller)?;
         return Err(auth::unauthenticated("this needs an API key"));
     };
-    off_worker("write", move || job(&writer, &author))
-        .await?
+    ctx.data_unchecked::<WriteQueue>()
+        .run(move |writer| job(writer, &author))
+        .await
+        .map_err(ApiError::from)
+        .gql()?
         .map_err(ApiError::from)
         .gql()
 }
@@ -70,14 +74,14 @@ async fn read<T: Send + 'static>(
     off_worker("read", move || job(&store)).await?.gql()
 }
 
-/// The node as a write left it.
-pub(crate) async fn fact(ctx: &Context<'_>, node: NodeRef) -> Result<Fact> {
-    let found = read(ctx, {
-        let node = node.clone();
-        move |store| store.get_fact(&node)
-    })
-    .await?;
-    found.ok_or_else(|| async_graphql::Error::new(format!("{node} vanished after it was written")))
+/// The node as the write just made left it, read in the same trip off the worker as the write
+/// (each trip is two thread switches on the writer's path).
+fn as_written(writer: &Writer, node: NodeRef) -> Result<Fact, WriteFailure> {
+    writer
+        .store()
+        .get_fact(&node)
+        .map_err(WriteError::from)?
+        .ok_or_else(|| WriteError::Conflict(format!("{node} vanished after it was written")).into())
 }
 
 macro_rules! unwrap_fact {
@@ -96,16 +100,16 @@ pub(crate) use unwrap_fact;
 
 /// Writes one record; returns the node it stored.
 pub(crate) async fn write_one(ctx: &Context<'_>, record: Record, mode: Mode) -> Result<Fact> {
-    let outcomes = run(ctx, move |w, by| {
-        w.write(vec![("input".into(), record)], mode, by)
+    run(ctx, move |w, by| {
+        let outcomes = w.write(vec![("input".into(), record)], mode, by)?;
+        let node = outcomes
+            .into_iter()
+            .next()
+            .map(|o| o.node)
+            .ok_or_else(|| WriteError::Conflict("nothing was written".into()))?;
+        as_written(w, node)
     })
-    .await?;
-    let node = outcomes
-        .into_iter()
-        .next()
-        .map(|o| o.node)
-        .ok_or_else(|| async_graphql::Error::new("nothing was written"))?;
-    fact(ctx, node).await
+    .await
 }
 
 /// The record with the key of the node `id` names, for a replacement.
@@ -200,12 +204,15 @@ impl CoreMutation {
         let mut records: Vec<(String, Record)> =
             vec![("input.source".into(), Record::Source(source))];
         records.extend(facts(&key));
-        let outcomes = run(ctx, move |w, by| w.write(records, Mode::Create, by)).await?;
-        let source = unwrap_fact!(
-            fact(ctx, NodeRef::new(NodeKind::Source, key)).await?,
-            Source,
-            SourceObj
-        )?;
+        let (outcomes, source) = run(ctx, move |w, by| {
+            let outcomes = w.write(records, Mode::Create, by)?;
+            Ok((
+                outcomes,
+                as_written(w, NodeRef::new(NodeKind::Source, key))?,
+            ))
+        })
+        .await?;
+        let source = unwrap_fact!(source, Source, SourceObj)?;
         let fact_ids = outcomes
             .iter()
             .filter(|o| o.node.kind != NodeKind::Source && o.action != OutcomeAction::Unchanged)

@@ -6,4 +6,5 @@ pub mod bulk;
 pub mod dataset;
 pub mod feed;
 pub mod generate;
+pub mod queue;
 pub mod write;

@@ -6,7 +6,7 @@ use crate::cache::Generations;
 use crate::domain::{text, Fact, NodeKind, NodeRef};
 use crate::facts::{FactError, Lookup, Record, Resolver};
 use crate::search::SearchIndex;
-use crate::store::{KeyRole, Outcome, Store, Ticket, Write, WriteError, WriteGuard};
+use crate::store::{KeyRole, Outcome, Store, StoreError, Ticket, Write, WriteError, WriteGuard};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -111,6 +111,10 @@ pub struct Writer {
     /// The change feed's followers, in the order they hear of a commit: the search index (where
     /// one is kept), the response cache's generations, then subscribers.
     followers: Vec<Arc<dyn Follower>>,
+    /// None: a write returns once it is durable. Some: on the write queue's thread, a write
+    /// returns once visible, and the latest one's ticket waits here for the queue to make the
+    /// whole batch durable with one sync (`acknowledge_deferred`).
+    deferred: Option<parking_lot::Mutex<Option<Ticket>>>,
 }
 
 /// Subscribers hear of each change after the indexes and caches have followed it.
@@ -228,6 +232,34 @@ impl Writer {
             changes,
             generations,
             followers,
+            deferred: None,
+        }
+    }
+
+    /// This writer, with each write returning once visible rather than durable: the write
+    /// queue makes its writes durable together.
+    pub(super) fn deferring(&self) -> Writer {
+        Writer {
+            store: self.store.clone(),
+            changes: self.changes.clone(),
+            generations: self.generations.clone(),
+            followers: self.followers.clone(),
+            deferred: Some(parking_lot::Mutex::new(None)),
+        }
+    }
+
+    /// Makes every write made through this (deferring) writer durable; returns at once if
+    /// there were none.
+    pub(super) fn acknowledge_deferred(&self) -> Result<(), StoreError> {
+        match self
+            .deferred
+            .as_ref()
+            .and_then(|latest| latest.lock().take())
+        {
+            // The queue applies nothing while it waits: a sync gathering more writers would
+            // wait for nobody.
+            Some(ticket) => self.store.make_durable_now(ticket),
+            None => Ok(()),
         }
     }
 
@@ -248,9 +280,16 @@ impl Writer {
     /// store's order), and before the write is answered: the change feed.
     /// Returns once the write is durable: the writers waiting meanwhile share one sync.
     fn acknowledge(&self, ticket: Option<Ticket>) -> Result<(), WriteFailure> {
-        match ticket {
-            Some(ticket) => Ok(self.store.make_durable(ticket).map_err(WriteError::from)?),
-            None => Ok(()),
+        match (ticket, &self.deferred) {
+            (Some(ticket), Some(latest)) => {
+                let mut latest = latest.lock();
+                *latest = (*latest).max(Some(ticket));
+                Ok(())
+            }
+            (Some(ticket), None) => {
+                Ok(self.store.make_durable(ticket).map_err(WriteError::from)?)
+            }
+            (None, _) => Ok(()),
         }
     }
 

@@ -45,6 +45,8 @@ struct Progress {
     /// When the last plan was applied, and how long after the one before.
     last_applied_at: Option<Instant>,
     apply_gap: Option<Duration>,
+    /// Syncs finished, failed ones too.
+    syncs: u64,
 }
 
 pub(super) struct GroupSync {
@@ -69,7 +71,7 @@ impl Default for GroupSync {
 
 /// A plan applied and not yet known durable: `Store::make_durable` waits for it.
 #[must_use = "a write is acknowledged only once it is durable"]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Ticket(u64);
 
 /// A writer in line, from asking for the write lock until its first plan is applied or it
@@ -117,6 +119,13 @@ impl GroupSync {
             gather_at_most,
             linger_at_most,
         }
+    }
+
+    /// Plans applied, plans durable, syncs run.
+    #[cfg(test)]
+    pub(super) fn counts(&self) -> (u64, u64, u64) {
+        let progress = self.lock();
+        (progress.applied, progress.durable, progress.syncs)
     }
 
     /// Called before a writer waits for the write lock.
@@ -212,6 +221,7 @@ impl GroupSync {
             let synced = sync();
             progress = self.lock();
             progress.syncing = false;
+            progress.syncs += 1;
             if synced.is_ok() {
                 progress.durable = progress.durable.max(covers);
             }

@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("storage error: {0}")]
     Backend(String),
@@ -211,9 +211,10 @@ impl Store {
         self.syncs.wait(ticket, true, &|| self.backend.sync())
     }
 
-    /// As `make_durable`, for the holder of the write lock: the writers in line cannot apply
-    /// before it lets go, so the sync does not wait for them.
-    fn make_durable_holding_lock(&self, ticket: Ticket) -> Result<(), StoreError> {
+    /// As `make_durable`, for a caller no writer could apply beside while it waits (it holds
+    /// the write lock, or it is the write queue, the next writer): the sync starts at once,
+    /// without gathering the writers in line or lingering for the next.
+    pub fn make_durable_now(&self, ticket: Ticket) -> Result<(), StoreError> {
         self.syncs.wait(ticket, false, &|| self.backend.sync())
     }
 
@@ -500,6 +501,12 @@ impl Store {
 
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         self.backend.size_on_disk()
+    }
+
+    /// Plans applied, plans durable, syncs run.
+    #[cfg(test)]
+    pub(crate) fn sync_counts(&self) -> (u64, u64, u64) {
+        self.syncs.counts()
     }
 
     #[cfg(test)]

@@ -129,7 +129,7 @@ impl<'s> WriteGuard<'s> {
     ) -> Result<Vec<Outcome>, WriteError> {
         let (outcomes, ticket) = self.commit_visible(writes, by, marker)?;
         if let Some(ticket) = ticket {
-            self.store.make_durable_holding_lock(ticket)?;
+            self.store.make_durable_now(ticket)?;
         }
         Ok(outcomes)
     }
