@@ -130,7 +130,9 @@ fn import_child(file: &Path, dir: &Path) -> Result<(), String> {
     let load = diplograph::app::begin_load(&settings, &store).map_err(|e| e.to_string())?;
     let summary = diplograph::ingest::bulk::import(&load.writer, input, true, |_| {}, |_| {})
         .map_err(|e| e.to_string())?;
-    diplograph::app::settle_after_load(&settings, store, load).map_err(|e| e.to_string())?;
+    // As `diplograph import` into a new data dir: the compaction that follows (timed on its
+    // own) settles the store, so it is closed, not reopened.
+    diplograph::app::close_after_load(&settings, store, load).map_err(|e| e.to_string())?;
     println!(
         "records={} seconds={} peak_kb={}",
         summary.added,
