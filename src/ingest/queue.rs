@@ -2,8 +2,8 @@
 //! together once one sync covers them.
 //!
 //! Each write used to take a thread of tokio's blocking pool, apply its plan, then wait there
-//! for a sync, and a writer that a sync covered but did not run slept and woke once more: some
-//! six thread switches a write on a core that also serves the reads. Here a write is handed to
+//! for a sync, and a writer that a sync covered but did not run slept and woke once more:
+//! several thread switches a write, on a core that also serves the reads. Here a write is handed to
 //! the queue's one thread: it applies every write waiting, syncs once for all of them, then
 //! answers each. Writes that arrive while a sync runs wait in the queue and share the next one,
 //! so a stream of writes groups itself, with no timer. Each write is still answered only once
