@@ -9,6 +9,7 @@ pub mod app;
 pub mod cache;
 pub mod config;
 pub mod domain;
+pub mod extract;
 pub mod facts;
 #[doc(hidden)]
 pub mod fuzzing;
