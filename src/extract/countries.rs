@@ -3,10 +3,9 @@
 //! Belgrade agreed"), all from the gazetteer the store holds.
 
 use super::article::Article;
+use super::dictionary::{Dictionary, Entries};
 use super::ExtractError;
 use crate::domain::Country;
-use aho_corasick::{AhoCorasick, MatchKind};
-use std::collections::HashMap;
 use std::ops::Range;
 
 /// How a country was named.
@@ -33,28 +32,20 @@ const PLACE_BEFORE: [&str; 16] = [
 ];
 
 pub struct CountryMatcher {
-    matcher: AhoCorasick,
-    /// Per pattern: the countries it may name (more than one: ambiguous, never proposed) and how.
-    patterns: Vec<(Vec<String>, Naming)>,
+    /// Per pattern, each country it may name and how (the pattern names more than one country:
+    /// ambiguous, never proposed).
+    dictionary: Dictionary<(String, Naming)>,
 }
 
 impl CountryMatcher {
     pub fn new(countries: &[Country]) -> Result<CountryMatcher, ExtractError> {
-        let mut by_pattern: HashMap<String, (Vec<String>, Naming)> = HashMap::new();
+        let mut entries = Entries::exact();
         let mut add = |pattern: &str, code: &str, naming: Naming| {
-            let pattern = pattern.trim();
             // A one-letter name, or one in lower case, would match words of prose.
-            if pattern.chars().count() < 2 || !pattern.starts_with(char::is_uppercase) {
-                return;
+            let pattern = pattern.trim();
+            if pattern.chars().count() >= 2 && pattern.starts_with(char::is_uppercase) {
+                entries.add(pattern, (code.to_string(), naming));
             }
-            let entry = by_pattern
-                .entry(pattern.to_string())
-                .or_insert_with(|| (Vec::new(), naming));
-            if !entry.0.iter().any(|c| c == code) {
-                entry.0.push(code.to_string());
-            }
-            // A name beats a capital or demonym spelled the same (Djibouti, Singapore).
-            entry.1 = entry.1.min(naming);
         };
         for country in countries {
             let code = country.code.as_str();
@@ -75,51 +66,39 @@ impl CountryMatcher {
                 add(capital, code, Naming::Capital);
             }
         }
-        let mut patterns: Vec<(String, (Vec<String>, Naming))> = by_pattern.into_iter().collect();
-        patterns.sort();
-        let matcher = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(patterns.iter().map(|(p, _)| p))
-            .map_err(|e| ExtractError::Dictionary(e.to_string()))?;
         Ok(CountryMatcher {
-            matcher,
-            patterns: patterns.into_iter().map(|(_, found)| found).collect(),
+            dictionary: entries.build()?,
         })
     }
 
     /// Every country the article's body names unambiguously, in text order.
     pub fn mentions(&self, article: &Article) -> Vec<CountryMention> {
         let text = &article.text;
-        let body = &text[article.body_start..];
         let mut mentions = Vec::new();
-        for found in self.matcher.find_iter(body) {
-            let span = article.body_start + found.start()..article.body_start + found.end();
-            if !stands_alone(text, &span) {
-                continue;
-            }
-            let (codes, naming) = &self.patterns[found.pattern().as_usize()];
-            let [code] = codes.as_slice() else {
+        for (span, named) in self.dictionary.find(text, article.body_start..text.len()) {
+            let Some((code, _)) = named.first() else {
                 continue;
             };
-            if *naming == Naming::Capital && names_a_place(text, &span) {
+            if named.iter().any(|(other, _)| other != code) {
+                continue;
+            }
+            // A name beats a capital or demonym spelled the same (Djibouti, Singapore).
+            let naming = named
+                .iter()
+                .map(|(_, naming)| *naming)
+                .min()
+                .unwrap_or(Naming::Name);
+            if naming == Naming::Capital && names_a_place(text, &span) {
                 continue;
             }
             mentions.push(CountryMention {
                 code: code.clone(),
                 span,
-                naming: *naming,
+                naming,
             });
         }
         mentions
     }
-}
-
-/// Whether the match is a whole word: no letter or digit joined to it on either side (a hyphen
-/// may join it: "US-brokered", "Israeli-Kosovo").
-fn stands_alone(text: &str, span: &Range<usize>) -> bool {
-    let before = text[..span.start].chars().next_back();
-    let after = text[span.end..].chars().next();
-    !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
 }
 
 /// Whether a capital at `span` names the city: after a place word, or in a dateline (the start

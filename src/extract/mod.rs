@@ -7,9 +7,13 @@
 
 pub mod article;
 pub mod countries;
+pub mod dictionary;
+pub mod organizations;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
     #[error("a dictionary could not be built: {0}")]
     Dictionary(String),
+    #[error("{file}: not a dictionary of this shape: {message}")]
+    DictionaryFile { file: String, message: String },
 }
