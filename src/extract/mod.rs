@@ -9,6 +9,7 @@ pub mod article;
 pub mod countries;
 pub mod dictionary;
 pub mod organizations;
+pub mod people;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
