@@ -10,6 +10,7 @@ pub mod countries;
 pub mod dictionary;
 pub mod organizations;
 pub mod people;
+pub mod quotes;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
