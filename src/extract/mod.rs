@@ -7,6 +7,7 @@
 
 pub mod article;
 pub mod countries;
+pub mod dates;
 pub mod dictionary;
 pub mod organizations;
 pub mod people;
