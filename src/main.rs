@@ -86,6 +86,16 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Score extraction on a directory of articles (NAME.txt) and the facts expected of them
+    /// (NAME.expected.json, see tests/articles/README.md): precision and recall per kind of
+    /// finding, with only the gazetteer and the organizations dictionary known, as in a new
+    /// store. Exits 1 if the directory cannot be read.
+    Eval {
+        dir: PathBuf,
+        /// Print each article's scores too.
+        #[arg(long)]
+        each: bool,
+    },
     /// Manage API keys (the server must be stopped: the store is locked while it runs).
     Keys {
         #[command(subcommand)]
@@ -122,6 +132,39 @@ struct ServeArgs {
     config: Option<PathBuf>,
 }
 
+fn run_eval(dir: &std::path::Path, each: bool) -> ExitCode {
+    let fail = |e: &dyn std::fmt::Display| {
+        eprintln!("diplograph: {e}");
+        ExitCode::FAILURE
+    };
+    let graph = match diplograph::ingest::dataset::load(
+        &diplograph::ingest::dataset::DatasetFiles::builtin(),
+    ) {
+        Ok(graph) => graph,
+        Err(e) => return fail(&e),
+    };
+    let extractor =
+        diplograph::extract::organizations::builtin_dictionary().and_then(|dictionary| {
+            diplograph::extract::Extractor::new(&graph.countries, &[], &[], dictionary)
+        });
+    let extractor = match extractor {
+        Ok(extractor) => extractor,
+        Err(e) => return fail(&e),
+    };
+    match diplograph::extract::eval::evaluate(&extractor, dir) {
+        Ok((articles, all)) => {
+            if each {
+                for (name, scores) in &articles {
+                    println!("## {name}\n\n{}", scores.table());
+                }
+            }
+            println!("## {} articles\n\n{}", articles.len(), all.table());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut bulk = None;
@@ -135,6 +178,7 @@ fn main() -> ExitCode {
             seed,
             output,
         }) => return run_generate(scale, seed, output),
+        Some(Command::Eval { dir, each }) => return run_eval(&dir, each),
         Some(Command::Serve(args)) => (args, None),
         Some(Command::Keys { action }) => (cli.serve, Some(action)),
         Some(

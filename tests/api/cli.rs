@@ -515,3 +515,46 @@ fn a_data_dir_from_the_format_3_build_opens_checks_and_exports_the_same() {
         json!([{ "status": "INTENDS_TO_JOIN" }])
     );
 }
+
+#[test]
+fn eval_scores_a_directory_of_articles_and_names_what_it_cannot_read() {
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(
+        work.path().join("one.txt"),
+        "date 2021-02-01\n\nKosovo and Israel established relations. \"This is a historic day for us,\" \
+         Kosovo Foreign Minister Meliza Haradinaj-Stublla said.",
+    )
+    .unwrap();
+    std::fs::write(
+        work.path().join("one.expected.json"),
+        r#"{"countries": ["XK", "IL"], "organizations": [],
+            "people": [{"name": "Meliza Haradinaj-Stublla", "posts": [{"title": "Foreign Minister", "country": "XK"}]}],
+            "quotes": [{"starts": "This is a historic day", "speaker": "Meliza Haradinaj-Stublla", "direct": true}]}"#,
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_diplograph"))
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("the binary runs")
+    };
+    let dir = work.path().to_str().unwrap();
+    let out = run(&["eval", dir, "--each"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = stdout(&out);
+    assert!(table.contains("## one"), "{table}");
+    assert!(table.contains("## 1 articles"), "{table}");
+    for row in [
+        "| countries | 1.00 | 1.00 | 2 | 2 | 2 | 2 |",
+        "| people | 1.00 | 1.00 | 1 | 1 | 1 | 1 |",
+        "| posts | 1.00 | 1.00 | 1 | 1 | 1 | 1 |",
+        "| direct quotes with their speaker | 1.00 | 1.00 | 1 | 1 | 1 | 1 |",
+    ] {
+        assert!(table.contains(row), "{row} missing from\n{table}");
+    }
+    let missing = work.path().join("nowhere");
+    let out = run(&["eval", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("nowhere"), "{}", stderr(&out));
+}
