@@ -159,6 +159,17 @@ fn run_eval(dir: &std::path::Path, each: bool) -> ExitCode {
                 }
             }
             println!("## {} articles\n\n{}", articles.len(), all.table());
+            match diplograph::extract::eval::words_per_second(
+                &extractor,
+                dir,
+                std::time::Duration::from_secs(1),
+            ) {
+                Ok(speed) => println!(
+                    "speed: {speed:.0} words/s on one thread ({:.0} articles of 1,000 words/s)",
+                    speed / 1000.0
+                ),
+                Err(e) => return fail(&e),
+            }
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e),

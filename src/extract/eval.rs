@@ -305,6 +305,32 @@ pub fn evaluate(
     Ok((each, all))
 }
 
+/// How fast `extractor` reads the articles of `dir`, on this thread: words per second, over
+/// passes through them all for at least `at_least`.
+pub fn words_per_second(
+    extractor: &Extractor,
+    dir: &Path,
+    at_least: std::time::Duration,
+) -> Result<f64, EvalError> {
+    let articles: Vec<Article> = articles(dir)?
+        .into_iter()
+        .map(|(_, text, _)| Article::plain(text, None))
+        .collect();
+    let words: usize = articles
+        .iter()
+        .map(|a| a.text.split_whitespace().count())
+        .sum();
+    let started = std::time::Instant::now();
+    let mut passes = 0usize;
+    while passes == 0 || started.elapsed() < at_least {
+        for article in &articles {
+            std::hint::black_box(extractor.extract(article));
+        }
+        passes += 1;
+    }
+    Ok((words * passes) as f64 / started.elapsed().as_secs_f64())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -545,6 +545,7 @@ fn eval_scores_a_directory_of_articles_and_names_what_it_cannot_read() {
     let table = stdout(&out);
     assert!(table.contains("## one"), "{table}");
     assert!(table.contains("## 1 articles"), "{table}");
+    assert!(table.contains("words/s on one thread"), "{table}");
     for row in [
         "| countries | 1.00 | 1.00 | 2 | 2 | 2 | 2 |",
         "| people | 1.00 | 1.00 | 1 | 1 | 1 | 1 |",
