@@ -420,6 +420,29 @@ mod tests {
             .contains("| countries | 1.00 | 0.67 | 2 | 2 | 3 | 2 |"));
     }
 
+    /// The test set kept in the repository reads whole: every article has its expected facts.
+    #[test]
+    fn the_test_articles_read_with_their_expected_facts() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/articles");
+        let articles = articles(&dir).unwrap();
+        assert!(articles.len() >= 12, "{} articles", articles.len());
+        let texts = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "txt")
+            })
+            .count();
+        assert_eq!(texts, articles.len(), "an article without expected facts");
+        for (name, text, _) in &articles {
+            let article = Article::plain(text.clone(), None);
+            assert!(article.published.is_some(), "{name}: no date line");
+        }
+    }
+
     #[test]
     fn a_dir_without_articles_or_with_a_bad_expectation_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
