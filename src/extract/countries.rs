@@ -122,6 +122,7 @@ fn names_a_place(text: &str, span: &Range<usize>) -> bool {
 mod tests {
     use super::*;
     use crate::ingest::dataset::{load, DatasetFiles};
+    use std::collections::BTreeSet;
 
     fn matcher() -> CountryMatcher {
         let graph = load(&DatasetFiles::builtin()).unwrap();
@@ -193,46 +194,22 @@ mod tests {
     /// (an organization's country is what the graph knows of it, not what the article says).
     #[test]
     fn the_seed_articles_name_every_country_their_curated_facts_refer_to() {
-        use crate::domain::{all_references, Entity, NodeKind, Role};
-        use std::collections::BTreeSet;
-        fn referred<E: Entity>(items: &[E], source: &str, out: &mut BTreeSet<String>) {
-            for item in items {
-                if item.cited().iter().any(|c| c.source == source) {
-                    out.extend(
-                        all_references(item)
-                            .into_iter()
-                            .filter(|(role, node)| {
-                                node.kind == NodeKind::Country && *role != Role::OrganizationCountry
-                            })
-                            .map(|(_, node)| node.key),
-                    );
-                }
-            }
-        }
-        let graph = load(&DatasetFiles::builtin()).unwrap();
+        use crate::domain::{NodeKind, Role};
+        let graph = crate::extract::testing::graph();
         let matcher = CountryMatcher::new(&graph.countries).unwrap();
         for source in &graph.sources {
-            let mut expected = BTreeSet::new();
-            referred(&graph.people, &source.key, &mut expected);
-            referred(&graph.organizations, &source.key, &mut expected);
-            referred(&graph.agreements, &source.key, &mut expected);
-            referred(&graph.events, &source.key, &mut expected);
-            referred(&graph.relations, &source.key, &mut expected);
-            referred(&graph.missions, &source.key, &mut expected);
-            referred(&graph.memberships, &source.key, &mut expected);
-            referred(&graph.statements, &source.key, &mut expected);
-            let text = source.text.clone();
+            let expected = crate::extract::testing::referred(
+                &graph,
+                &source.key,
+                NodeKind::Country,
+                &[Role::OrganizationCountry],
+            );
             let found: BTreeSet<String> = matcher
-                .mentions(&Article::plain(text, None))
+                .mentions(&Article::plain(source.text.clone(), None))
                 .into_iter()
                 .map(|m| m.code)
                 .collect();
-            let missing: Vec<&String> = expected.difference(&found).collect();
-            assert!(
-                missing.is_empty(),
-                "{}: missing {missing:?}, found {found:?}",
-                source.key
-            );
+            crate::extract::testing::assert_all_found(&source.key, &expected, &found);
         }
     }
 

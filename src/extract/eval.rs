@@ -368,53 +368,23 @@ mod tests {
         .unwrap();
         let (each, all) = evaluate(&extractor(), dir.path()).unwrap();
         assert_eq!(each.len(), 1);
-        let t = |kind: &str| all.0[kind];
+        let tally = |proposed, right, expected, found| Tally {
+            proposed,
+            right,
+            expected,
+            found,
+        };
         // IL and RS proposed and right; XK expected, not found. Paris is not the capital.
-        assert_eq!(
-            t("countries"),
-            Tally {
-                proposed: 2,
-                right: 2,
-                expected: 3,
-                found: 2
-            }
-        );
-        assert_eq!(
-            t("organizations"),
-            Tally {
-                proposed: 1,
-                right: 1,
-                expected: 1,
-                found: 1
-            }
-        );
-        assert_eq!(
-            t("people"),
-            Tally {
-                proposed: 1,
-                right: 1,
-                expected: 1,
-                found: 1
-            }
-        );
-        assert_eq!(
-            t("posts"),
-            Tally {
-                proposed: 1,
-                right: 1,
-                expected: 1,
-                found: 1
-            }
-        );
-        assert_eq!(
-            t("direct quotes with their speaker"),
-            Tally {
-                proposed: 1,
-                right: 1,
-                expected: 1,
-                found: 1
-            }
-        );
+        let counts = [
+            ("countries", tally(2, 2, 3, 2)),
+            ("organizations", tally(1, 1, 1, 1)),
+            ("people", tally(1, 1, 1, 1)),
+            ("posts", tally(1, 1, 1, 1)),
+            ("direct quotes with their speaker", tally(1, 1, 1, 1)),
+        ];
+        for (kind, expected) in counts {
+            assert_eq!(all.0[kind], expected, "{kind}");
+        }
         assert!(all
             .table()
             .contains("| countries | 1.00 | 0.67 | 2 | 2 | 3 | 2 |"));

@@ -73,3 +73,83 @@ impl Extractor {
         }
     }
 }
+
+/// What the extraction tests share: the built-in graph, an extractor that knows it, and what
+/// its curated facts say a seed article refers to.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::domain::{all_references, Entity, Graph, NodeKind, Role};
+    use crate::ingest::dataset::{load, DatasetFiles};
+    use std::collections::BTreeSet;
+
+    /// Fails naming the source and what of `expected` is not in `found`.
+    pub fn assert_all_found(source: &str, expected: &BTreeSet<String>, found: &BTreeSet<String>) {
+        let missing: Vec<&String> = expected.difference(found).collect();
+        assert!(
+            missing.is_empty(),
+            "{source}: missing {missing:?}, found {found:?}"
+        );
+    }
+
+    pub fn graph() -> Graph {
+        load(&DatasetFiles::builtin()).unwrap()
+    }
+
+    /// An extractor that knows the graph's organizations and people (`with_store`), or only
+    /// its countries and the organizations dictionary, as a new store does.
+    pub fn extractor(graph: &Graph, with_store: bool) -> super::Extractor {
+        let dictionary = super::organizations::builtin_dictionary().unwrap();
+        match with_store {
+            true => super::Extractor::new(
+                &graph.countries,
+                &graph.organizations,
+                &graph.people,
+                dictionary,
+            ),
+            false => super::Extractor::new(&graph.countries, &[], &[], dictionary),
+        }
+        .unwrap()
+    }
+
+    /// The nodes of `kind` that the curated facts citing `source` refer to (in any role but
+    /// `except`), and those facts themselves when they are of that kind.
+    pub fn referred(
+        graph: &Graph,
+        source: &str,
+        kind: NodeKind,
+        except: &[Role],
+    ) -> BTreeSet<String> {
+        fn add<E: Entity>(
+            items: &[E],
+            source: &str,
+            kind: NodeKind,
+            except: &[Role],
+            out: &mut BTreeSet<String>,
+        ) {
+            for item in items
+                .iter()
+                .filter(|i| i.cited().iter().any(|c| c.source == source))
+            {
+                if E::KIND == kind {
+                    out.insert(item.key().to_string());
+                }
+                out.extend(
+                    all_references(item)
+                        .into_iter()
+                        .filter(|(role, node)| node.kind == kind && !except.contains(role))
+                        .map(|(_, node)| node.key),
+                );
+            }
+        }
+        let mut out = BTreeSet::new();
+        add(&graph.people, source, kind, except, &mut out);
+        add(&graph.organizations, source, kind, except, &mut out);
+        add(&graph.agreements, source, kind, except, &mut out);
+        add(&graph.events, source, kind, except, &mut out);
+        add(&graph.relations, source, kind, except, &mut out);
+        add(&graph.missions, source, kind, except, &mut out);
+        add(&graph.memberships, source, kind, except, &mut out);
+        add(&graph.statements, source, kind, except, &mut out);
+        out
+    }
+}

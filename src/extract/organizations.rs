@@ -237,21 +237,12 @@ fn is_credit(text: &str, span: &Range<usize>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::extract::countries::CountryMatcher;
-    use crate::ingest::dataset::{load, DatasetFiles};
 
     fn found(text: &str) -> Vec<(String, bool, String)> {
-        let graph = load(&DatasetFiles::builtin()).unwrap();
-        let countries = CountryMatcher::new(&graph.countries).unwrap();
-        let matcher = OrganizationMatcher::new(
-            &graph.organizations,
-            builtin_dictionary().unwrap(),
-            &graph.countries,
-        )
-        .unwrap();
-        let article = Article::plain(text.into(), None);
-        matcher
-            .mentions(&article, &countries.mentions(&article))
+        let graph = crate::extract::testing::graph();
+        crate::extract::testing::extractor(&graph, true)
+            .extract(&Article::plain(text.into(), None))
+            .organizations
             .into_iter()
             .map(|m| {
                 (
@@ -315,54 +306,20 @@ mod tests {
     /// itself, is named in that article.
     #[test]
     fn the_seed_articles_name_every_organization_their_curated_facts_refer_to() {
-        use crate::domain::{all_references, Entity, NodeKind};
+        use crate::domain::NodeKind;
         use std::collections::BTreeSet;
-        fn referred<E: Entity>(items: &[E], source: &str, out: &mut BTreeSet<String>) {
-            for item in items
-                .iter()
-                .filter(|i| i.cited().iter().any(|c| c.source == source))
-            {
-                if E::KIND == NodeKind::Organization {
-                    out.insert(item.key().to_string());
-                }
-                out.extend(
-                    all_references(item)
-                        .into_iter()
-                        .filter(|(_, node)| node.kind == NodeKind::Organization)
-                        .map(|(_, node)| node.key),
-                );
-            }
-        }
-        let graph = load(&DatasetFiles::builtin()).unwrap();
-        let countries = CountryMatcher::new(&graph.countries).unwrap();
-        let matcher = OrganizationMatcher::new(
-            &graph.organizations,
-            builtin_dictionary().unwrap(),
-            &graph.countries,
-        )
-        .unwrap();
+        let graph = crate::extract::testing::graph();
+        let extractor = crate::extract::testing::extractor(&graph, true);
         for source in &graph.sources {
-            let mut expected = BTreeSet::new();
-            referred(&graph.people, &source.key, &mut expected);
-            referred(&graph.organizations, &source.key, &mut expected);
-            referred(&graph.agreements, &source.key, &mut expected);
-            referred(&graph.events, &source.key, &mut expected);
-            referred(&graph.relations, &source.key, &mut expected);
-            referred(&graph.missions, &source.key, &mut expected);
-            referred(&graph.memberships, &source.key, &mut expected);
-            referred(&graph.statements, &source.key, &mut expected);
-            let article = Article::plain(source.text.clone(), None);
-            let found: BTreeSet<String> = matcher
-                .mentions(&article, &countries.mentions(&article))
+            let expected =
+                crate::extract::testing::referred(&graph, &source.key, NodeKind::Organization, &[]);
+            let found: BTreeSet<String> = extractor
+                .extract(&Article::plain(source.text.clone(), None))
+                .organizations
                 .into_iter()
                 .map(|m| m.organization.key)
                 .collect();
-            let missing: Vec<&String> = expected.difference(&found).collect();
-            assert!(
-                missing.is_empty(),
-                "{}: missing {missing:?}, found {found:?}",
-                source.key
-            );
+            crate::extract::testing::assert_all_found(&source.key, &expected, &found);
         }
     }
 

@@ -364,8 +364,6 @@ fn country_after(text: &str, name_end: usize, countries: &[CountryMention]) -> O
 mod tests {
     use super::*;
     use crate::domain::Graph;
-    use crate::extract::countries::CountryMatcher;
-    use crate::extract::organizations::{builtin_dictionary, OrganizationMatcher};
     use crate::ingest::dataset::{load, DatasetFiles};
 
     fn graph() -> Graph {
@@ -373,20 +371,10 @@ mod tests {
     }
 
     fn mentions(graph: &Graph, people: &[Person], text: &str) -> Vec<PersonMention> {
-        let article = Article::plain(text.into(), None);
-        let countries = CountryMatcher::new(&graph.countries)
-            .unwrap()
-            .mentions(&article);
-        let organizations = OrganizationMatcher::new(
-            &graph.organizations,
-            builtin_dictionary().unwrap(),
-            &graph.countries,
-        )
-        .unwrap()
-        .mentions(&article, &countries);
-        PersonMatcher::new(people)
-            .unwrap()
-            .mentions(&article, &countries, &organizations)
+        let with_store = !people.is_empty();
+        crate::extract::testing::extractor(graph, with_store)
+            .extract(&Article::plain(text.into(), None))
+            .people
     }
 
     /// (key or name, name as written, post title, country, organization, post as written)

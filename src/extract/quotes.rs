@@ -242,29 +242,12 @@ fn medium(words: &str) -> Option<StatementMedium> {
 mod tests {
     use super::*;
     use crate::domain::Graph;
-    use crate::extract::countries::CountryMatcher;
-    use crate::extract::organizations::{builtin_dictionary, OrganizationMatcher};
-    use crate::extract::people::PersonMatcher;
     use crate::ingest::dataset::{load, DatasetFiles};
 
     fn found(graph: &Graph, text: &str) -> Vec<(String, Option<String>, Option<StatementMedium>)> {
-        let article = Article::plain(text.into(), None);
-        let countries = CountryMatcher::new(&graph.countries)
-            .unwrap()
-            .mentions(&article);
-        let organizations = OrganizationMatcher::new(
-            &graph.organizations,
-            builtin_dictionary().unwrap(),
-            &graph.countries,
-        )
-        .unwrap()
-        .mentions(&article, &countries);
-        let people = PersonMatcher::new(&graph.people).unwrap().mentions(
-            &article,
-            &countries,
-            &organizations,
-        );
-        quotes(&article, &people)
+        crate::extract::testing::extractor(graph, true)
+            .extract(&Article::plain(text.into(), None))
+            .quotes
             .into_iter()
             .map(|q| {
                 (
