@@ -189,7 +189,10 @@ impl OrganizationMatcher {
         .into_iter()
         .find(|p| lowered.starts_with(p))?;
         let end = text.len() - rest_trimmed.len() + phrase.len();
-        if text[end..]
+        // `get`: a letter whose lower case has another length ('İ') would put `end` inside a
+        // character.
+        if text
+            .get(end..)?
             .chars()
             .next()
             .is_some_and(char::is_alphanumeric)

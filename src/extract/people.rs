@@ -92,6 +92,9 @@ pub struct PersonMention {
 
 pub struct PersonMatcher {
     titles: Dictionary<()>,
+    /// The same titles in any letter case, for a post given after the name ("Penny Wong,
+    /// Australia's foreign minister,").
+    titles_any_case: Dictionary<()>,
     /// The store's people by name and alias.
     known: Dictionary<usize>,
     people: Vec<KnownPerson>,
@@ -99,9 +102,10 @@ pub struct PersonMatcher {
 
 impl PersonMatcher {
     pub fn new(stored: &[Person]) -> Result<PersonMatcher, ExtractError> {
-        let mut titles = Entries::exact();
+        let (mut titles, mut titles_any_case) = (Entries::exact(), Entries::any_case());
         for title in TITLES {
             titles.add(title, ());
+            titles_any_case.add(title, ());
         }
         let mut known = Entries::exact();
         let mut people = Vec::new();
@@ -116,6 +120,7 @@ impl PersonMatcher {
         }
         Ok(PersonMatcher {
             titles: titles.build()?,
+            titles_any_case: titles_any_case.build()?,
             known: known.build()?,
             people,
         })
@@ -167,6 +172,11 @@ impl PersonMatcher {
                 span: name_span,
                 post: Some(post),
             });
+        }
+        for mention in self.appositives(text, body.clone(), countries, organizations) {
+            if !mentions.iter().any(|m| overlap(&m.span, &mention.span)) {
+                mentions.push(mention);
+            }
         }
         // Names, aliases and surnames of the people introduced, for their later mentions.
         let mut introduced: HashMap<String, KnownPerson> = HashMap::new();
@@ -223,6 +233,82 @@ impl PersonMatcher {
         mentions
     }
 
+    /// People whose post follows their name between commas: "Penny Wong, Australia's foreign
+    /// minister,", "Sergei Lavrov, the Russian foreign minister,", "Ana Brnabić, prime minister
+    /// of Serbia.". The name is two to four capitalized words right before the comma.
+    fn appositives(
+        &self,
+        text: &str,
+        body: Range<usize>,
+        countries: &[CountryMention],
+        organizations: &[OrganizationMention],
+    ) -> Vec<PersonMention> {
+        let mut found = Vec::new();
+        for (title_span, _) in self.titles_any_case.find(text, body.clone()) {
+            let after = &text[title_span.end..];
+            let of_country = country_after(text, title_span.end, countries);
+            if !after.starts_with([',', '.', ';']) && of_country.is_none() {
+                continue;
+            }
+            // What qualifies the title: a country ("Australia's", "the Russian") or an
+            // organization, right before it.
+            let before_title = text[..title_span.start].trim_end_matches(' ').len();
+            let ends_at = |end: usize| {
+                text.get(end..before_title)
+                    .is_some_and(|rest| rest.is_empty() || rest == "'s" || rest == "’s")
+            };
+            let country = countries
+                .iter()
+                .find(|c| c.naming != Naming::Capital && ends_at(c.span.end));
+            let organization = organizations.iter().find(|o| ends_at(o.span.end));
+            let qualifier_start = country
+                .map(|c| c.span.start)
+                .or(organization.map(|o| o.span.start))
+                .unwrap_or(title_span.start);
+            let lead = text[..qualifier_start].trim_end_matches(' ');
+            let lead = lead
+                .strip_suffix(" the")
+                .or_else(|| lead.strip_suffix(" The"))
+                .unwrap_or(lead);
+            let Some(before_comma) = lead.strip_suffix(',') else {
+                continue;
+            };
+            let Some(name_span) = name_before(text, before_comma.len(), body.start) else {
+                continue;
+            };
+            // "In New York, the president said": a place or a body is not a name.
+            let named_otherwise = countries
+                .iter()
+                .map(|c| &c.span)
+                .chain(organizations.iter().map(|o| &o.span));
+            if named_otherwise
+                .into_iter()
+                .any(|span| overlap(span, &name_span))
+            {
+                continue;
+            }
+            let name = &text[name_span.clone()];
+            found.push(PersonMention {
+                person: self.stored_named(name).unwrap_or_else(|| KnownPerson {
+                    key: None,
+                    name: name.to_string(),
+                }),
+                post: Some(PostMention {
+                    title: text[title_span.clone()].to_string(),
+                    country: country
+                        .map(|c| c.code.clone())
+                        .or(of_country)
+                        .or_else(|| organization.and_then(|o| o.organization.country.clone())),
+                    country_inferred: false,
+                    organization: organization.map(|o| o.organization.key.clone()),
+                    span: name_span.start..title_span.end,
+                }),
+                span: name_span,
+            });
+        }
+        found
+    }
+
     /// The stored person with this name or alias, if exactly one.
     fn stored_named(&self, name: &str) -> Option<KnownPerson> {
         match self.known.find(name, 0..name.len()).as_slice() {
@@ -262,6 +348,58 @@ fn name_after(text: &str, at: usize) -> Option<Range<usize>> {
         offset += word.len() + 1;
     }
     (end > start).then_some(start..end)
+}
+
+/// Capitalized words that open sentences, not names.
+const NOT_NAMES: [&str; 22] = [
+    "In",
+    "On",
+    "At",
+    "The",
+    "A",
+    "An",
+    "For",
+    "But",
+    "And",
+    "After",
+    "Before",
+    "During",
+    "Since",
+    "When",
+    "While",
+    "Yesterday",
+    "Today",
+    "Meanwhile",
+    "However",
+    "Earlier",
+    "Later",
+    "Speaking",
+];
+
+/// Two to four capitalized words ending at `end` (after `floor`): a name before a comma.
+fn name_before(text: &str, end: usize, floor: usize) -> Option<Range<usize>> {
+    let mut start = end;
+    let mut words = 0;
+    for word in text[floor..end].rsplit(' ') {
+        if words == 4 || !is_name_word(word) || NOT_NAMES.contains(&word) {
+            break;
+        }
+        start -= word.len();
+        words += 1;
+        if start > floor {
+            start -= 1;
+        }
+    }
+    let start = if text[start..end].starts_with(' ') {
+        start + 1
+    } else {
+        start
+    };
+    (words >= 2).then_some(start..end)
+}
+
+fn overlap(a: &Range<usize>, b: &Range<usize>) -> bool {
+    a.start < b.end && b.start < a.end
 }
 
 /// "Ashkenazi", "Haradinaj-Stublla", "Vučić", "O'Brien": a capital, then letters, at least one
@@ -501,6 +639,49 @@ mod tests {
                         None,
                         Some("european-union"),
                         "European Union External Affairs spokesman Peter Stano"
+                    )
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_post_after_the_name_between_commas_is_a_post_too() {
+        let graph = graph();
+        let text = "Penny Wong, Australia's foreign minister, said so. Sergei Lavrov, the Russian \
+                    foreign minister, agreed; Ana Brnabić, prime minister of Serbia. \
+                    In New York, the president said nothing, and Kenya, the host, neither.";
+        assert_eq!(
+            seen(text, mentions(&graph, &[], text)),
+            [
+                (
+                    "Penny Wong".into(),
+                    "Penny Wong".into(),
+                    post(
+                        "foreign minister",
+                        Some("AU"),
+                        None,
+                        "Penny Wong, Australia's foreign minister"
+                    )
+                ),
+                (
+                    "Sergei Lavrov".into(),
+                    "Sergei Lavrov".into(),
+                    post(
+                        "foreign minister",
+                        Some("RU"),
+                        None,
+                        "Sergei Lavrov, the Russian foreign minister"
+                    )
+                ),
+                (
+                    "Ana Brnabić".into(),
+                    "Ana Brnabić".into(),
+                    post(
+                        "prime minister",
+                        Some("RS"),
+                        None,
+                        "Ana Brnabić, prime minister"
                     )
                 ),
             ]
