@@ -75,7 +75,8 @@ pub struct OrganizationMatcher {
     /// Acronyms ("EU", "NATO") as written; other names in any letter case.
     acronyms: Dictionary<usize>,
     names: Dictionary<usize>,
-    countries: Vec<Country>,
+    /// Country names by code, to name a foreign ministry the store does not hold.
+    country_names: std::collections::HashMap<String, String>,
 }
 
 impl OrganizationMatcher {
@@ -114,7 +115,10 @@ impl OrganizationMatcher {
             known,
             acronyms: acronyms.build()?,
             names: names.build()?,
-            countries: countries.to_vec(),
+            country_names: countries
+                .iter()
+                .map(|c| (c.code.clone(), c.name.clone()))
+                .collect(),
         })
     }
 
@@ -211,10 +215,9 @@ impl OrganizationMatcher {
             Some(o) => o.clone(),
             None => {
                 let name = self
-                    .countries
-                    .iter()
-                    .find(|c| c.code == country.code)
-                    .map_or(country.code.as_str(), |c| c.name.as_str());
+                    .country_names
+                    .get(&country.code)
+                    .map_or(country.code.as_str(), String::as_str);
                 KnownOrganization {
                     key: format!("{}-foreign-ministry", country.code.to_lowercase()),
                     name: format!("Ministry of Foreign Affairs of {name}"),

@@ -191,14 +191,9 @@ impl PersonMatcher {
             }
         }
         let taken: Vec<Range<usize>> = mentions.iter().map(|m| m.span.clone()).collect();
-        let overlaps = |span: &Range<usize>| {
-            taken
-                .iter()
-                .any(|t| t.start < span.end && span.start < t.end)
-        };
         for (span, named) in self.known.find(text, body.clone()) {
             if let [at] = named {
-                if !overlaps(&span) {
+                if !taken.iter().any(|t| overlap(t, &span)) {
                     mentions.push(PersonMention {
                         person: self.people[*at].clone(),
                         span,
@@ -214,10 +209,7 @@ impl PersonMatcher {
         if let Ok(words) = words.build() {
             let taken: Vec<Range<usize>> = mentions.iter().map(|m| m.span.clone()).collect();
             for (span, _) in words.find(text, body) {
-                if taken
-                    .iter()
-                    .any(|t| t.start < span.end && span.start < t.end)
-                {
+                if taken.iter().any(|t| overlap(t, &span)) {
                     continue;
                 }
                 if let Some(person) = introduced.get(&text[span.clone()]) {
